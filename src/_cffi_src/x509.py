@@ -1,0 +1,77 @@
+"""Certificates, stores and verification parameters.
+
+Certificates cross into Python as DER (``i2d_X509``) and are turned into
+``cryptography`` objects there; PEM and DER loading goes through memory BIOs.
+"""
+
+INCLUDES = """
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <openssl/pem.h>
+"""
+
+TYPES = """
+typedef ... X509;
+typedef ... X509_STORE;
+typedef ... X509_STORE_CTX;
+typedef ... X509_VERIFY_PARAM;
+typedef ... X509_NAME;
+typedef ... Cryptography_STACK_OF_X509;
+typedef ... Cryptography_STACK_OF_X509_NAME;
+typedef int pem_password_cb(char *, int, int, void *);
+
+static const int X509_V_OK;
+static const int X509_V_FLAG_PARTIAL_CHAIN;
+static const int X509_V_FLAG_X509_STRICT;
+static const int X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+"""
+
+FUNCTIONS = """
+X509 *d2i_X509(X509 **, const unsigned char **, long);
+int i2d_X509(X509 *, unsigned char **);
+X509 *PEM_read_bio_X509(BIO *, X509 **, pem_password_cb *, void *);
+X509 *PEM_read_bio_X509_AUX(BIO *, X509 **, pem_password_cb *, void *);
+void X509_free(X509 *);
+int X509_up_ref(X509 *);
+X509_NAME *X509_get_subject_name(const X509 *);
+int i2d_X509_NAME(const X509_NAME *, unsigned char **);
+X509_NAME *X509_NAME_dup(const X509_NAME *);
+void X509_NAME_free(X509_NAME *);
+
+int sk_X509_num(Cryptography_STACK_OF_X509 *);
+X509 *sk_X509_value(Cryptography_STACK_OF_X509 *, int);
+int sk_X509_NAME_num(Cryptography_STACK_OF_X509_NAME *);
+X509_NAME *sk_X509_NAME_value(Cryptography_STACK_OF_X509_NAME *, int);
+Cryptography_STACK_OF_X509_NAME *sk_X509_NAME_new_null(void);
+int sk_X509_NAME_push(Cryptography_STACK_OF_X509_NAME *, X509_NAME *);
+void sk_X509_NAME_pop_free(Cryptography_STACK_OF_X509_NAME *, void (*)(X509_NAME *));
+
+X509_STORE *X509_STORE_new(void);
+void X509_STORE_free(X509_STORE *);
+int X509_STORE_add_cert(X509_STORE *, X509 *);
+int X509_STORE_set_flags(X509_STORE *, unsigned long);
+X509 *X509_STORE_CTX_get_current_cert(const X509_STORE_CTX *);
+int X509_STORE_CTX_get_error(const X509_STORE_CTX *);
+void X509_STORE_CTX_set_error(X509_STORE_CTX *, int);
+int X509_STORE_CTX_get_error_depth(const X509_STORE_CTX *);
+void *X509_STORE_CTX_get_ex_data(const X509_STORE_CTX *, int);
+int SSL_get_ex_data_X509_STORE_CTX_idx(void);
+const char *X509_verify_cert_error_string(long);
+
+int X509_VERIFY_PARAM_set1_host(X509_VERIFY_PARAM *, const char *, size_t);
+int X509_VERIFY_PARAM_set1_ip_asc(X509_VERIFY_PARAM *, const char *);
+void X509_VERIFY_PARAM_set_hostflags(X509_VERIFY_PARAM *, unsigned int);
+int X509_VERIFY_PARAM_set_flags(X509_VERIFY_PARAM *, unsigned long);
+
+/* Where this build of libcrypto looks for CA certificates by default. */
+const char *X509_get_default_cert_file(void);
+const char *X509_get_default_cert_file_env(void);
+const char *X509_get_default_cert_dir(void);
+const char *X509_get_default_cert_dir_env(void);
+"""
+
+CUSTOMIZATIONS = """
+typedef STACK_OF(X509) Cryptography_STACK_OF_X509;
+typedef STACK_OF(X509_NAME) Cryptography_STACK_OF_X509_NAME;
+"""

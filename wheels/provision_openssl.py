@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Provision a pinned OpenSSL build (3.5 LTS or 4.0) into a cache outside the work tree.
+
+    python wheels/provision_openssl.py 3.5            # shared build, prints its prefix
+    python wheels/provision_openssl.py 4.0 --static   # static -fPIC build for wheels
+    python wheels/provision_openssl.py 3.5 --source upstream   # tarball from upstream URL
+
+The versions and SHA-256 sums live in ``wheels/openssl-pins.json``.  Sources come from
+Debian's source packages (the ``.orig.tar.gz`` is the upstream release tarball), fetched
+with apt-get through a *private* sources list and private state and cache directories,
+so the machine's apt configuration is never changed.  Debian replaces versions over time:
+when the pinned one is gone, the suite's newest release of the same series is used, the
+script says so, and prints the SHA-256 to record.  A tarball of the pinned version must
+match the pinned SHA-256, whatever the source.
+
+A finished build is marked with ``.asyncssl-build.json`` in its prefix and reused.
+The last line on stdout is always the install prefix, so callers can capture it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PINS_FILE = HERE / "openssl-pins.json"
+STAMP = ".asyncssl-build.json"
+DEFAULT_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+
+def log(msg: str) -> None:
+    print(f"[provision-openssl] {msg}", file=sys.stderr, flush=True)
+
+
+def fail(msg: str) -> "None":
+    log(f"error: {msg}")
+    raise SystemExit(2)
+
+
+def cache_root() -> Path:
+    env = os.environ.get("ASYNCSSL_OPENSSL_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "asyncssl" / "openssl"
+
+
+def load_pin(series: str) -> dict:
+    pins = json.loads(PINS_FILE.read_text())
+    if series not in pins:
+        known = ", ".join(k for k in pins if not k.startswith("_"))
+        fail(f"unknown OpenSSL series {series!r}; pinned series are: {known}")
+    return pins[series]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- Debian source packages through a private apt configuration -------------------------
+
+
+def _system_debian_archive() -> tuple[str, str]:
+    """The URI and keyring of the Debian archive this machine's apt already uses.
+
+    We reuse the machine's own mirror rather than naming one, so the script works behind
+    whatever mirror or proxy the machine is configured for.
+    """
+    override = os.environ.get("ASYNCSSL_DEBIAN_MIRROR")
+    if override:
+        return override, os.environ.get("ASYNCSSL_DEBIAN_KEYRING", DEFAULT_KEYRING)
+    stanzas: list[dict[str, str]] = []
+    sources_d = Path("/etc/apt/sources.list.d")
+    for f in sorted(sources_d.glob("*.sources")) if sources_d.is_dir() else []:
+        for block in f.read_text().split("\n\n"):
+            fields = {}
+            for line in block.splitlines():
+                m = re.match(r"^([A-Za-z-]+):\s*(.*)$", line)
+                if m:
+                    fields[m.group(1).lower()] = m.group(2).strip()
+            if fields:
+                stanzas.append(fields)
+    legacy = Path("/etc/apt/sources.list")
+    if legacy.is_file():
+        for line in legacy.read_text().splitlines():
+            m = re.match(r"^deb(?:-src)?\s+(?:\[(.*?)\]\s+)?(\S+)\s+(\S+)\s+(.*)$", line.strip())
+            if m:
+                opts = dict(o.split("=", 1) for o in (m.group(1) or "").split() if "=" in o)
+                stanzas.append({"uris": m.group(2), "suites": m.group(3),
+                                "components": m.group(4), "signed-by": opts.get("signed-by", "")})
+    for fields in stanzas:
+        suites = fields.get("suites", "").split()
+        uri = fields.get("uris", "").split()
+        # The main archive: a plain release suite, not -security or -updates.
+        if uri and any(re.fullmatch(r"[a-z]+", s) for s in suites) and "main" in fields.get("components", ""):
+            return uri[0], fields.get("signed-by") or DEFAULT_KEYRING
+    fail("no Debian archive found in this machine's apt sources; set ASYNCSSL_DEBIAN_MIRROR "
+         "to a Debian mirror URI, or use --source upstream")
+    raise AssertionError
+
+
+class PrivateApt:
+    """apt-get/apt-cache with their own sources list, lists and cache directories."""
+
+    def __init__(self, root: Path, suite: str):
+        self.root = root / f"apt-{suite}"
+        for sub in ("lists/partial", "cache/archives/partial"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        uri, keyring = _system_debian_archive()
+        self.sources = self.root / "sources.list"
+        self.sources.write_text(f"deb-src [signed-by={keyring}] {uri} {suite} main\n")
+        self.opts = [
+            "-o", f"Dir::Etc::sourcelist={self.sources}",
+            "-o", "Dir::Etc::sourceparts=-",
+            "-o", f"Dir::State::Lists={self.root / 'lists'}",
+            "-o", f"Dir::Cache={self.root / 'cache'}",
+            "-o", "APT::Get::List-Cleanup=0",
+            "-o", "APT::Sandbox::User=root",
+        ]
+
+    def run(self, *args: str, cwd: Path | None = None) -> str:
+        cmd = [args[0], *self.opts, *args[1:]]
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            fail(f"{' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def versions(self) -> list[str]:
+        self.run("apt-get", "update")
+        out = self.run("apt-cache", "showsrc", "openssl")
+        return re.findall(r"^Version:\s*(\S+)", out, re.M)
+
+    def download(self, debian_version: str, dest: Path) -> bool:
+        cmd = ["apt-get", *self.opts, "source", "--download-only", f"openssl={debian_version}"]
+        proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
+        if proc.returncode != 0:
+            log(f"apt-get source openssl={debian_version} failed: {proc.stderr.strip().splitlines()[-1:]}")
+            return False
+        return True
+
+
+def _version_key(v: str) -> tuple:
+    return tuple(int(x) if x.isdigit() else x for x in re.split(r"[.~+-]", v))
+
+
+def fetch_from_debian(pin: dict, series: str, downloads: Path) -> tuple[Path, str]:
+    apt = PrivateApt(cache_root(), pin["debian_suite"])
+    available = apt.versions()
+    candidates = [pin["debian_version"]] if pin["debian_version"] in available else []
+    # Debian replaces point releases; fall back to the suite's newest of the same series.
+    same_series = sorted((v for v in available if v.startswith(series + ".")), key=_version_key, reverse=True)
+    candidates += [v for v in same_series if v not in candidates]
+    if not candidates:
+        fail(f"Debian suite {pin['debian_suite']} offers no openssl {series}.x source package "
+             f"(it has: {', '.join(available) or 'nothing'})")
+    with tempfile.TemporaryDirectory(dir=downloads) as tmp:
+        for deb_version in candidates:
+            if not apt.download(deb_version, Path(tmp)):
+                continue  # indexed but not (yet) on the mirror: try the next one
+            upstream = deb_version.split("-")[0]
+            orig = Path(tmp) / f"openssl_{upstream}.orig.tar.gz"
+            if not orig.is_file():
+                continue
+            if deb_version != pin["debian_version"]:
+                log(f"pinned {pin['debian_version']} is not available; using Debian's {deb_version} "
+                    f"(SHA-256 {sha256_of(orig)}): record it in {PINS_FILE.name}")
+            final = downloads / orig.name
+            shutil.move(str(orig), final)
+            return final, upstream
+    fail(f"none of the openssl source packages {candidates} could be downloaded")
+    raise AssertionError
+
+
+def fetch_from_upstream(pin: dict, downloads: Path) -> tuple[Path, str]:
+    dest = downloads / f"openssl_{pin['version']}.orig.tar.gz"
+    log(f"downloading {pin['upstream_url']}")
+    with urllib.request.urlopen(pin["upstream_url"], timeout=120) as resp, open(dest, "wb") as out:
+        shutil.copyfileobj(resp, out)
+    return dest, pin["version"]
+
+
+def obtain_tarball(pin: dict, series: str, source: str) -> tuple[Path, str]:
+    downloads = cache_root() / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    cached = downloads / f"openssl_{pin['version']}.orig.tar.gz"
+    if cached.is_file() and sha256_of(cached) == pin["sha256"]:
+        return cached, pin["version"]
+    if source == "upstream":
+        tarball, version = fetch_from_upstream(pin, downloads)
+    else:
+        tarball, version = fetch_from_debian(pin, series, downloads)
+    if version == pin["version"]:
+        got = sha256_of(tarball)
+        if got != pin["sha256"]:
+            tarball.unlink()
+            fail(f"SHA-256 mismatch for OpenSSL {version}: expected {pin['sha256']}, got {got}")
+    return tarball, version
+
+
+# --- Building ------------------------------------------------------------------------------
+
+
+def configure_args(prefix: Path, static: bool, openssldir: str | None) -> list[str]:
+    args = [f"--prefix={prefix}", "--libdir=lib", f"--openssldir={openssldir or prefix / 'ssl'}",
+            "no-docs", "no-tests"]
+    if static:
+        args += ["no-shared", "-fPIC"]
+    else:
+        # RUNPATH so the build's own `openssl` binary finds its libraries.
+        args += ["shared", f"-Wl,-rpath,{prefix / 'lib'}"]
+    return args
+
+
+def build(tarball: Path, version: str, prefix: Path, static: bool, openssldir: str | None, jobs: int) -> dict:
+    work = prefix.parent / f".build-{prefix.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with tarfile.open(tarball) as tar:
+        tar.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(work)
+    src = next(p for p in work.iterdir() if p.is_dir() and p.name.startswith("openssl"))
+    args = configure_args(prefix, static, openssldir)
+    started = time.monotonic()
+    logfile = prefix.parent / f"build-{prefix.name}.log"
+    log(f"building OpenSSL {version} ({'static' if static else 'shared'}) into {prefix}; log: {logfile}")
+    with logfile.open("w") as out:
+        for step in (["perl", "./Configure", *args], ["make", f"-j{jobs}"], ["make", "install_sw", "install_ssldirs"]):
+            proc = subprocess.run(step, cwd=src, stdout=out, stderr=subprocess.STDOUT)
+            if proc.returncode != 0:
+                fail(f"`{' '.join(step)}` failed (exit {proc.returncode}); see {logfile}")
+    shutil.rmtree(work, ignore_errors=True)
+    return {"version": version, "static": static, "configure": args,
+            "sha256": sha256_of(tarball), "build_seconds": round(time.monotonic() - started, 1)}
+
+
+def provision(series: str, static: bool, source: str, openssldir: str | None, jobs: int) -> Path:
+    pin = load_pin(series)
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    kind = "static" if static else "shared"
+    with open(root / f".lock-{series}-{kind}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two sessions building the same leg wait for each other
+        for existing in sorted(root.glob(f"{series}.*-{kind}")):
+            stamp = existing / STAMP
+            if stamp.is_file():
+                info = json.loads(stamp.read_text())
+                if info.get("version") == pin["version"] or info.get("fallback_for") == pin["version"]:
+                    log(f"reusing cached OpenSSL {info['version']} ({kind}) at {existing}")
+                    return existing
+        tarball, version = obtain_tarball(pin, series, source)
+        prefix = root / f"{version}-{kind}"
+        shutil.rmtree(prefix, ignore_errors=True)
+        info = build(tarball, version, prefix, static, openssldir, jobs)
+        if version != pin["version"]:
+            info["fallback_for"] = pin["version"]
+        (prefix / STAMP).write_text(json.dumps(info, indent=2))
+        log(f"built OpenSSL {version} in {info['build_seconds']} s")
+        return prefix
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("series", help="OpenSSL series from openssl-pins.json, e.g. 3.5 or 4.0")
+    parser.add_argument("--static", action="store_true", help="build no-shared -fPIC (for wheels)")
+    parser.add_argument("--source", choices=("debian", "upstream"), default="debian",
+                        help="where the tarball comes from (default: Debian's source package)")
+    parser.add_argument("--openssldir", help="OPENSSLDIR to bake in (default: PREFIX/ssl)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args(argv)
+    prefix = provision(args.series, args.static, args.source, args.openssldir, args.jobs)
+    print(prefix)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
