@@ -3,6 +3,8 @@
 
     python tools/build_inplace.py            # the system OpenSSL
     python tools/build_inplace.py 3.5        # the cached 3.5 build (provisioned if missing)
+    python tools/build_inplace.py system --tree /tmp/t30   # a private copy of the package
+                                             # in /tmp/t30/asyncssl (PYTHONPATH=/tmp/t30)
 
 Then run tests from the source tree with the environment it prints, e.g.
     LD_LIBRARY_PATH=<prefix>/lib PYTHONPATH=src python -m pytest
@@ -24,7 +26,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    leg = sys.argv[1] if len(sys.argv) > 1 else "system"
+    args = sys.argv[1:]
+    tree = None
+    if "--tree" in args:
+        i = args.index("--tree")
+        tree = Path(args[i + 1]).resolve()
+        del args[i:i + 2]
+    leg = args[0] if args else "system"
+    package = ROOT / "src" / "asyncssl"
+    if tree is not None:
+        shutil.rmtree(tree / "asyncssl", ignore_errors=True)
+        shutil.copytree(package, tree / "asyncssl", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+        package = tree / "asyncssl"
     if leg != "system":
         prefix = subprocess.run([sys.executable, str(ROOT / "wheels" / "provision_openssl.py"), leg],
                                 check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
@@ -36,12 +49,12 @@ def main() -> int:
     spec.loader.exec_module(module)
     with tempfile.TemporaryDirectory() as tmp:
         built = Path(module.ffibuilder.compile(tmpdir=tmp))
-        for old in (ROOT / "src" / "asyncssl").glob("_openssl*.so"):
+        for old in package.glob("_openssl*.so"):
             old.unlink()
-        shutil.copy2(built, ROOT / "src" / "asyncssl" / built.name)
+        shutil.copy2(built, package / built.name)
     libdir = f"{os.environ['OPENSSL_DIR']}/lib" if leg != "system" else ""
-    print(f"built src/asyncssl/{built.name} against {leg}")
-    print(f"run: {'LD_LIBRARY_PATH=' + libdir + ' ' if libdir else ''}PYTHONPATH=src python -m pytest")
+    print(f"built {package / built.name} against {leg}")
+    print(f"run: {'LD_LIBRARY_PATH=' + libdir + ' ' if libdir else ''}PYTHONPATH={package.parent} python -m pytest")
     return 0
 
 

@@ -23,6 +23,7 @@ EVP_PKEY *PEM_read_bio_PrivateKey(BIO *, EVP_PKEY **, pem_password_cb *, void *)
 EVP_PKEY *PEM_read_bio_PrivateKey_ex(BIO *, EVP_PKEY **, pem_password_cb *, void *, OSSL_LIB_CTX *, const char *);
 EVP_PKEY *d2i_AutoPrivateKey(EVP_PKEY **, const unsigned char **, long);
 EVP_PKEY *d2i_AutoPrivateKey_ex(EVP_PKEY **, const unsigned char **, long, OSSL_LIB_CTX *, const char *);
+EVP_PKEY *PEM_read_bio_Parameters(BIO *, EVP_PKEY **);
 void EVP_PKEY_free(EVP_PKEY *);
 int EVP_PKEY_up_ref(EVP_PKEY *);
 int EVP_PKEY_get_id(const EVP_PKEY *);

@@ -7,6 +7,7 @@ defined with ``@ffi.def_extern()`` in the object modules.
 INCLUDES = """
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
+#include <errno.h>
 """
 
 TYPES = """
@@ -124,6 +125,10 @@ static const int DTLS1_2_VERSION;
 static const int SSL_MAX_SSL_SESSION_ID_LENGTH;
 static const int SSL_MAX_SID_CTX_LENGTH;
 static const int SSL_R_UNEXPECTED_EOF_WHILE_READING;
+
+/* Added for SSL.Context/Connection (pyOpenSSL parity). */
+typedef struct { const char *name; unsigned long id; } SRTP_PROTECTION_PROFILE;
+static const int DTLS1_COOKIE_LENGTH;
 """
 
 FUNCTIONS = """
@@ -301,6 +306,26 @@ int SSL_CTX_get_ex_new_index(long, void *, void *, void *, void *);
 int SSL_CTX_set_ex_data(SSL_CTX *, int, void *);
 void *SSL_CTX_get_ex_data(const SSL_CTX *, int);
 
+/* Added for SSL.Context/Connection (pyOpenSSL parity). */
+Cryptography_STACK_OF_X509_NAME *SSL_load_client_CA_file(const char *);
+const char *SSL_group_to_name(SSL *, int);
+int SSL_CTX_set_tlsext_use_srtp(SSL_CTX *, const char *);
+SRTP_PROTECTION_PROFILE *SSL_get_selected_srtp_profile(SSL *);
+SSL_SESSION *SSL_get_session(const SSL *);
+uint64_t SSL_clear_options(SSL *, uint64_t);
+void SSL_set_client_CA_list(SSL *, Cryptography_STACK_OF_X509_NAME *);
+int SSL_use_certificate_file(SSL *, const char *, int);
+int SSL_use_PrivateKey_file(SSL *, const char *, int);
+
+/* Hot-path helpers (C, below): one C call per I/O. Each clears the error queue and
+   errno first, and returns 0 on success or the SSL_get_error code on failure, with
+   errno as the failed call left it (cffi then exposes it as ffi.errno). */
+int asyncssl_read(SSL *, void *, size_t, size_t *);
+int asyncssl_peek(SSL *, void *, size_t, size_t *);
+int asyncssl_write(SSL *, const void *, size_t, size_t *);
+int asyncssl_do_handshake(SSL *);
+int asyncssl_shutdown(SSL *, int *);
+
 /* Python callbacks (defined with @ffi.def_extern in the object modules). */
 extern "Python" int asyncssl_verify_cb(int, X509_STORE_CTX *);
 extern "Python" void asyncssl_info_cb(const SSL *, int, int);
@@ -314,4 +339,68 @@ extern "Python" int asyncssl_cookie_verify_cb(SSL *, const unsigned char *, unsi
 
 CUSTOMIZATIONS = """
 typedef STACK_OF(SSL_CIPHER) Cryptography_STACK_OF_SSL_CIPHER;
+
+/* --- hot-path helpers for SSL.Connection ------------------------------------------
+   Why C: a Python-level read or write would otherwise cost three cffi calls
+   (ERR_clear_error, the I/O, SSL_get_error); the benchmarks compare against Python's
+   C-implemented ssl module. The queue is cleared first because OpenSSL reports
+   WANT_ASYNC only when it is empty; errno is reset so a non-zero errno afterwards
+   really comes from this call (pyOpenSSL's SysCallError(errno) vs "Unexpected EOF"). */
+
+static int asyncssl_io_result(SSL *s, int ret)
+{
+    int saved = errno;
+    int code = SSL_get_error(s, ret);
+    errno = saved;
+    return code;
+}
+
+int asyncssl_read(SSL *s, void *buf, size_t n, size_t *got)
+{
+    ERR_clear_error();
+    errno = 0;
+    if (SSL_read_ex(s, buf, n, got))
+        return 0;
+    *got = 0;
+    return asyncssl_io_result(s, 0);
+}
+
+int asyncssl_peek(SSL *s, void *buf, size_t n, size_t *got)
+{
+    ERR_clear_error();
+    errno = 0;
+    if (SSL_peek_ex(s, buf, n, got))
+        return 0;
+    *got = 0;
+    return asyncssl_io_result(s, 0);
+}
+
+int asyncssl_write(SSL *s, const void *buf, size_t n, size_t *put)
+{
+    ERR_clear_error();
+    errno = 0;
+    if (SSL_write_ex(s, buf, n, put))
+        return 0;
+    *put = 0;
+    return asyncssl_io_result(s, 0);
+}
+
+int asyncssl_do_handshake(SSL *s)
+{
+    int ret;
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_do_handshake(s);
+    return ret == 1 ? 0 : asyncssl_io_result(s, ret);
+}
+
+/* *ret gets SSL_shutdown's result (1 done, 0 sent, <0 failed); returns the error code
+   when it failed, else 0. */
+int asyncssl_shutdown(SSL *s, int *ret)
+{
+    ERR_clear_error();
+    errno = 0;
+    *ret = SSL_shutdown(s);
+    return *ret < 0 ? asyncssl_io_result(s, *ret) : 0;
+}
 """

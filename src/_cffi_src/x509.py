@@ -34,7 +34,7 @@ X509 *PEM_read_bio_X509(BIO *, X509 **, pem_password_cb *, void *);
 X509 *PEM_read_bio_X509_AUX(BIO *, X509 **, pem_password_cb *, void *);
 void X509_free(X509 *);
 int X509_up_ref(X509 *);
-X509_NAME *X509_get_subject_name(const X509 *);
+const X509_NAME *X509_get_subject_name(const X509 *);
 int i2d_X509_NAME(const X509_NAME *, unsigned char **);
 X509_NAME *X509_NAME_dup(const X509_NAME *);
 void X509_NAME_free(X509_NAME *);

@@ -1,0 +1,1 @@
+"""Command-line entry points of ``python -m asyncssl``; each module has ``main(argv) -> int``."""
