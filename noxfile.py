@@ -91,3 +91,130 @@ def bench(session: nox.Session, openssl: str) -> None:
     env = openssl_env(openssl)
     install_against(session, env, extras="test,bench")
     session.run("python", "-m", "asyncssl", "bench", *(session.posargs or ["all"]), env=env)
+
+
+# --- Packaging: the wheel and the sdist, checked the way users install them ----------------
+# Not in nox.options.sessions (the default run): `nox -s wheel sdist`.
+
+PACKAGING_TOOLS = ROOT / "wheels" / "tools-requirements.txt"
+
+
+def clean_copy(session: nox.Session, dest: Path) -> Path:
+    """The work tree's files as git sees them (tracked + untracked, minus .gitignore'd).
+
+    Builds start from this copy, never from the work tree itself: a stale build/ directory or
+    an in-place ``_openssl*.so`` would otherwise end up in the wheel instead of a fresh build.
+    """
+    import shutil
+
+    shutil.rmtree(dest, ignore_errors=True)
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, check=True, stdout=subprocess.PIPE).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src = ROOT / name
+        if src.is_file():  # a tracked file deleted in the work tree is not copied
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    session.log(f"clean copy of the work tree in {dest}")
+    return dest
+
+
+def fresh_venv(session: nox.Session, path: Path) -> Path:
+    """A new virtualenv outside nox's, so nothing the session installed can leak into the check."""
+    session.run(sys.executable, "-m", "venv", "--clear", str(path), external=True)
+    return path / "bin" / "python"
+
+
+def wheel_requirements(wheel: Path, extra: str) -> list[str]:
+    """The wheel's own Requires-Dist (with `extra`), to install from the index before the wheel."""
+    import zipfile
+    from email.parser import HeaderParser
+
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        headers = HeaderParser().parsestr(zf.read(metadata).decode())
+    wanted = []
+    for line in headers.get_all("Requires-Dist") or []:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate({"extra": extra}):
+            req.marker = None
+            wanted.append(str(req))
+    return wanted
+
+
+@nox.session
+def wheel(session: nox.Session) -> None:
+    """The Linux leg of wheels.yml without Docker: static OpenSSL 3.5, auditwheel, suite on the installed wheel."""
+    import shutil
+
+    if not sys.platform.startswith("linux"):
+        session.skip("the wheel session repairs with auditwheel: Linux only (macOS wheels: wheels.yml)")
+    session.install("-r", str(PACKAGING_TOOLS))
+    # The same pinned tarball the workflows use (here from Debian's archive, which is what
+    # this machine can reach), built no-shared -fPIC; cached after the first run.
+    prefix = subprocess.run([sys.executable, str(ROOT / "wheels" / "provision_openssl.py"), "3.5", "--static"],
+                            check=True, stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
+    work = Path(session.create_tmp()).resolve() / "wheel"
+    shutil.rmtree(work, ignore_errors=True)
+    source = clean_copy(session, work / "src")
+
+    # Build and repair: the static prefix has no libssl.so, so build_ffi.py links the archives
+    # with their symbols hidden; LD_LIBRARY_PATH/CFLAGS from a developer shell must not leak in.
+    build_env = {"OPENSSL_DIR": prefix, "LD_LIBRARY_PATH": "", "PIP_NO_CACHE_DIR": "1"}
+    session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(work / "dist"), str(source), env=build_env)
+    built = next((work / "dist").glob("asyncssl-*.whl"))
+    # auditwheel picks the manylinux tag this machine's glibc allows.
+    session.run("auditwheel", "repair", "-w", str(work / "wheelhouse"), str(built))
+    repaired = next((work / "wheelhouse").glob("asyncssl-*.whl"))
+    session.run("python", str(ROOT / "wheels" / "check_wheel_static.py"), str(repaired))
+
+    # Install it as a user would: dependencies from the index, the wheel itself without
+    # compiling anything, into a virtualenv that has never seen the source tree.
+    python = str(fresh_venv(session, work / "venv"))
+    session.run(python, "-m", "pip", "install", "-q", *wheel_requirements(repaired, "test"), external=True)
+    session.run(python, "-m", "pip", "install", "--no-index", "--only-binary", ":all:",
+                "--find-links", str(work / "wheelhouse"), "--no-deps", "asyncssl", external=True)
+
+    # Everything below runs from an empty directory: only the installed wheel is importable.
+    run_dir = work / "run"
+    run_dir.mkdir()
+    run_env = {
+        "LD_LIBRARY_PATH": "",
+        "OPENSSL_DIR": "",
+        # The static build's own `openssl` CLI is the suite's peer, as on the 3.5 test leg.
+        "PATH": f"{work / 'venv' / 'bin'}{os.pathsep}{prefix}/bin{os.pathsep}{os.environ.get('PATH', '')}",
+        "ASYNCSSL_EXPECT_FEATURES": EXPECTED_FEATURES["3.5"] + ",static_openssl",
+    }
+    with session.chdir(run_dir):
+        session.run(python, str(ROOT / "wheels" / "check_installed_wheel.py"), "--series", "3.5",
+                    env=run_env, external=True)
+        session.run(python, "-m", "asyncssl", "info", env=run_env, external=True)
+        session.run(python, str(ROOT / "wheels" / "check_wheel_trust.py"), env=run_env, external=True)
+        # The clean copy's tests (they read build_ffi.py and wheels/ next to them), against the wheel.
+        session.run(python, "-m", "pytest", "-p", "no:cacheprovider", str(source / "tests"), *session.posargs,
+                    env=run_env, external=True)
+
+
+@nox.session
+def sdist(session: nox.Session) -> None:
+    """Build the sdist, check its contents, and install it against the system OpenSSL (3.0 here)."""
+    import shutil
+
+    session.install("-r", str(PACKAGING_TOOLS))
+    work = Path(session.create_tmp()).resolve() / "sdist"
+    shutil.rmtree(work, ignore_errors=True)
+    source = clean_copy(session, work / "src")
+    session.run("python", "-m", "build", "--sdist", "-o", str(work / "dist"), str(source))
+    tarball = next((work / "dist").glob("asyncssl-*.tar.gz"))
+    session.run("python", str(ROOT / "wheels" / "check_sdist.py"), str(tarball))
+
+    # No OPENSSL_DIR: build_ffi.py falls through to pkg-config / the compiler's defaults.
+    python = str(fresh_venv(session, work / "venv"))
+    system_env = {"OPENSSL_DIR": "", "LD_LIBRARY_PATH": "", "PIP_NO_CACHE_DIR": "1"}
+    session.run(python, "-m", "pip", "install", str(tarball), env=system_env, external=True)
+    run_dir = work / "run"
+    run_dir.mkdir()
+    with session.chdir(run_dir):
+        session.run(python, str(ROOT / "wheels" / "check_installed_sdist.py"), env=system_env, external=True)

@@ -25,6 +25,7 @@ static const int X509_V_OK;
 static const int X509_V_FLAG_PARTIAL_CHAIN;
 static const int X509_V_FLAG_X509_STRICT;
 static const int X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;
+static const unsigned long XN_FLAG_RFC2253;
 """
 
 FUNCTIONS = """
@@ -38,6 +39,8 @@ const X509_NAME *X509_get_subject_name(const X509 *);
 int i2d_X509_NAME(const X509_NAME *, unsigned char **);
 X509_NAME *X509_NAME_dup(const X509_NAME *);
 void X509_NAME_free(X509_NAME *);
+X509_NAME *d2i_X509_NAME(X509_NAME **, const unsigned char **, long);
+int X509_NAME_print_ex(BIO *, const X509_NAME *, int, unsigned long);
 
 int sk_X509_num(Cryptography_STACK_OF_X509 *);
 X509 *sk_X509_value(Cryptography_STACK_OF_X509 *, int);

@@ -1,0 +1,26 @@
+"""asyncio adapters: they wait only on the fds and timeouts the objects name, then call back in.
+
+TLS over TCP:   open_connection, start_server   (contexts may use SSL.MODE_ASYNC)
+DTLS over UDP:  dtls_connect, dtls_serve        (DtlsEndpoint, DtlsServer)
+Offload:        sign                            (a signature in an OpenSSL async job)
+QUIC:           quic_connect, quic_serve        (QuicConnection, QuicServer; streams are asyncio streams)
+"""
+
+from ._dtls import DtlsEndpoint, DtlsServer, dtls_connect, dtls_serve
+from ._sign import sign
+from ._quic import QuicConnection, QuicServer, quic_connect, quic_serve
+from ._tls import open_connection, start_server
+
+__all__ = [
+    "DtlsEndpoint",
+    "DtlsServer",
+    "dtls_connect",
+    "dtls_serve",
+    "open_connection",
+    "sign",
+    "QuicConnection",
+    "QuicServer",
+    "quic_connect",
+    "quic_serve",
+    "start_server",
+]

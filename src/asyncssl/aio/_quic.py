@@ -1,0 +1,776 @@
+"""``aio.quic_connect`` / ``aio.quic_serve``: native QUIC with streams as asyncio streams.
+
+Theory of operation
+-------------------
+One UDP socket is one QUIC *port*: a client Connection, or a server Listener with all the
+connections it accepted. A :class:`_Port` owns it and is the only thing that waits:
+
+- on the socket for reading while OpenSSL says ``net_read_desired()``,
+- on the socket for writing only while ``net_write_desired()`` (a UDP socket is nearly
+  always writable: watching it otherwise would spin),
+- on one loop timer at ``get_event_timeout()`` of the root object.
+
+When any of them fires it calls ``handle_events()`` once on the root (for a listener that
+ticks every connection of the port) and then *services* every connection and stream:
+accepts what arrived, moves received bytes into the ``StreamReader``s, moves buffered
+writes into the streams, concludes streams whose writer called ``write_eof()``. Then it
+re-arms. Application writes only schedule one service on the next loop iteration, so a
+burst of writes costs one pass. Nothing else wakes the loop; ``stats`` counts wakeups and
+the timeouts they were armed with, which the tests use to prove an idle connection sleeps.
+
+OpenSSL reports an event timeout of 0 for a while during a rapid shutdown (reference
+Appendix C); after a few consecutive zero timeouts without progress the port waits 1 ms,
+so that window cannot become a busy loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from .. import SSL
+from .._context import create_default_context, is_ip_literal
+
+log = logging.getLogger("asyncssl.aio")
+
+_READ_CHUNK = 256 * 1024
+_WRITE_HIGH = 1 << 20  # per stream: pause the writer above this, resume below a quarter
+_ZERO_TIMEOUT_STREAK = 4
+_MIN_SLEEP = 0.001
+_CLOSE_FLUSH_LIMIT = 5.0  # seconds a closing connection may spend flushing stream data
+
+
+@dataclass
+class PortStats:
+    wakeups: int = 0  # times the port woke up (socket readiness or timer)
+    timer_wakeups: int = 0
+    armed_timeouts: list = field(default_factory=list)  # timeouts the timer was armed with (None = none)
+
+
+# --- streams as asyncio transports -------------------------------------------------------------
+
+
+class _QuicStreamTransport(asyncio.Transport):
+    """The transport under one stream's StreamReader/StreamWriter."""
+
+    def __init__(self, owner: "_StreamPump") -> None:
+        super().__init__()
+        self._owner = owner
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "quic_stream":
+            return self._owner.stream
+        if name == "quic_connection":
+            return self._owner.connection
+        if name in ("peername", "sockname", "socket"):
+            return self._owner.port.sock_info(name, default)
+        return default
+
+    def write(self, data) -> None:
+        self._owner.write(data)
+
+    def writelines(self, list_of_data) -> None:
+        self._owner.write(b"".join(list_of_data))
+
+    def write_eof(self) -> None:
+        self._owner.write_eof()
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def is_closing(self) -> bool:
+        return self._owner.closing
+
+    def close(self) -> None:
+        self._owner.write_eof()
+        self._owner.closing = True
+
+    def abort(self) -> None:
+        self._owner.abort()
+
+    def pause_reading(self) -> None:
+        self._owner.reading_paused = True
+
+    def resume_reading(self) -> None:
+        self._owner.reading_paused = False
+        self._owner.port.schedule()
+
+    def is_reading(self) -> bool:
+        return not self._owner.reading_paused
+
+    def get_write_buffer_size(self) -> int:
+        return self._owner.buffered
+
+
+class _StreamPump:
+    """Moves bytes between one ``SSL.Stream`` and its StreamReader / write buffer."""
+
+    def __init__(self, port: "_Port", connection: "QuicConnection", stream: SSL.Stream, limit: int) -> None:
+        loop = port.loop
+        self.port = port
+        self.connection = connection
+        self.stream = stream
+        self.reader = asyncio.StreamReader(limit=limit, loop=loop)
+        self.protocol = asyncio.StreamReaderProtocol(self.reader, loop=loop)
+        self.transport = _QuicStreamTransport(self)
+        self.protocol.connection_made(self.transport)
+        self.writer = asyncio.StreamWriter(self.transport, self.protocol, self.reader, loop)
+        stype = stream.stream_type
+        self.can_read = stype in (SSL.STREAM_TYPE_READ, SSL.STREAM_TYPE_BIDI)
+        self.can_write = stype in (SSL.STREAM_TYPE_WRITE, SSL.STREAM_TYPE_BIDI)
+        self.read_done = not self.can_read
+        self.write_done = not self.can_write
+        if self.read_done:
+            self.reader.feed_eof()
+        self.pending: list[memoryview] = []
+        self.buffered = 0
+        self.eof_requested = False
+        self.closing = False
+        self.reading_paused = False
+        self.write_paused = False
+        self._buf = bytearray(_READ_CHUNK)
+        self._view = memoryview(self._buf)
+
+    @property
+    def finished(self) -> bool:
+        return self.read_done and self.write_done
+
+    def write(self, data) -> None:
+        if self.write_done or self.eof_requested:
+            raise RuntimeError("this QUIC stream's sending side is closed (write_eof() was called, "
+                               "the stream was reset, or it is the peer's unidirectional stream)")
+        if data:
+            self.pending.append(memoryview(bytes(data)))
+            self.buffered += len(data)
+            if self.buffered > _WRITE_HIGH and not self.write_paused:
+                self.write_paused = True
+                self.protocol.pause_writing()
+            self.port.schedule()
+
+    def write_eof(self) -> None:
+        if not self.write_done:
+            self.eof_requested = True
+            self.port.schedule()
+
+    def abort(self, app_error_code: int = 0) -> None:
+        self.closing = True
+        if not self.write_done:
+            try:
+                self.stream.reset(app_error_code)
+            except SSL.Error:
+                pass
+            self.write_done = True
+        self.pending.clear()
+        self.buffered = 0
+        self._end_read(ConnectionAbortedError("the QUIC stream was aborted"))
+
+    def _end_read(self, exc: BaseException | None) -> None:
+        if self.read_done:
+            return
+        self.read_done = True
+        if exc is None:
+            self.reader.feed_eof()
+        else:
+            self.reader.set_exception(exc)
+
+    def service(self) -> bool:
+        """Move what can move now; True when anything moved."""
+        progress = False
+        if not self.read_done and not self.reading_paused:
+            progress |= self._pull()
+        if not self.write_done:
+            progress |= self._push()
+        return progress
+
+    def _pull(self) -> bool:
+        moved = False
+        while not self.reading_paused:
+            try:
+                n = self.stream.recv_into(self._buf)
+            except SSL.WantReadError:
+                return moved
+            except SSL.ZeroReturnError:
+                self._end_read(None)
+                return True
+            except SSL.Error as exc:  # reset by the peer (StreamResetError) or connection gone
+                self._end_read(exc)
+                return True
+            self.reader.feed_data(self._view[:n].tobytes())
+            moved = True
+        return moved
+
+    def _push(self) -> bool:
+        moved = False
+        while self.pending:
+            chunk = self.pending[0]
+            try:
+                n = self.stream.send(chunk)
+            except (SSL.WantWriteError, SSL.WantReadError):
+                break
+            except SSL.Error as exc:
+                self.write_done = True
+                self.pending.clear()
+                self.buffered = 0
+                log.debug("QUIC stream write failed: %r", exc)
+                self.protocol.connection_lost(exc)
+                return True
+            moved = True
+            self.buffered -= n
+            if n == len(chunk):
+                self.pending.pop(0)
+            else:
+                self.pending[0] = chunk[n:]
+        if self.write_paused and self.buffered < _WRITE_HIGH // 4:
+            self.write_paused = False
+            self.protocol.resume_writing()
+        if self.eof_requested and not self.pending:
+            try:
+                self.stream.conclude()
+            except SSL.Error as exc:
+                log.debug("QUIC stream conclude failed: %r", exc)
+            self.write_done = True
+            moved = True
+        return moved
+
+    def connection_closed(self, exc: BaseException) -> None:
+        self._end_read(exc)
+        if not self.write_done:
+            self.write_done = True
+            self.pending.clear()
+            self.protocol.connection_lost(exc)
+
+
+# --- connections ---------------------------------------------------------------------------------
+
+
+class QuicConnection:
+    """An asyncio QUIC connection: open and accept streams as (StreamReader, StreamWriter)."""
+
+    def __init__(self, port: "_Port", conn: SSL.Connection, *, limit: int = 2**16,
+                 stream_handler: Callable | None = None) -> None:
+        self._port = port
+        self._conn = conn
+        self._limit = limit
+        self._stream_handler = stream_handler
+        self._streams: list[_StreamPump] = []
+        self._incoming: asyncio.Queue = asyncio.Queue()
+        self._handshake = port.loop.create_future()
+        self._closed = port.loop.create_future()
+        self._closing = False
+        self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def connection(self) -> SSL.Connection:
+        """The underlying ``SSL.Connection``."""
+        return self._conn
+
+    @property
+    def alpn_protocol(self) -> bytes | None:
+        return self._conn.get_alpn_proto_negotiated() or None
+
+    def get_conn_close_info(self):
+        return self._conn.get_conn_close_info()
+
+    async def open_stream(self, *, uni: bool = False) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Open a local stream (bidirectional unless `uni`; a uni stream's reader is at EOF)."""
+        await self._ready()
+        while True:
+            self._check_open()
+            try:
+                stream = self._conn.new_stream(uni=uni, block=False)
+                break
+            except SSL.WantReadError:  # the peer's stream limit: wait for credit
+                await self._port.progress()
+        pump = self._adopt(stream)
+        return pump.reader, pump.writer
+
+    async def accept_stream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The next stream the peer opened (not available when a stream_handler is set)."""
+        if self._stream_handler is not None:
+            raise RuntimeError("this connection hands peer streams to its stream_handler")
+        item = await self._incoming.get()
+        if isinstance(item, BaseException):
+            self._incoming.put_nowait(item)
+            raise item
+        return item.reader, item.writer
+
+    def close(self, app_error_code: int = 0, reason: bytes = b"") -> None:
+        """Close with an application error code and reason (CONNECTION_CLOSE); see wait_closed()."""
+        if self._closing:
+            return
+        self._closing = True
+        self._port.loop.create_task(self._shutdown(app_error_code, reason))
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed)
+
+    async def __aenter__(self) -> "QuicConnection":
+        await self._ready()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.close()
+        await self.wait_closed()
+
+    # --- internals ---------------------------------------------------------------------------
+
+    async def _ready(self) -> None:
+        await asyncio.shield(self._handshake)
+
+    def _check_open(self) -> None:
+        if self._closed.done() or self._closing:
+            raise ConnectionError(f"the QUIC connection is closed{self._why()}")
+
+    def _why(self) -> str:
+        try:
+            info = self._conn.get_conn_close_info()
+        except SSL.Error:
+            return ""
+        return f" ({info})" if info is not None else ""
+
+    def _adopt(self, stream: SSL.Stream) -> _StreamPump:
+        pump = _StreamPump(self._port, self, stream, self._limit)
+        self._streams.append(pump)
+        self._port.schedule()
+        return pump
+
+    async def _shutdown(self, app_error_code: int, reason: bytes) -> None:
+        """Flush what the application wrote, send CONNECTION_CLOSE, then let go.
+
+        OpenSSL's RFC-mode shutdown only reports completion after the closing period
+        (about 3×PTO, seconds); the peer has the CONNECTION_CLOSE as soon as it is sent,
+        so the connection is finished once the close is on the wire (or after a bound).
+        """
+        loop = self._port.loop
+        deadline = loop.time() + _CLOSE_FLUSH_LIMIT
+        try:
+            for pump in self._streams:
+                if not pump.write_done and not pump.eof_requested:
+                    pump.write_eof()
+            while not self._closed.done() and loop.time() < deadline:
+                self._service()  # move buffered writes into the streams first
+                try:
+                    if self._conn.shutdown_ex(app_error_code=app_error_code, reason=reason, block=False):
+                        break
+                except SSL.Error:
+                    break
+                info = self._conn.get_conn_close_info()
+                if info is not None and info.is_local:
+                    self._port.flush_now()  # put the CONNECTION_CLOSE on the wire
+                    break
+                self._port.schedule()
+                await self._port.progress()
+        finally:
+            self._finish(None)
+
+    def _service(self) -> bool:
+        conn = self._conn
+        progress = False
+        if not self._handshake.done():
+            try:
+                conn.do_handshake()
+            except SSL.WantReadError:
+                return False
+            except SSL.Error as exc:
+                self._handshake.set_exception(exc)
+                self._finish(exc)
+                return True
+            self._handshake.set_result(None)
+            progress = True
+        while True:
+            try:
+                stream = conn.accept_stream(block=False)
+            except SSL.Error as exc:
+                self._finish(exc)
+                return True
+            if stream is None:
+                break
+            progress = True
+            pump = self._adopt(stream)
+            if self._stream_handler is not None:
+                self._port.run_handler(self._stream_handler, pump.reader, pump.writer)
+            else:
+                self._incoming.put_nowait(pump)
+        for pump in list(self._streams):
+            progress |= pump.service()
+            if pump.finished and (pump.closing or pump.reader.at_eof()):
+                self._streams.remove(pump)
+                pump.stream.close()
+        info = conn.get_conn_close_info()
+        if info is not None and not self._closing:
+            self._finish(ConnectionError(f"the QUIC connection was closed ({info})"))
+            progress = True
+        return progress
+
+    def _finish(self, exc: BaseException | None) -> None:
+        if self._closed.done():
+            return
+        failure = exc or ConnectionError(f"the QUIC connection is closed{self._why()}")
+        if not self._handshake.done():
+            self._handshake.set_exception(failure)
+            self._handshake.exception()
+        for pump in self._streams:
+            pump.connection_closed(failure)
+        self._incoming.put_nowait(failure)
+        self._closed.set_result(None)
+        self._port.forget(self)
+
+
+# --- the port: one UDP socket, one wait ---------------------------------------------------------
+
+
+class _Port:
+    def __init__(self, loop: asyncio.AbstractEventLoop, root: Any, sock: socket.socket) -> None:
+        self.loop = loop
+        self.root = root  # SSL.Connection (client) or SSL.Listener (server)
+        self.sock = sock
+        self.connections: list[QuicConnection] = []
+        self.stats = PortStats()
+        self._reading = False
+        self._writing = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._scheduled = False
+        self._zero_streak = 0
+        self._waiters: list[asyncio.Future] = []
+        self._tasks: set[asyncio.Task] = set()
+        self.on_tick: Callable[[], bool] | None = None  # extra work per pass (the listener's accepts)
+        self.closed = False
+
+    def sock_info(self, name: str, default: Any) -> Any:
+        if name == "socket":
+            return self.sock
+        try:
+            return self.sock.getsockname() if name == "sockname" else self.sock.getpeername()
+        except OSError:
+            return default
+
+    def start(self) -> None:
+        self.schedule()
+
+    def schedule(self) -> None:
+        if not self._scheduled and not self.closed:
+            self._scheduled = True
+            self.loop.call_soon(self._run)
+
+    async def progress(self) -> None:
+        """Wait until the port next wakes up (network or timer), never busy-looping."""
+        future = self.loop.create_future()
+        self._waiters.append(future)
+        await future
+
+    def run_handler(self, handler: Callable, *args: Any) -> None:
+        try:
+            result = handler(*args)
+        except Exception:
+            log.exception("QUIC handler raised")
+            return
+        if inspect.isawaitable(result):
+            task = self.loop.create_task(result)
+            self._tasks.add(task)
+            task.add_done_callback(self._handler_done)
+
+    def _handler_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("QUIC handler raised", exc_info=task.exception())
+
+    def forget(self, conn: QuicConnection) -> None:
+        if conn in self.connections:
+            self.connections.remove(conn)
+
+    def _on_readable(self) -> None:
+        self.stats.wakeups += 1
+        self._tick()
+
+    def _on_writable(self) -> None:
+        self.stats.wakeups += 1
+        self._tick()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.stats.wakeups += 1
+        self.stats.timer_wakeups += 1
+        self._tick()
+
+    def _tick(self) -> None:
+        if self.closed:
+            return
+        try:
+            self.root.handle_events()
+        except SSL.Error as exc:
+            log.debug("QUIC handle_events failed: %r", exc)
+        self._run(from_tick=True)
+
+    def _run(self, from_tick: bool = False) -> None:
+        self._scheduled = False
+        if self.closed:
+            return
+        progress = from_tick
+        if self.on_tick is not None:
+            progress |= self.on_tick()
+        for conn in list(self.connections):
+            progress |= conn._service()
+        if from_tick:
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._rearm(progress)
+
+    def _rearm(self, progress: bool) -> None:
+        if self.closed:
+            return
+        root = self.root
+        try:
+            want_read = root.net_read_desired()
+            want_write = root.net_write_desired()
+            timeout = root.get_event_timeout()
+        except SSL.Error:
+            return
+        fd = self.sock.fileno()
+        if want_read != self._reading:
+            (self.loop.add_reader(fd, self._on_readable) if want_read else self.loop.remove_reader(fd))
+            self._reading = want_read
+        if want_write != self._writing:
+            (self.loop.add_writer(fd, self._on_writable) if want_write else self.loop.remove_writer(fd))
+            self._writing = want_write
+        if timeout == 0:
+            self._zero_streak += 1
+            if self._zero_streak > _ZERO_TIMEOUT_STREAK:
+                timeout = _MIN_SLEEP
+        else:
+            self._zero_streak = 0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.stats.armed_timeouts.append(timeout)
+        if len(self.stats.armed_timeouts) > 4096:
+            del self.stats.armed_timeouts[:2048]
+        if timeout is not None:
+            self._timer = self.loop.call_later(timeout, self._on_timer)
+
+    def flush_now(self) -> None:
+        """One tick right away: sends what OpenSSL has queued (e.g. a CONNECTION_CLOSE)."""
+        try:
+            self.root.handle_events()
+        except SSL.Error:
+            pass
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        fd = self.sock.fileno()
+        if fd >= 0:
+            if self._reading:
+                self.loop.remove_reader(fd)
+            if self._writing:
+                self.loop.remove_writer(fd)
+        for task in self._tasks:
+            task.cancel()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+# --- client ----------------------------------------------------------------------------------------
+
+
+async def _udp_socket_to(host: str, port: int) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    if not infos:
+        raise OSError(f"cannot resolve {host!r}")
+    family, type_, proto, _name, address = infos[0]
+    sock = socket.socket(family, type_, proto)
+    sock.setblocking(False)
+    sock.connect(address)
+    return sock
+
+
+class _ClientConnect:
+    """``quic_connect(...)``: awaitable (returns the connection) and an async context manager."""
+
+    def __init__(self, coro: Awaitable[QuicConnection]) -> None:
+        self._coro = coro
+        self._conn: QuicConnection | None = None
+
+    def __await__(self):
+        return self._coro.__await__()
+
+    async def __aenter__(self) -> QuicConnection:
+        self._conn = await self._coro
+        return self._conn
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self._conn.close()
+        await self._conn.wait_closed()
+
+
+def quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL.Context | None = None,
+                 server_hostname: str | None = None, limit: int = 2**16) -> _ClientConnect:
+    """Connect a QUIC client; ``await`` it (or ``async with``) for a :class:`QuicConnection`.
+
+    `alpn` is required by QUIC. Without `context`, ``create_default_context("client",
+    quic=True)`` is used: certificate and hostname verification on.
+    """
+    return _ClientConnect(_quic_connect(host, port, alpn=alpn, context=context,
+                                        server_hostname=server_hostname, limit=limit))
+
+
+async def _quic_connect(host, port, *, alpn, context, server_hostname, limit) -> QuicConnection:
+    if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
+        raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
+    loop = asyncio.get_running_loop()
+    context = context or create_default_context("client", quic=True)
+    if context.method_kind != "quic_client":
+        raise ValueError("quic_connect needs a QUIC client Context (SSL.QUIC_CLIENT_METHOD)")
+    sock = await _udp_socket_to(host, port)
+    try:
+        conn = SSL.Connection(context, sock)
+        conn.set_blocking_mode(False)
+        conn.set_alpn_protos(list(alpn))
+        name = server_hostname if server_hostname is not None else host
+        if name:
+            if not is_ip_literal(name):
+                conn.set_tlsext_host_name(name.encode("idna"))
+            conn.set1_host(name)
+        conn.set_connect_state()
+    except BaseException:
+        sock.close()
+        raise
+    port_ = _Port(loop, conn, sock)
+    qconn = QuicConnection(port_, conn, limit=limit)
+    port_.connections.append(qconn)
+    qconn._closed.add_done_callback(lambda _f: (port_.close(), conn.close(), sock.close()))
+    port_.start()
+    try:
+        await qconn._ready()
+    except BaseException:
+        qconn._finish(None)
+        raise
+    return qconn
+
+
+# --- server ----------------------------------------------------------------------------------------
+
+
+class QuicServer:
+    """A QUIC server on one UDP socket (a ``SSL.Listener``) serving all its connections."""
+
+    def __init__(self, port: "_Port", listener: SSL.Listener, alpn: list[bytes],
+                 stream_handler: Callable | None, connection_handler: Callable | None, limit: int) -> None:
+        self._port = port
+        self._listener = listener
+        self._alpn = list(alpn)
+        self._stream_handler = stream_handler
+        self._connection_handler = connection_handler
+        self._limit = limit
+        self._closed = port.loop.create_future()
+        self._handshaking: list[QuicConnection] = []
+        port.on_tick = self._accept
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return [self._port.sock]
+
+    @property
+    def listener(self) -> SSL.Listener:
+        return self._listener
+
+    @property
+    def connections(self) -> list[QuicConnection]:
+        return list(self._port.connections)
+
+    def _accept(self) -> bool:
+        progress = False
+        while True:
+            try:
+                conn = self._listener.accept_connection(block=False)
+            except SSL.Error as exc:
+                log.debug("QUIC accept failed: %r", exc)
+                return progress
+            if conn is None:
+                break
+            progress = True
+            handler = self._stream_handler
+            if handler is None and self._connection_handler is None:
+                handler = _refuse_streams
+            qconn = QuicConnection(self._port, conn, limit=self._limit, stream_handler=handler)
+            self._port.connections.append(qconn)
+            qconn._handshake.add_done_callback(lambda f, c=qconn: self._on_handshake(c, f))
+        return progress
+
+    def _on_handshake(self, qconn: QuicConnection, future: asyncio.Future) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        if qconn.alpn_protocol not in self._alpn:
+            qconn.close(0x0120, b"no application protocol")  # CRYPTO_ERROR(no_application_protocol)
+            return
+        if self._connection_handler is not None:
+            self._port.run_handler(self._connection_handler, qconn)
+
+    def close(self) -> None:
+        if self._closed.done():
+            return
+        for qconn in list(self._port.connections):
+            qconn.close()
+        self._port.loop.call_later(0.2, self._close_now)
+
+    def _close_now(self) -> None:
+        self._port.close()
+        self._listener.close()
+        self._port.sock.close()
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed)
+
+    async def __aenter__(self) -> "QuicServer":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.close()
+        await self.wait_closed()
+
+
+async def _refuse_streams(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.transport.abort()
+
+
+async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[bytes],
+                     stream_handler: Callable | None = None, connection_handler: Callable | None = None,
+                     limit: int = 2**16) -> QuicServer:
+    """Serve QUIC on `host`:`port`.
+
+    `stream_handler(reader, writer)` runs for each stream a peer opens; `connection_handler(conn)`
+    for each connection (both plain or coroutine functions). Connections that negotiate a
+    protocol outside `alpn` are closed. The context must have an ALPN select callback.
+    """
+    if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
+        raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
+    if not isinstance(context, SSL.Context) or context.method_kind != "quic_server":
+        raise ValueError("quic_serve needs a QUIC server Context (SSL.QUIC_SERVER_METHOD)")
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+    family, type_, proto, _name, address = infos[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setblocking(False)
+        sock.bind(address)
+        listener = SSL.Listener(context, sock)
+        listener.set_blocking_mode(False)
+    except BaseException:
+        sock.close()
+        raise
+    port_ = _Port(loop, listener, sock)
+    server = QuicServer(port_, listener, alpn, stream_handler, connection_handler, limit)
+    port_.start()
+    return server
