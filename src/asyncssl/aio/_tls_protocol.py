@@ -277,8 +277,11 @@ class TLSProtocol(asyncio.Protocol):
         if self._step("shutdown", self._conn.shutdown):
             self._eof_requested = False
             self._flush()
-            if self._tcp is not None and self._tcp.can_write_eof():
-                self._tcp.write_eof()
+            if self._tcp is not None and not self._tcp.is_closing() and self._tcp.can_write_eof():
+                try:
+                    self._tcp.write_eof()
+                except OSError:  # the peer is already gone: nothing left to tell it
+                    pass
 
     def _flush(self) -> None:
         if self._tcp is None or self._tcp.is_closing():
@@ -339,7 +342,8 @@ class TLSProtocol(asyncio.Protocol):
         if protocol is not None and hasattr(protocol, "eof_received"):
             keep_open = bool(protocol.eof_received())
         if not keep_open:
-            self.close_app()
+            # not from inside _pump: closing sends close_notify, another SSL call
+            self._loop.call_soon(self.close_app)
 
     def _on_handshake_timeout(self) -> None:
         if self._state is _State.HANDSHAKING:
