@@ -261,7 +261,7 @@ class QuicConnection:
         self._handshake = port.loop.create_future()
         self._closed = port.loop.create_future()
         self._closing = False
-        self._tasks: set[asyncio.Task] = set()
+        self._close_info = None
 
     @property
     def connection(self) -> SSL.Connection:
@@ -273,6 +273,11 @@ class QuicConnection:
         return self._conn.get_alpn_proto_negotiated() or None
 
     def get_conn_close_info(self):
+        """Why the connection closed (``SSL.ConnCloseInfo``), or None while it is open.
+
+        Kept after the connection is finished, when the ``SSL`` object is already freed."""
+        if self._closed.done():
+            return self._close_info
         return self._conn.get_conn_close_info()
 
     async def open_stream(self, *, uni: bool = False) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -320,6 +325,18 @@ class QuicConnection:
 
     async def _ready(self) -> None:
         await asyncio.shield(self._handshake)
+
+    def _explain(self, exc: SSL.Error) -> SSL.Error:
+        """Add the peer's CONNECTION_CLOSE (e.g. "no application protocol") to a handshake error."""
+        try:
+            info = self._conn.get_conn_close_info()
+        except SSL.Error:
+            info = None
+        if info is None or str(info) in str(exc):
+            return exc
+        better = type(exc)(f"{exc} — the connection was closed: {info}")
+        better.errors = getattr(exc, "errors", ())
+        return better
 
     def _check_open(self) -> None:
         if self._closed.done() or self._closing:
@@ -376,6 +393,7 @@ class QuicConnection:
             except SSL.WantReadError:
                 return False
             except SSL.Error as exc:
+                exc = self._explain(exc)
                 self._handshake.set_exception(exc)
                 self._finish(exc)
                 return True
@@ -409,6 +427,10 @@ class QuicConnection:
     def _finish(self, exc: BaseException | None) -> None:
         if self._closed.done():
             return
+        try:
+            self._close_info = self._conn.get_conn_close_info()
+        except SSL.Error:
+            self._close_info = None
         failure = exc or ConnectionError(f"the QUIC connection is closed{self._why()}")
         if not self._handshake.done():
             self._handshake.set_exception(failure)
