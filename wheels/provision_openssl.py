@@ -4,6 +4,7 @@
     python wheels/provision_openssl.py 3.5            # shared build, prints its prefix
     python wheels/provision_openssl.py 4.0 --static   # static -fPIC build for wheels
     python wheels/provision_openssl.py 3.5 --source upstream   # tarball from upstream URL
+    python wheels/provision_openssl.py 3.5 --static --target darwin64-arm64-cc  # one macOS arch
 
 The versions and SHA-256 sums live in ``wheels/openssl-pins.json``.  Sources come from
 Debian's source packages (the ``.orig.tar.gz`` is the upstream release tarball), fetched
@@ -44,7 +45,7 @@ def log(msg: str) -> None:
     print(f"[provision-openssl] {msg}", file=sys.stderr, flush=True)
 
 
-def fail(msg: str) -> "None":
+def fail(msg: str) -> None:
     log(f"error: {msg}")
     raise SystemExit(2)
 
@@ -216,9 +217,37 @@ def obtain_tarball(pin: dict, series: str, source: str) -> tuple[Path, str]:
 # --- Building ------------------------------------------------------------------------------
 
 
-def configure_args(prefix: Path, static: bool, openssldir: str | None) -> list[str]:
-    args = [f"--prefix={prefix}", "--libdir=lib", f"--openssldir={openssldir or prefix / 'ssl'}",
-            "no-docs", "no-tests"]
+def macos_min_flag(target: str | None) -> str | None:
+    """``-mmacosx-version-min`` for a darwin target, from MACOSX_DEPLOYMENT_TARGET (as cibuildwheel sets it).
+
+    The static libraries end up inside the extension module, so they must not require a newer
+    macOS than the wheel's tag promises (the linker warns, delocate refuses the wheel).
+    """
+    deployment = os.environ.get("MACOSX_DEPLOYMENT_TARGET")
+    if target and target.startswith("darwin") and deployment:
+        return f"-mmacosx-version-min={deployment}"
+    return None
+
+
+def build_kind(static: bool, target: str | None) -> str:
+    """The cache directory suffix: builds for different targets or macOS minimums never share a prefix."""
+    kind = "static" if static else "shared"
+    if target:
+        kind += f"-{target}"
+        minimum = macos_min_flag(target)
+        if minimum:
+            kind += f"-macos{minimum.split('=', 1)[1]}"
+    return kind
+
+
+def configure_args(prefix: Path, static: bool, openssldir: str | None, target: str | None = None) -> list[str]:
+    # An explicit Configure target (e.g. darwin64-x86_64-cc) instead of the host's guess: a
+    # macOS runner builds wheels for one architecture at a time, not necessarily its own.
+    args = [target] if target else []
+    args += [f"--prefix={prefix}", "--libdir=lib", f"--openssldir={openssldir or prefix / 'ssl'}",
+             "no-docs", "no-tests"]
+    if macos_min_flag(target):
+        args.append(macos_min_flag(target))
     if static:
         args += ["no-shared", "-fPIC"]
     else:
@@ -227,14 +256,15 @@ def configure_args(prefix: Path, static: bool, openssldir: str | None) -> list[s
     return args
 
 
-def build(tarball: Path, version: str, prefix: Path, static: bool, openssldir: str | None, jobs: int) -> dict:
+def build(tarball: Path, version: str, prefix: Path, static: bool, openssldir: str | None, jobs: int,
+          target: str | None = None) -> dict:
     work = prefix.parent / f".build-{prefix.name}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     with tarfile.open(tarball) as tar:
         tar.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(work)
     src = next(p for p in work.iterdir() if p.is_dir() and p.name.startswith("openssl"))
-    args = configure_args(prefix, static, openssldir)
+    args = configure_args(prefix, static, openssldir, target)
     started = time.monotonic()
     logfile = prefix.parent / f"build-{prefix.name}.log"
     log(f"building OpenSSL {version} ({'static' if static else 'shared'}) into {prefix}; log: {logfile}")
@@ -248,11 +278,12 @@ def build(tarball: Path, version: str, prefix: Path, static: bool, openssldir: s
             "sha256": sha256_of(tarball), "build_seconds": round(time.monotonic() - started, 1)}
 
 
-def provision(series: str, static: bool, source: str, openssldir: str | None, jobs: int) -> Path:
+def provision(series: str, static: bool, source: str, openssldir: str | None, jobs: int,
+              target: str | None = None) -> Path:
     pin = load_pin(series)
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    kind = "static" if static else "shared"
+    kind = build_kind(static, target)
     with open(root / f".lock-{series}-{kind}", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two sessions building the same leg wait for each other
         for existing in sorted(root.glob(f"{series}.*-{kind}")):
@@ -265,7 +296,7 @@ def provision(series: str, static: bool, source: str, openssldir: str | None, jo
         tarball, version = obtain_tarball(pin, series, source)
         prefix = root / f"{version}-{kind}"
         shutil.rmtree(prefix, ignore_errors=True)
-        info = build(tarball, version, prefix, static, openssldir, jobs)
+        info = build(tarball, version, prefix, static, openssldir, jobs, target)
         if version != pin["version"]:
             info["fallback_for"] = pin["version"]
         (prefix / STAMP).write_text(json.dumps(info, indent=2))
@@ -281,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the tarball comes from (default: Debian's source package)")
     parser.add_argument("--openssldir", help="OPENSSLDIR to bake in (default: PREFIX/ssl)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--target", help="OpenSSL Configure target, e.g. darwin64-x86_64-cc or darwin64-arm64-cc "
+                        "(default: Configure's guess for this host); with a darwin target, "
+                        "MACOSX_DEPLOYMENT_TARGET becomes -mmacosx-version-min")
     args = parser.parse_args(argv)
-    prefix = provision(args.series, args.static, args.source, args.openssldir, args.jobs)
+    prefix = provision(args.series, args.static, args.source, args.openssldir, args.jobs, args.target)
     print(prefix)
     return 0
 

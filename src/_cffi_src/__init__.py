@@ -30,4 +30,6 @@ MODULES = [
     "quic",
     "async_",
     "glue",
+    "offload",
+    "simaccel",
 ]

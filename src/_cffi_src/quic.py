@@ -134,6 +134,11 @@ SSL *SSL_get0_domain(SSL *);
 int SSL_CTX_set_domain_flags(SSL_CTX *, uint64_t);
 int SSL_CTX_get_domain_flags(const SSL_CTX *, uint64_t *);
 int SSL_get_domain_flags(const SSL *, uint64_t *);
+/* Called when the stack pre-creates a server connection, before SSL_accept_connection:
+   asyncssl attaches the Python Connection there, so TLS callbacks (ALPN, verify, SNI)
+   that run during the handshake find it. */
+void SSL_CTX_set_new_pending_conn_cb(SSL_CTX *, int (*)(SSL_CTX *, SSL *, void *), void *);
+extern "Python" int asyncssl_new_pending_conn_cb(SSL_CTX *, SSL *, void *);
 """
 
 CUSTOMIZATIONS = """
@@ -265,5 +270,6 @@ static SSL *(*SSL_get0_domain)(SSL *) = NULL;
 static int (*SSL_CTX_set_domain_flags)(SSL_CTX *, uint64_t) = NULL;
 static int (*SSL_CTX_get_domain_flags)(const SSL_CTX *, uint64_t *) = NULL;
 static int (*SSL_get_domain_flags)(const SSL *, uint64_t *) = NULL;
+static void (*SSL_CTX_set_new_pending_conn_cb)(SSL_CTX *, int (*)(SSL_CTX *, SSL *, void *), void *) = NULL;
 #endif
 """

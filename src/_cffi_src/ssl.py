@@ -8,6 +8,7 @@ INCLUDES = """
 #include <openssl/ssl.h>
 #include <openssl/tls1.h>
 #include <errno.h>
+#include <openssl/err.h>
 """
 
 TYPES = """
@@ -347,6 +348,10 @@ typedef STACK_OF(SSL_CIPHER) Cryptography_STACK_OF_SSL_CIPHER;
    WANT_ASYNC only when it is empty; errno is reset so a non-zero errno afterwards
    really comes from this call (pyOpenSSL's SysCallError(errno) vs "Unexpected EOF"). */
 
+/* ERR_clear_error walks all 16 queue slots even when the queue is empty (the usual
+   case: failures drain it); peeking first is much cheaper. */
+#define ASYNCSSL_CLEAR_ERRORS() do { if (ERR_peek_error() != 0) ERR_clear_error(); } while (0)
+
 static int asyncssl_io_result(SSL *s, int ret)
 {
     int saved = errno;
@@ -357,7 +362,7 @@ static int asyncssl_io_result(SSL *s, int ret)
 
 int asyncssl_read(SSL *s, void *buf, size_t n, size_t *got)
 {
-    ERR_clear_error();
+    ASYNCSSL_CLEAR_ERRORS();
     errno = 0;
     if (SSL_read_ex(s, buf, n, got))
         return 0;
@@ -367,7 +372,7 @@ int asyncssl_read(SSL *s, void *buf, size_t n, size_t *got)
 
 int asyncssl_peek(SSL *s, void *buf, size_t n, size_t *got)
 {
-    ERR_clear_error();
+    ASYNCSSL_CLEAR_ERRORS();
     errno = 0;
     if (SSL_peek_ex(s, buf, n, got))
         return 0;
@@ -377,7 +382,7 @@ int asyncssl_peek(SSL *s, void *buf, size_t n, size_t *got)
 
 int asyncssl_write(SSL *s, const void *buf, size_t n, size_t *put)
 {
-    ERR_clear_error();
+    ASYNCSSL_CLEAR_ERRORS();
     errno = 0;
     if (SSL_write_ex(s, buf, n, put))
         return 0;
@@ -388,7 +393,7 @@ int asyncssl_write(SSL *s, const void *buf, size_t n, size_t *put)
 int asyncssl_do_handshake(SSL *s)
 {
     int ret;
-    ERR_clear_error();
+    ASYNCSSL_CLEAR_ERRORS();
     errno = 0;
     ret = SSL_do_handshake(s);
     return ret == 1 ? 0 : asyncssl_io_result(s, ret);
@@ -398,7 +403,7 @@ int asyncssl_do_handshake(SSL *s)
    when it failed, else 0. */
 int asyncssl_shutdown(SSL *s, int *ret)
 {
-    ERR_clear_error();
+    ASYNCSSL_CLEAR_ERRORS();
     errno = 0;
     *ret = SSL_shutdown(s);
     return *ret < 0 ? asyncssl_io_result(s, *ret) : 0;

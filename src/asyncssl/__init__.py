@@ -6,6 +6,21 @@ timers and asynchronous crypto offload. ``asyncssl.aio`` has the asyncio adapter
 """
 
 from ._binding import capabilities, openssl_version, openssl_version_number
+from ._async_wait import AsyncWaitCtx, is_async_capable
+from . import _async_callbacks  # noqa: F401  (defines the extern "Python" async callbacks)
+from ._offload_types import AsyncStatus
+from ._provider import LibraryContext, Provider
+from ._context import create_default_context
 
-__all__ = ["capabilities", "openssl_version", "openssl_version_number"]
+__all__ = [
+    "AsyncStatus",
+    "AsyncWaitCtx",
+    "LibraryContext",
+    "Provider",
+    "capabilities",
+    "create_default_context",
+    "is_async_capable",
+    "openssl_version",
+    "openssl_version_number",
+]
 __version__ = "0.1.0"

@@ -228,3 +228,20 @@ def capabilities() -> dict[str, bool]:
         "dgram_pair": bool(lib.ASYNCSSL_HAS_DGRAM_PAIR),
         "static_openssl": bool(lib.ASYNCSSL_STATIC_OPENSSL),
     }
+
+
+# --- async job stacks --------------------------------------------------------------------------
+
+# Python code can run inside an async job (a TLS callback during an SSL_MODE_ASYNC
+# handshake), and OpenSSL's job stacks are 32 KiB without a guard page: an overflow
+# silently corrupts the heap. On 3.2+ enlarge them (mmap'd, with a guard page; see
+# glue.py) here, at the first import of the binding, before any job can exist. On 3.0/3.1
+# this is ASYNC_STACKS_UNSUPPORTED and the offload layer refuses Python TLS callbacks
+# together with MODE_ASYNC.
+ASYNC_STACK_SIZE = 1 << 20
+ASYNC_STACKS_STATE: int = lib.asyncssl_enlarge_async_stacks(ASYNC_STACK_SIZE)
+
+
+def async_stacks_enlarged() -> bool:
+    """Whether async jobs run on the enlarged, guard-paged stacks (OpenSSL 3.2+)."""
+    return ASYNC_STACKS_STATE == lib.ASYNCSSL_ASYNC_STACKS_ENLARGED

@@ -155,3 +155,6 @@ METHOD_KINDS = {
     QUIC_CLIENT_METHOD: "quic_client", QUIC_CLIENT_THREAD_METHOD: "quic_client",
     QUIC_SERVER_METHOD: "quic_server",
 }
+
+# What `from ._constants import *` (in SSL.py) exports: the constants, nothing else.
+__all__ = [name for name in dir() if name[:1].isupper() and name != "METHOD_KINDS"]

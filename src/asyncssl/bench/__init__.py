@@ -22,6 +22,8 @@ import sys
 # suite name -> module (relative to this package).  Order is the order of the help text.
 SUITES: dict[str, str] = {
     "tls": ".tls",
+    "offload": ".offload",
+    "quic": ".quic",
 }
 
 

@@ -53,10 +53,16 @@ def openssl_flags(prefix: str) -> tuple[list[str], list[str], str | None]:
         return [], ["-lssl", "-lcrypto"], None
     root = Path(prefix)
     libdir = next((root / d for d in ("lib64", "lib") if any((root / d).glob("libssl.so*"))), None)
-    if libdir is None:
-        raise CCompileError(f"no shared libssl under {prefix}/lib or lib64: the C contender links the shared "
-                            "library so that it runs the same code as asyncssl")
-    return [f"-I{root / 'include'}"], [f"-L{libdir}", f"-Wl,-rpath,{libdir}", "-lssl", "-lcrypto"], str(libdir)
+    if libdir is not None:
+        return [f"-I{root / 'include'}"], [f"-L{libdir}", f"-Wl,-rpath,{libdir}", "-lssl", "-lcrypto"], str(libdir)
+    # A static-only prefix (how the wheels are built): link the same archives statically.
+    # There is then no shared library for Python's ssl to load; the report flags that.
+    static = next((root / d for d in ("lib64", "lib") if (root / d / "libssl.a").is_file()), None)
+    if static is None:
+        raise CCompileError(f"no libssl (shared or static) under {prefix}/lib or lib64: the OpenSSL asyncssl "
+                            "was built against is not on this machine (a wheel?); the C contender needs it")
+    return ([f"-I{root / 'include'}"],
+            [str(static / "libssl.a"), str(static / "libcrypto.a"), "-ldl", "-pthread"], None)
 
 
 def _cache_dir() -> Path:

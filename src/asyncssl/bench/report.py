@@ -56,7 +56,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: S
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h)) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(str(c).rjust(w) if right[i] else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(str(c).rjust(w) if right[i] else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
@@ -93,24 +93,27 @@ def plot_bars(
 
         matplotlib.use("Agg")  # files only; never open a window or need a display
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError as exc:
         return f"matplotlib is not installed ({exc}); pip install 'asyncssl[bench]' for the plot"
     import statistics
 
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
-    for ax, (label, series) in zip(axes[0], panels):
+    for ax, (label, series) in zip(axes[0], panels, strict=True):
         names = [n for n, v in series.items() if v]
         medians = [statistics.median(series[n]) for n in names]
-        low = [m - min(series[n]) for m, n in zip(medians, names)]
-        high = [max(series[n]) - m for m, n in zip(medians, names)]
+        low = [m - min(series[n]) for m, n in zip(medians, names, strict=True)]
+        high = [max(series[n]) - m for m, n in zip(medians, names, strict=True)]
         bar_colors = [(colors or {}).get(n, "tab:gray") for n in names]
         ax.bar(names, medians, yerr=[low, high], capsize=4, color=bar_colors)
         ax.set_title(label, fontsize=10)
         ax.tick_params(axis="x", labelrotation=20)
         ax.grid(axis="y", alpha=0.3)
-        for x, m in enumerate(medians):
-            ax.annotate(format_number(m), (x, m), ha="center", va="bottom", fontsize=8,
-                        xytext=(0, 2), textcoords="offset points")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        for x, (m, n) in enumerate(zip(medians, names, strict=True)):  # above the whisker, where it stays legible
+            ax.annotate(format_number(m), (x, max(series[n])), ha="center", va="bottom", fontsize=8,
+                        xytext=(0, 3), textcoords="offset points")
+        ax.margins(y=0.12)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

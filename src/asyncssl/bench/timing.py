@@ -1,8 +1,10 @@
 """How a rate is measured, and how contenders share the machine fairly.
 
 - ``measure_rate``: batches of operations grow (doubling) until one batch takes at least
-  1/20 of the time budget — that calibration is the warm-up and is not counted — then
-  whole batches run until the budget is spent.  The clock is read once per batch, so its
+  1/20 of the time budget; batches then continue uncounted until 1/5 of the budget has
+  gone into warming up (caches, allocator, lazily initialised tables — a C contender
+  starts cold in a fresh process, so this keeps it fair); then whole batches run, timed,
+  until the budget is spent.  The clock is read once per batch, so its
   cost vanishes even for 1-µs operations.  ``benchmarks/c/tls_bench.c`` does the same in C,
   so Python and C are timed alike.
 - ``round_robin``: every repetition runs every contender once, in an order rotated by the
@@ -29,12 +31,15 @@ def measure_rate(run: Callable[[int], float], seconds: float) -> tuple[float, fl
     """
     clock = time.perf_counter
     batch = 1
-    while True:  # calibration, which is also the warm-up
+    started = clock()
+    while True:  # calibration, the first part of the warm-up
         t0 = clock()
         run(batch)
         if clock() - t0 >= seconds / 20 or batch >= 1 << 40:
             break
         batch *= 2
+    while clock() - started < seconds / 5:  # the rest of the warm-up
+        run(batch)
     work = elapsed = 0.0
     while elapsed < seconds:
         t0 = clock()
@@ -57,7 +62,7 @@ def median(values: Sequence[float]) -> float:
 
 def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
     """Median over repetitions of numerator/denominator from the same repetition."""
-    ratios = [a / b for a, b in zip(numerators, denominators) if b > 0]
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if b > 0]
     return median(ratios)
 
 

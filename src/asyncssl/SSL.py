@@ -1,0 +1,60 @@
+"""``asyncssl.SSL``: pyOpenSSL's ``OpenSSL.SSL`` for TLS and DTLS, plus the event API and QUIC.
+
+``from asyncssl import SSL`` works where code did ``from OpenSSL import SSL`` for the
+common subset (Context, Connection, Session, the constants and exception classes), and
+adds what pyOpenSSL cannot reach: ``handle_events``/``get_event_timeout``, poll
+descriptors, QUIC (``QUIC_*_METHOD``, ``Stream``, ``Listener``, ``poll``), async crypto
+offload and ``set1_host``. Certificates and keys come back as ``cryptography`` objects.
+
+This module only re-exports; each part lives in a small private module:
+``_constants`` (names and values), ``_errors`` (exception classes), ``_io`` (the
+``SSL_get_error`` mapping), ``_context`` (Context), ``_connection`` (Connection),
+``_session``, ``_callbacks``, ``_certs``, ``_quic``, ``_offload``.
+"""
+
+from __future__ import annotations
+
+from . import _quic
+from ._binding import ffi as _ffi
+from ._binding import lib as _lib
+from ._constants import *  # noqa: F403 - the constant names are the public surface
+from ._constants import NO_OVERLAPPING_PROTOCOLS  # noqa: F401
+from ._connection import Connection
+from ._context import Context, ContextFrozenError, create_default_context
+from ._errors import (
+    Error,
+    NotSupportedError,
+    StreamResetError,
+    SysCallError,
+    WantAsyncError,
+    WantAsyncJobError,
+    WantError,
+    WantReadError,
+    WantWriteError,
+    WantX509LookupError,
+    ZeroReturnError,
+)
+from ._session import Session
+
+
+def OpenSSL_version(type: int) -> bytes:  # noqa: A002 - pyOpenSSL's parameter name
+    """Corresponds to ``OpenSSL_version`` (e.g. ``OpenSSL_version(OPENSSL_VERSION)``)."""
+    return _ffi.string(_lib.OpenSSL_version(type))
+
+
+SSLeay_version = OpenSSL_version
+
+# QUIC names come from the QUIC module when it provides them.
+for _name in ("Stream", "Listener", "poll", "ConnCloseInfo"):
+    if hasattr(_quic, _name):
+        globals()[_name] = getattr(_quic, _name)
+for _name in dir(_quic):
+    if _name.isupper() and not _name.startswith("_"):
+        globals()[_name] = getattr(_quic, _name)
+del _name
+
+# Async-offload names (AsyncStatus) come from the offload module when it provides them.
+from . import _offload  # noqa: E402
+
+if hasattr(_offload, "AsyncStatus"):
+    AsyncStatus = _offload.AsyncStatus

@@ -1,0 +1,947 @@
+"""``SSL.Connection``: one TLS, DTLS or QUIC connection (an ``SSL*``).
+
+Theory of operation
+-------------------
+A Connection runs in one of two transports, fixed at construction:
+
+* memory-BIO mode (``socket=None``): the application moves ciphertext with
+  ``bio_write`` (network → OpenSSL) and ``bio_read`` (OpenSSL → network);
+* socket mode: OpenSSL reads and writes the socket itself (``SSL_set_fd`` for TCP, a
+  datagram BIO for DTLS over UDP, the QUIC mixin's setup for QUIC).
+
+Non-blocking I/O is the normal case, not an afterthought:
+
+1. Every "would block" is a ``WantError`` subclass; retry the same call when the named
+   condition holds. ``ACCEPT_MOVING_WRITE_BUFFER`` is on, so the retried ``send`` may
+   pass a different buffer object with the same content.
+2. ``send`` returns how much was taken (``ENABLE_PARTIAL_WRITE`` is on); ``sendall``
+   attaches ``bytes_sent`` to the exception that interrupts it, so progress is never lost.
+3. ``recv_into`` reads with ``SSL_read_ex`` straight into the caller's buffer; ``recv``
+   reads into a per-connection scratch buffer and copies once into the returned bytes.
+   The ``size_t`` out-parameters are allocated once per connection.
+4. Timers (DTLS retransmission, QUIC) are driven from outside: wait at most
+   ``get_event_timeout()`` seconds, then call ``handle_events()``.
+5. After ``close()`` every method raises ``Error("... is closed")``; nothing reaches C
+   with a freed pointer.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket as _socket_mod
+from typing import Any, Callable
+
+from . import _callbacks
+from ._binding import error_from_queue, ffi, lib, not_supported
+from ._certs import load_private_key, load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
+from ._constants import MODE_ASYNC
+from ._context import Context, _alpn_wire, _require_callable, _require_int
+from ._errors import Error, WantReadError, WantWriteError
+from ._io import raise_for_error_code, reraise_callback_exception
+from ._offload import AsyncOffloadConnectionMixin
+from ._quic import QuicConnectionMixin
+from ._session import Session
+
+__all__ = ["Connection"]
+
+# Bound once: the hot paths call these through module globals, not attribute chains.
+_read = lib.asyncssl_read
+_peek = lib.asyncssl_peek
+_write = lib.asyncssl_write
+_BIO_read_ex = lib.BIO_read_ex
+_BIO_write_ex = lib.BIO_write_ex
+_from_buffer = ffi.from_buffer
+_unpack = ffi.unpack
+_new = ffi.new
+_MSG_PEEK = _socket_mod.MSG_PEEK
+_INT_MAX = 2**31 - 1
+# recv(bufsiz) reads at most this much per call into its scratch buffer: a TLS record
+# is at most 16 KiB, so a larger scratch would only waste memory.
+_SCRATCH_MAX = 256 * 1024
+
+
+def _check_size(value: Any, what: str) -> None:
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative")
+
+
+def _buffer_error(buf: Any, writable: bool) -> TypeError:
+    if isinstance(buf, str):
+        return TypeError("buf must be a memoryview, buffer or byte string, not str (encode it first)")
+    what = "a writable buffer (bytearray, memoryview, array)" if writable else "a bytes-like object"
+    return TypeError(f"buffer must be {what}, not {type(buf).__name__}")
+
+
+class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
+    """A TLS, DTLS or QUIC connection. Corresponds to ``SSL_new``.
+
+    `socket` is ``None`` for memory-BIO mode, or a socket object (anything with
+    ``fileno()``). For a QUIC Context it is the UDP socket. Attributes other modules rely
+    on: ``_ssl`` (the ``SSL*``, freed when the object is collected or closed) and
+    ``_context``.
+    """
+
+    def __init__(self, context: Context, socket: Any = None) -> None:
+        if not isinstance(context, Context):
+            raise TypeError(f"context must be an asyncssl.SSL.Context, not {type(context).__name__}")
+        self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
+        self._socket = socket
+        self._context = context
+        self._initial_context = context
+        self._callback_exception: BaseException | None = None
+        self._verify_callback: Callable | None = context._verify_callback
+        self._info_callback: Callable | None = None
+        self._app_data: Any = None
+        self._alpn_select_result = None
+        self._into_ssl = None
+        self._from_ssl = None
+        # out-parameters reused by every call (invariant 3)
+        self._rsize = _new("size_t *")
+        self._wsize = _new("size_t *")
+        self._bsize = _new("size_t *")
+        self._scratch = ffi.NULL
+        self._scratch_len = 0
+        self._bscratch = ffi.NULL
+        self._bscratch_len = 0
+
+        lib.ERR_clear_error()
+        ssl = lib.SSL_new(context._ctx)
+        if ssl == ffi.NULL:
+            raise error_from_queue(Error, "SSL_new failed")
+        self._ssl = ffi.gc(ssl, lib.SSL_free)
+        self._closed = False
+        context._used = True
+        _callbacks.attach_connection(self, ssl)
+
+        if context.is_quic:
+            # The QUIC mixin attaches the UDP socket and QUIC settings to self._ssl.
+            self._init_quic(context, socket)
+        elif socket is None:
+            self._init_memory_bios()
+        else:
+            self._init_socket(socket)
+
+    def _init_memory_bios(self) -> None:
+        into = lib.BIO_new(lib.BIO_s_mem())
+        out = lib.BIO_new(lib.BIO_s_mem())
+        if into == ffi.NULL or out == ffi.NULL:
+            lib.BIO_free(into) if into != ffi.NULL else None
+            lib.BIO_free(out) if out != ffi.NULL else None
+            raise MemoryError("BIO_new(BIO_s_mem()) failed")
+        # SSL_set_bio hands both BIOs to the SSL*, which frees them: keep raw pointers.
+        lib.SSL_set_bio(self._ssl, into, out)
+        self._into_ssl = into
+        self._from_ssl = out
+
+    def _init_socket(self, sock: Any) -> None:
+        fileno = getattr(sock, "fileno", None)
+        if isinstance(sock, int) or fileno is None:
+            raise TypeError("socket must be None (memory-BIO mode) or a socket object with a fileno() method")
+        fd = fileno()
+        if self._context.method_kind == "dtls" and getattr(sock, "type", None) == _socket_mod.SOCK_DGRAM:
+            # A datagram BIO keeps datagram boundaries and knows the path MTU; SSL_set_fd
+            # would give a stream BIO.
+            bio = lib.BIO_new_dgram(fd, lib.BIO_NOCLOSE)
+            if bio == ffi.NULL:
+                raise error_from_queue(Error, "BIO_new_dgram failed")
+            lib.SSL_set_bio(self._ssl, bio, bio)
+            self._set_dgram_peer_if_connected(bio, sock)
+        elif not lib.SSL_set_fd(self._ssl, fd):
+            raise error_from_queue(Error, "SSL_set_fd failed")
+
+    @staticmethod
+    def _set_dgram_peer_if_connected(bio, sock: Any) -> None:
+        try:
+            host, port = sock.getpeername()[:2]
+        except OSError:
+            return  # not connected: DTLSv1_listen or sendto-style use
+        addr = ipaddress.ip_address(host)
+        family = _socket_mod.AF_INET if addr.version == 4 else _socket_mod.AF_INET6
+        raw = addr.packed
+        baddr = ffi.gc(lib.BIO_ADDR_new(), lib.BIO_ADDR_free)
+        if not lib.BIO_ADDR_rawmake(baddr, family, raw, len(raw), _socket_mod.htons(port)):
+            raise error_from_queue(Error, "BIO_ADDR_rawmake failed")
+        lib.BIO_ctrl_set_connected(bio, baddr)
+
+    # --- lifetime --------------------------------------------------------------------------
+
+    def _closed_error(self) -> Error:
+        return Error("this Connection is closed; create a new Connection to talk again")
+
+    def close(self) -> None:
+        """Free the ``SSL*`` now (idempotent). Does not send close_notify: call ``shutdown()`` first.
+
+        The socket, if any, is not closed (as with pyOpenSSL, it belongs to the caller).
+        """
+        if self._closed:
+            return
+        waiting = getattr(lib, "SSL_waiting_for_async", None)
+        if waiting is not None and waiting(self._ssl):
+            # Freeing with a paused job leaks the job and its fibre (OpenSSL has no
+            # cancel): refuse, so the caller finishes the operation first.
+            raise Error("cannot close: an async crypto job is paused on this Connection; repeat the "
+                        "interrupted call until it completes, then close()")
+        self._closed = True
+        ssl = self._ssl
+        self._ssl = ffi.NULL
+        self._into_ssl = self._from_ssl = None
+        ffi.release(ssl)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # pyOpenSSL: unknown attributes come from the socket (fileno, settimeout, ...).
+        sock = self.__dict__.get("_socket")
+        if sock is None or name.startswith("__"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        return getattr(sock, name)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("memory" if self._socket is None else "socket")
+        return f"<asyncssl.SSL.Connection {self._context.method_kind} {state}>"
+
+    # --- error mapping -----------------------------------------------------------------------
+
+    def _raise(self, code: int) -> None:
+        """Raise for an error `code` of a hot-path helper (errno is still the call's)."""
+        raise_for_error_code(code, errno=ffi.errno, conn=self)
+
+    def _ptr(self):
+        """The SSL* for a non-hot-path call, with the closed check."""
+        if self._closed:
+            raise self._closed_error()
+        return self._ssl
+
+    def _reraise(self) -> None:
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+
+    # --- context and settings ------------------------------------------------------------------
+
+    def get_context(self) -> Context:
+        """The Context this connection uses now."""
+        return self._context
+
+    def set_context(self, context: Context) -> None:
+        """Switch to another Context (typically from an SNI callback). Corresponds to ``SSL_set_SSL_CTX``."""
+        if not isinstance(context, Context):
+            raise TypeError("context must be a Context instance")
+        lib.SSL_set_SSL_CTX(self._ptr(), context._ctx)
+        context._used = True
+        self._context = context
+
+    def set_options(self, options: int) -> int:
+        """Corresponds to ``SSL_set_options``; returns the new option mask."""
+        _require_int(options, "options")
+        return lib.SSL_set_options(self._ptr(), options)
+
+    def set_mode(self, mode: int) -> int:
+        """Corresponds to ``SSL_set_mode``; returns the new mode mask."""
+        _require_int(mode, "mode")
+        if mode & MODE_ASYNC and self._context.is_quic:
+            raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL; use it on TLS or DTLS connections")
+        return lib.SSL_set_mode(self._ptr(), mode)
+
+    def clear_mode(self, mode_to_clear: int) -> int:
+        """Corresponds to ``SSL_clear_mode``; returns the new mode mask."""
+        _require_int(mode_to_clear, "mode_to_clear")
+        return lib.SSL_clear_mode(self._ptr(), mode_to_clear)
+
+    def get_mode(self) -> int:
+        """Corresponds to ``SSL_get_mode``."""
+        return lib.SSL_get_mode(self._ptr())
+
+    def set_verify(self, mode: int, callback: Callable | None = None) -> None:
+        """Corresponds to ``SSL_set_verify``; see ``Context.set_verify`` for `callback`."""
+        _require_int(mode, "mode")
+        if callback is not None:
+            _require_callable(callback)
+        self._verify_callback = callback
+        lib.SSL_set_verify(self._ptr(), mode, lib.asyncssl_verify_cb if callback is not None else ffi.NULL)
+
+    def get_verify_mode(self) -> int:
+        """Corresponds to ``SSL_get_verify_mode``."""
+        return lib.SSL_get_verify_mode(self._ptr())
+
+    def set1_host(self, name: str) -> None:
+        """The peer certificate must match `name`, a DNS name or an IP literal.
+
+        Corresponds to ``SSL_set1_host`` (IP literals: ``X509_VERIFY_PARAM_set1_ip_asc``).
+        Needs verification on (``VERIFY_PEER``) to have any effect.
+        """
+        if not isinstance(name, str):
+            raise TypeError("name must be a str (a DNS name or an IP address)")
+        if not name or "\0" in name:
+            raise ValueError("name must be a non-empty string without NUL characters")
+        ssl = self._ptr()
+        lib.ERR_clear_error()
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            try:
+                raw = name.encode("ascii")
+            except UnicodeEncodeError:
+                raw = name.encode("idna")
+            ok = lib.SSL_set1_host(ssl, raw)
+        else:
+            param = lib.SSL_get0_param(ssl)
+            # Clear any DNS name first so only the address is checked.
+            ok = lib.SSL_set1_host(ssl, ffi.NULL) and lib.X509_VERIFY_PARAM_set1_ip_asc(param, name.encode("ascii"))
+        if not ok:
+            raise error_from_queue(Error, f"SSL_set1_host({name!r}) failed")
+
+    def use_certificate(self, cert: Any) -> None:
+        """Corresponds to ``SSL_use_certificate``."""
+        ssl = self._ptr()
+        if not lib.SSL_use_certificate(ssl, load_x509(cert)):
+            raise error_from_queue(Error, "SSL_use_certificate failed")
+
+    def use_privatekey(self, pkey: Any) -> None:
+        """Corresponds to ``SSL_use_PrivateKey``."""
+        ssl = self._ptr()
+        if not lib.SSL_use_PrivateKey(ssl, self._context._load_key(pkey)):
+            raise error_from_queue(Error, "SSL_use_PrivateKey failed")
+
+    def set_tlsext_host_name(self, name: bytes) -> None:
+        """Send `name` in the SNI extension. Corresponds to ``SSL_set_tlsext_host_name``."""
+        if not isinstance(name, bytes):
+            raise TypeError("name must be a byte string")
+        if b"\0" in name:
+            raise TypeError("name must not contain NUL byte")
+        if not lib.SSL_set_tlsext_host_name(self._ptr(), name):
+            raise error_from_queue(Error, "SSL_set_tlsext_host_name failed")
+
+    def get_servername(self) -> bytes | None:
+        """The SNI name the client sent (server) or set (client). Corresponds to ``SSL_get_servername``."""
+        name = lib.SSL_get_servername(self._ptr(), lib.TLSEXT_NAMETYPE_host_name)
+        return None if name == ffi.NULL else ffi.string(name)
+
+    def set_alpn_protos(self, protos: list) -> None:
+        """Corresponds to ``SSL_set_alpn_protos``; `protos` is a list of bytes."""
+        wire = _alpn_wire(protos)
+        if lib.SSL_set_alpn_protos(self._ptr(), wire, len(wire)) != 0:  # 0 is success here
+            raise error_from_queue(Error, "SSL_set_alpn_protos failed")
+
+    def get_alpn_proto_negotiated(self) -> bytes:
+        """The protocol ALPN agreed on, b"" if none. Corresponds to ``SSL_get0_alpn_selected``."""
+        data = _new("const unsigned char **")
+        length = _new("unsigned int *")
+        lib.SSL_get0_alpn_selected(self._ptr(), data, length)
+        return b"" if length[0] == 0 else ffi.buffer(data[0], length[0])[:]
+
+    def set_info_callback(self, callback: Callable) -> None:
+        """Corresponds to ``SSL_set_info_callback``; `callback(conn, where, ret)`."""
+        _require_callable(callback)
+        self._info_callback = callback
+        lib.SSL_set_info_callback(self._ptr(), lib.asyncssl_info_cb)
+
+    def set_session(self, session: Session) -> None:
+        """Resume `session` on the next handshake. Corresponds to ``SSL_set_session``."""
+        if not isinstance(session, Session):
+            raise TypeError("session must be a Session instance")
+        if not lib.SSL_set_session(self._ptr(), session._session):
+            raise error_from_queue(Error, "SSL_set_session failed")
+
+    def get_session(self) -> Session | None:
+        """Corresponds to ``SSL_get1_session``."""
+        ptr = lib.SSL_get1_session(self._ptr())
+        return None if ptr == ffi.NULL else Session._from_owned(ptr)
+
+    def get_app_data(self) -> Any:
+        return self._app_data
+
+    def set_app_data(self, data: Any) -> None:
+        self._app_data = data
+
+    # --- handshake -------------------------------------------------------------------------------
+
+    def set_connect_state(self) -> None:
+        """Act as the client. Corresponds to ``SSL_set_connect_state``."""
+        lib.SSL_set_connect_state(self._ptr())
+
+    def set_accept_state(self) -> None:
+        """Act as the server. Corresponds to ``SSL_set_accept_state``."""
+        lib.SSL_set_accept_state(self._ptr())
+
+    def do_handshake(self) -> None:
+        """Corresponds to ``SSL_do_handshake``; raises a ``WantError`` when it would block."""
+        if self._closed:
+            raise self._closed_error()
+        code = lib.asyncssl_do_handshake(self._ssl)
+        if code:
+            self._raise(code)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+
+    def connect(self, addr: Any) -> None:
+        """Connect the socket to `addr` and act as the client (the handshake happens on first I/O)."""
+        self.set_connect_state()
+        return self._require_socket("connect").connect(addr)
+
+    def connect_ex(self, addr: Any) -> int:
+        """Like ``connect`` but returns an errno instead of raising, as ``socket.connect_ex``."""
+        sock = self._require_socket("connect_ex")
+        self.set_connect_state()
+        return sock.connect_ex(addr)
+
+    def accept(self) -> tuple["Connection", Any]:
+        """Accept a TCP client on the listening socket; returns ``(Connection, address)`` in server state."""
+        client, addr = self._require_socket("accept").accept()
+        conn = Connection(self._context, client)
+        conn.set_accept_state()
+        return conn, addr
+
+    def _require_socket(self, what: str) -> Any:
+        if self._socket is None:
+            raise TypeError(f"{what}() needs a socket: this Connection is in memory-BIO mode")
+        return self._socket
+
+    def renegotiate(self) -> bool:
+        """Start a renegotiation (TLS ≤ 1.2). Corresponds to ``SSL_renegotiate``."""
+        ssl = self._ptr()
+        if lib.SSL_renegotiate_pending(ssl):
+            return False
+        lib.ERR_clear_error()
+        if lib.SSL_renegotiate(ssl) != 1:
+            raise error_from_queue(Error, "SSL_renegotiate failed (TLS 1.3 has no renegotiation)")
+        return True
+
+    def renegotiate_pending(self) -> bool:
+        """Corresponds to ``SSL_renegotiate_pending``."""
+        return bool(lib.SSL_renegotiate_pending(self._ptr()))
+
+    def total_renegotiations(self) -> int:
+        """Corresponds to ``SSL_total_renegotiations``."""
+        return lib.SSL_total_renegotiations(self._ptr())
+
+    # --- data: the hot paths ----------------------------------------------------------------------
+
+    def send(self, buf: Any, flags: int = 0) -> int:
+        """Send (part of) `buf`; returns the number of bytes taken. Corresponds to ``SSL_write_ex``.
+
+        With partial writes on (the default) this may be less than ``len(buf)``; a
+        ``WantWriteError``/``WantReadError`` means nothing was taken — retry with the
+        same data (a different buffer object is fine). `flags` is ignored (pyOpenSSL).
+        """
+        if self._closed:
+            raise self._closed_error()
+        try:
+            data = _from_buffer(buf)
+        except TypeError:
+            raise _buffer_error(buf, False) from None
+        n = len(data)
+        if n > _INT_MAX:
+            n = _INT_MAX
+        code = _write(self._ssl, data, n, self._wsize)
+        if code:
+            self._raise(code)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return self._wsize[0]
+
+    write = send
+
+    def sendall(self, buf: Any, flags: int = 0) -> int:
+        """Send all of `buf`, looping over partial writes; returns ``len(buf)``.
+
+        On a non-blocking socket it can be interrupted by ``WantWriteError`` (or any
+        other error): the exception then has a ``bytes_sent`` attribute telling how many
+        bytes of `buf` were sent before it — resume with ``buf[exc.bytes_sent:]``.
+        """
+        if self._closed:
+            raise self._closed_error()
+        try:
+            data = _from_buffer(buf)
+        except TypeError:
+            raise _buffer_error(buf, False) from None
+        total = 0
+        left = len(data)
+        ssl = self._ssl
+        wsize = self._wsize
+        while left:
+            code = _write(ssl, data + total, min(left, _INT_MAX), wsize)
+            if code:
+                try:
+                    self._raise(code)
+                except Error as exc:
+                    exc.bytes_sent = total
+                    raise
+            total += wsize[0]
+            left -= wsize[0]
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return total
+
+    def recv(self, bufsiz: int, flags: int | None = None) -> bytes:
+        """Receive up to `bufsiz` bytes of plaintext. Corresponds to ``SSL_read_ex``.
+
+        ``flags=socket.MSG_PEEK`` looks without consuming (``SSL_peek_ex``).
+        Raises ``ZeroReturnError`` when the peer closed cleanly.
+        """
+        if self._closed:
+            raise self._closed_error()
+        try:
+            if bufsiz > self._scratch_len:
+                self._grow_scratch(bufsiz)
+                bufsiz = min(bufsiz, self._scratch_len)
+            code = (_peek if flags and flags & _MSG_PEEK else _read)(self._ssl, self._scratch, bufsiz, self._rsize)
+        except (TypeError, OverflowError):
+            _check_size(bufsiz, "bufsiz")
+            _require_int(flags or 0, "flags")
+            raise
+        if code:
+            self._raise(code)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return _unpack(self._scratch, self._rsize[0])
+
+    read = recv
+
+    def _grow_scratch(self, bufsiz: Any) -> None:
+        _check_size(bufsiz, "bufsiz")
+        size = min(max(bufsiz, 4096), _SCRATCH_MAX)
+        if size > self._scratch_len:
+            self._scratch = ffi.new("char[]", size)
+            self._scratch_len = size
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int | None = None) -> int:
+        """Read plaintext straight into `buffer` (no copy); returns the count.
+
+        Corresponds to ``SSL_read_ex`` (``SSL_peek_ex`` with ``flags=MSG_PEEK``). Reads at
+        most `nbytes` (default: the buffer's size in bytes).
+        """
+        if self._closed:
+            raise self._closed_error()
+        try:
+            data = _from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise _buffer_error(buffer, True) from None
+        n = len(data)
+        if nbytes is not None:
+            _check_size(nbytes, "nbytes")
+            if nbytes < n:
+                n = nbytes
+        code = (_peek if flags and flags & _MSG_PEEK else _read)(self._ssl, data, n, self._rsize)
+        if code:
+            self._raise(code)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return self._rsize[0]
+
+    def pending(self) -> int:
+        """Plaintext bytes already decrypted and buffered (readable without I/O). Corresponds to ``SSL_pending``."""
+        if self._closed:
+            raise self._closed_error()
+        return lib.SSL_pending(self._ssl)
+
+    def bio_write(self, buf: Any) -> int:
+        """Feed ciphertext received from the network (memory-BIO mode). Corresponds to ``BIO_write_ex``."""
+        into = self._into_ssl
+        if into is None:
+            self._no_memory_bio()
+        try:
+            data = _from_buffer(buf)
+        except TypeError:
+            raise _buffer_error(buf, False) from None
+        if not _BIO_write_ex(into, data, len(data), self._bsize):
+            self._bio_error(into, "BIO_write_ex")
+        return self._bsize[0]
+
+    def bio_read(self, bufsiz: int) -> bytes:
+        """Take up to `bufsiz` bytes of ciphertext to send to the network (memory-BIO mode).
+
+        Corresponds to ``BIO_read_ex``; raises ``WantReadError`` when there is none.
+        """
+        out = self._from_ssl
+        if out is None:
+            self._no_memory_bio()
+        try:
+            if bufsiz > self._bscratch_len:
+                _check_size(bufsiz, "bufsiz")
+                self._bscratch_len = size = min(max(bufsiz, 4096), _SCRATCH_MAX)
+                self._bscratch = ffi.new("char[]", size)
+                bufsiz = min(bufsiz, size)
+            ok = _BIO_read_ex(out, self._bscratch, bufsiz, self._bsize)
+        except (TypeError, OverflowError):
+            _check_size(bufsiz, "bufsiz")
+            raise
+        if not ok:
+            self._bio_error(out, "BIO_read_ex")
+        return _unpack(self._bscratch, self._bsize[0])
+
+    def _no_memory_bio(self) -> None:
+        if self._closed:
+            raise self._closed_error()
+        raise TypeError("Connection sock was not None: bio_read/bio_write/bio_shutdown are for memory-BIO mode "
+                        "(create the Connection with socket=None)")
+
+    def _bio_error(self, bio, what: str) -> None:
+        if lib.BIO_should_retry(bio):
+            if lib.BIO_should_read(bio):
+                raise WantReadError()
+            if lib.BIO_should_write(bio):
+                raise WantWriteError()
+            raise Error(f"{what}: unknown retry condition")
+        raise error_from_queue(Error, f"{what} failed")
+
+    def bio_shutdown(self) -> None:
+        """Signal end of input: no more ciphertext will come. Corresponds to ``BIO_set_mem_eof_return(bio, 0)``."""
+        if self._into_ssl is None:
+            self._no_memory_bio()
+        lib.BIO_set_mem_eof_return(self._into_ssl, 0)
+
+    # --- shutdown and state ------------------------------------------------------------------------
+
+    def shutdown(self) -> bool:
+        """Send close_notify; True once the peer's close_notify was also received. Corresponds to ``SSL_shutdown``."""
+        ssl = self._ptr()
+        ret = _new("int *")
+        code = lib.asyncssl_shutdown(ssl, ret)
+        if code:
+            self._raise(code)
+        self._reraise()
+        return ret[0] > 0
+
+    def get_shutdown(self) -> int:
+        """``SENT_SHUTDOWN``/``RECEIVED_SHUTDOWN`` bits. Corresponds to ``SSL_get_shutdown``."""
+        return lib.SSL_get_shutdown(self._ptr())
+
+    def set_shutdown(self, state: int) -> None:
+        """Corresponds to ``SSL_set_shutdown``."""
+        _require_int(state, "state")
+        lib.SSL_set_shutdown(self._ptr(), state)
+
+    def sock_shutdown(self, *args: Any, **kwargs: Any) -> None:
+        """``shutdown`` of the underlying socket (not TLS close_notify)."""
+        return self._require_socket("sock_shutdown").shutdown(*args, **kwargs)
+
+    def makefile(self, *args: Any, **kwargs: Any) -> None:
+        """Not supported, as in pyOpenSSL."""
+        raise NotImplementedError("Cannot make file object of asyncssl.SSL.Connection")
+
+    def want_read(self) -> bool:
+        """Whether the last operation needs more input. Corresponds to ``SSL_want_read``."""
+        return bool(lib.SSL_want_read(self._ptr()))
+
+    def want_write(self) -> bool:
+        """Whether the last operation needs output to drain. Corresponds to ``SSL_want_write``."""
+        return bool(lib.SSL_want_write(self._ptr()))
+
+    def get_state_string(self) -> bytes:
+        """Corresponds to ``SSL_state_string_long``."""
+        return ffi.string(lib.SSL_state_string_long(self._ptr()))
+
+    # --- event API (TLS, DTLS, QUIC) --------------------------------------------------------------
+
+    def handle_events(self) -> None:
+        """Do whatever timer or network work is due. Corresponds to ``SSL_handle_events``.
+
+        On OpenSSL < 3.2 a DTLS connection uses ``DTLSv1_handle_timeout`` instead and
+        other connections do nothing, as documented upstream.
+        """
+        ssl = self._ptr()
+        lib.ERR_clear_error()
+        ok = lib.asyncssl_handle_events(ssl)
+        self._reraise()
+        if not ok:
+            raise error_from_queue(Error, "SSL_handle_events failed (for DTLS: too many retransmissions)")
+
+    def get_event_timeout(self) -> float | None:
+        """Seconds until ``handle_events()`` is due; None when no timer runs.
+
+        Corresponds to ``SSL_get_event_timeout`` (on OpenSSL < 3.2: the DTLS timer).
+        Query it again after every other call: any call may change it.
+        """
+        ssl = self._ptr()
+        seconds = self._timeout_out()
+        if not lib.asyncssl_get_event_timeout(ssl, seconds):
+            raise error_from_queue(Error, "SSL_get_event_timeout failed")
+        value = seconds[0]
+        return None if value < 0 else value
+
+    def _timeout_out(self):
+        out = self.__dict__.get("_timeout_p")
+        if out is None:
+            out = self._timeout_p = _new("double *")
+        return out
+
+    def net_read_desired(self) -> bool:
+        """Whether the network should be polled for reading. Corresponds to ``SSL_net_read_desired`` (3.2+)."""
+        return bool(lib.SSL_net_read_desired(self._ptr()))
+
+    def net_write_desired(self) -> bool:
+        """Whether the network should be polled for writing. Corresponds to ``SSL_net_write_desired`` (3.2+)."""
+        return bool(lib.SSL_net_write_desired(self._ptr()))
+
+    def get_rpoll_descriptor(self) -> int:
+        """The fd to poll for readability; -1 if the BIO has none (memory BIOs).
+
+        Corresponds to ``SSL_get_rpoll_descriptor`` (3.2+).
+        """
+        return self._poll_fd(lib.asyncssl_get_rpoll_fd, "SSL_get_rpoll_descriptor")
+
+    def get_wpoll_descriptor(self) -> int:
+        """The fd to poll for writability; -1 if the BIO has none. Corresponds to ``SSL_get_wpoll_descriptor`` (3.2+)."""
+        return self._poll_fd(lib.asyncssl_get_wpoll_fd, "SSL_get_wpoll_descriptor")
+
+    def _poll_fd(self, getter, name: str) -> int:
+        ssl = self._ptr()
+        lib.ERR_clear_error()
+        fd = getter(ssl)
+        if fd == -2:
+            if not lib.ASYNCSSL_HAS_EVENT_API:
+                raise not_supported(name)
+            if self._socket is None and self._into_ssl is not None:
+                return -1  # memory BIOs have no descriptor
+            raise error_from_queue(Error, f"{name} failed")
+        return fd
+
+    def set_blocking_mode(self, blocking: bool) -> None:
+        """QUIC application-level blocking. Corresponds to ``SSL_set_blocking_mode`` (3.2+).
+
+        TLS and DTLS connections follow their socket's blocking state instead
+        (``socket.setblocking``); calling this on them raises Error.
+        """
+        ssl = self._ptr()
+        setter = lib.SSL_set_blocking_mode  # NotSupportedError before 3.2
+        if not self._context.is_quic:
+            raise Error("set_blocking_mode applies to QUIC connections; a TLS/DTLS connection blocks as its "
+                        "socket does (use socket.setblocking)")
+        lib.ERR_clear_error()
+        if not setter(ssl, 1 if blocking else 0):
+            raise error_from_queue(Error, "SSL_set_blocking_mode failed (blocking needs a socket-backed QUIC connection)")
+
+    def get_blocking_mode(self) -> bool:
+        """Corresponds to ``SSL_get_blocking_mode`` (3.2+); TLS/DTLS report their socket's blocking state."""
+        ssl = self._ptr()
+        getter = lib.SSL_get_blocking_mode
+        if not self._context.is_quic:
+            if self._socket is None:
+                return False
+            return bool(self._socket.getblocking()) if hasattr(self._socket, "getblocking") else True
+        value = getter(ssl)
+        if value < 0:
+            raise error_from_queue(Error, "SSL_get_blocking_mode failed")
+        return bool(value)
+
+    # --- DTLS --------------------------------------------------------------------------------------
+
+    def DTLSv1_listen(self) -> None:
+        """Stateless cookie exchange on a DTLS server socket. Corresponds to ``DTLSv1_listen``.
+
+        Returns when a ClientHello with a valid cookie arrived (continue with
+        ``do_handshake``); raises ``WantReadError`` when no such datagram is waiting.
+        Needs ``set_cookie_generate_callback`` and ``set_cookie_verify_callback``.
+        """
+        ssl = self._ptr()
+        ctx = self._context
+        if ctx._cookie_generate_callback is None or ctx._cookie_verify_callback is None:
+            raise Error("DTLSv1_listen needs cookie callbacks: call Context.set_cookie_generate_callback and "
+                        "Context.set_cookie_verify_callback first")
+        addr = ffi.gc(lib.BIO_ADDR_new(), lib.BIO_ADDR_free)
+        lib.ERR_clear_error()
+        result = lib.DTLSv1_listen(ssl, addr)
+        self._reraise()
+        if result == 0:
+            raise WantReadError()
+        if result < 0:
+            raise error_from_queue(Error, "DTLSv1_listen failed")
+
+    def DTLSv1_get_timeout(self) -> float | None:
+        """Seconds left on the retransmission timer, None if none runs. Corresponds to ``DTLSv1_get_timeout``."""
+        tv = _new("struct timeval *")
+        if lib.DTLSv1_get_timeout(self._ptr(), tv):
+            return tv.tv_sec + tv.tv_usec / 1e6
+        return None
+
+    def DTLSv1_handle_timeout(self) -> bool:
+        """Retransmit if the timer expired; True if something was done. Corresponds to ``DTLSv1_handle_timeout``."""
+        ssl = self._ptr()
+        lib.ERR_clear_error()
+        result = lib.DTLSv1_handle_timeout(ssl)
+        self._reraise()
+        if result < 0:
+            raise error_from_queue(Error, "DTLSv1_handle_timeout failed (too many retransmissions?)")
+        return bool(result)
+
+    def set_ciphertext_mtu(self, mtu: int) -> None:
+        """The largest datagram to send. Corresponds to ``SSL_set_mtu`` (with ``OP_NO_QUERY_MTU``)."""
+        _require_int(mtu, "mtu")
+        ssl = self._ptr()
+        lib.SSL_set_options(ssl, lib.SSL_OP_NO_QUERY_MTU)
+        if not lib.SSL_set_mtu(ssl, mtu):
+            raise error_from_queue(Error, f"SSL_set_mtu({mtu}) failed (below the minimum MTU?)")
+
+    def get_cleartext_mtu(self) -> int:
+        """The largest plaintext per datagram (0 if unknown). Corresponds to ``DTLS_get_data_mtu``."""
+        return lib.DTLS_get_data_mtu(self._ptr())
+
+    # --- introspection ---------------------------------------------------------------------------
+
+    def get_cipher_list(self) -> list[str]:
+        """Corresponds to ``SSL_get_cipher_list``."""
+        ssl = self._ptr()
+        out, i = [], 0
+        while True:
+            name = lib.SSL_get_cipher_list(ssl, i)
+            if name == ffi.NULL:
+                return out
+            out.append(ffi.string(name).decode("ascii"))
+            i += 1
+
+    def get_client_ca_list(self) -> list:
+        """The CA names the server asked for (as cryptography ``x509.Name``). Corresponds to ``SSL_get_client_CA_list``."""
+        names = lib.SSL_get_client_CA_list(self._ptr())
+        if names == ffi.NULL:
+            return []
+        return [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
+
+    def get_certificate(self, *, as_cryptography: bool = True) -> Any:
+        """Our certificate, or None. Corresponds to ``SSL_get_certificate``.
+
+        Always a ``cryptography`` certificate (``as_cryptography`` is accepted for pyOpenSSL compatibility).
+        """
+        return x509_to_cryptography(lib.SSL_get_certificate(self._ptr()))
+
+    def get_peer_certificate(self, *, as_cryptography: bool = True) -> Any:
+        """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``."""
+        ptr = lib.SSL_get1_peer_certificate(self._ptr())
+        if ptr == ffi.NULL:
+            return None
+        try:
+            return x509_to_cryptography(ptr)
+        finally:
+            lib.X509_free(ptr)
+
+    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list | None:
+        """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
+        return x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._ptr()))
+
+    def get_verified_chain(self, *, as_cryptography: bool = True) -> list | None:
+        """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
+        return x509_stack_to_list(lib.SSL_get0_verified_chain(self._ptr()))
+
+    def get_verify_result(self) -> int:
+        """Corresponds to ``SSL_get_verify_result`` (``X509_V_OK`` = 0)."""
+        return lib.SSL_get_verify_result(self._ptr())
+
+    def _session_ptr(self):
+        return lib.SSL_get_session(self._ptr())
+
+    def server_random(self) -> bytes | None:
+        """Corresponds to ``SSL_get_server_random``; None before a session exists."""
+        if self._session_ptr() == ffi.NULL:
+            return None
+        return self._fetch(lambda buf, n: lib.SSL_get_server_random(self._ssl, buf, n))
+
+    def client_random(self) -> bytes | None:
+        """Corresponds to ``SSL_get_client_random``; None before a session exists."""
+        if self._session_ptr() == ffi.NULL:
+            return None
+        return self._fetch(lambda buf, n: lib.SSL_get_client_random(self._ssl, buf, n))
+
+    def master_key(self) -> bytes | None:
+        """Corresponds to ``SSL_SESSION_get_master_key``; None before a session exists."""
+        session = self._session_ptr()
+        if session == ffi.NULL:
+            return None
+        return self._fetch(lambda buf, n: lib.SSL_SESSION_get_master_key(session, buf, n))
+
+    @staticmethod
+    def _fetch(get: Callable) -> bytes:
+        size = get(ffi.NULL, 0)
+        buf = _new("unsigned char[]", size)
+        got = get(buf, size)
+        return ffi.buffer(buf, got)[:]
+
+    def get_finished(self) -> bytes | None:
+        """Our last Finished message, None before one was sent. Corresponds to ``SSL_get_finished``."""
+        return self._finished(lib.SSL_get_finished)
+
+    def get_peer_finished(self) -> bytes | None:
+        """The peer's last Finished message. Corresponds to ``SSL_get_peer_finished``."""
+        return self._finished(lib.SSL_get_peer_finished)
+
+    def _finished(self, func: Callable) -> bytes | None:
+        ssl = self._ptr()
+        size = func(ssl, ffi.NULL, 0)
+        if size == 0:
+            return None
+        buf = _new("char[]", size)
+        func(ssl, buf, size)
+        return ffi.buffer(buf, size)[:]
+
+    def export_keying_material(self, label: bytes, olen: int, context: bytes | None = None) -> bytes:
+        """RFC 5705 keying material. Corresponds to ``SSL_export_keying_material``."""
+        if not isinstance(label, bytes):
+            raise TypeError("label must be bytes")
+        _require_int(olen, "olen")
+        if context is not None and not isinstance(context, bytes):
+            raise TypeError("context must be bytes or None")
+        ssl = self._ptr()
+        if not lib.SSL_is_init_finished(ssl):
+            # OpenSSL would derive material from a half-made key schedule.
+            raise Error("export_keying_material needs a completed handshake; call it after do_handshake() succeeded")
+        out = _new("unsigned char[]", olen)
+        lib.ERR_clear_error()
+        ok = lib.SSL_export_keying_material(ssl, out, olen, label, len(label),
+                                            ffi.NULL if context is None else context,
+                                            0 if context is None else len(context), 0 if context is None else 1)
+        if not ok:
+            raise error_from_queue(Error, "SSL_export_keying_material failed (handshake not finished?)")
+        return ffi.buffer(out, olen)[:]
+
+    def get_cipher_name(self) -> str | None:
+        """Corresponds to ``SSL_CIPHER_get_name``; None before the handshake."""
+        cipher = lib.SSL_get_current_cipher(self._ptr())
+        return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("utf-8")
+
+    def get_cipher_bits(self) -> int | None:
+        """Corresponds to ``SSL_CIPHER_get_bits``; None before the handshake."""
+        cipher = lib.SSL_get_current_cipher(self._ptr())
+        return None if cipher == ffi.NULL else lib.SSL_CIPHER_get_bits(cipher, ffi.NULL)
+
+    def get_cipher_version(self) -> str | None:
+        """Corresponds to ``SSL_CIPHER_get_version``; None before the handshake."""
+        cipher = lib.SSL_get_current_cipher(self._ptr())
+        return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("utf-8")
+
+    def get_protocol_version_name(self) -> str:
+        """E.g. ``"TLSv1.3"``. Corresponds to ``SSL_get_version``."""
+        return ffi.string(lib.SSL_get_version(self._ptr())).decode("utf-8")
+
+    def get_protocol_version(self) -> int:
+        """E.g. ``TLS1_3_VERSION``. Corresponds to ``SSL_version``."""
+        return lib.SSL_version(self._ptr())
+
+    def get_selected_srtp_profile(self) -> bytes:
+        """Corresponds to ``SSL_get_selected_srtp_profile``; b"" if none."""
+        profile = lib.SSL_get_selected_srtp_profile(self._ptr())
+        return b"" if profile == ffi.NULL else ffi.string(profile.name)
+
+    def get_group_name(self) -> str | None:
+        """The key-exchange group, e.g. ``"X25519"``; None if none. Corresponds to ``SSL_get_negotiated_group``."""
+        ssl = self._ptr()
+        nid = lib.SSL_get_negotiated_group(ssl)
+        if nid == 0:
+            return None
+        name = lib.SSL_group_to_name(ssl, nid)
+        return None if name == ffi.NULL else ffi.string(name).decode("utf-8")
+
+    def session_reused(self) -> bool:
+        """Corresponds to ``SSL_session_reused``."""
+        return bool(lib.SSL_session_reused(self._ptr()))
+
+    def is_server(self) -> bool:
+        """Corresponds to ``SSL_is_server``."""
+        return bool(lib.SSL_is_server(self._ptr()))

@@ -1,0 +1,353 @@
+"""Async crypto offload on Context and Connection (``SSL_MODE_ASYNC`` and friends).
+
+Theory of operation.  With ``MODE_ASYNC`` set, libssl runs each handshake, read, write
+and shutdown inside an OpenSSL async job.  An offloading provider (an accelerator, or
+``asyncssl.testing``'s simulated one) pauses the job while its device works; the call
+then raises ``WantAsyncError`` and the application waits for one of three signals before
+repeating *the same call*: the provider's wait fds (``get_all_async_fds``), the async
+callback (``set_async_callback``: Python, on the provider's thread), or the wakeup fd
+(``set_async_wakeup_fd``: one byte written by C, no Python, no GIL).
+
+Invariants this module keeps (the classes below are mixed into ``SSL.Context`` and
+``SSL.Connection``; ``__init_subclass__`` wraps the subclass's methods named here):
+
+1. A paused job is resumed only by the call family that started it (handshake, read,
+   write, shutdown) and on the thread that started it; anything else raises a clear
+   ``Error`` instead of silently returning another operation's result.
+2. Python never runs on a 32 KiB job stack: where the stacks cannot be enlarged (OpenSSL
+   3.0/3.1, see ``_binding.async_stacks_enlarged``), Python TLS callbacks (verify, info,
+   keylog, SNI, ALPN, cookies) and ``MODE_ASYNC`` are refused together.
+3. The completion callback is installed before the first async job (OpenSSL reads it
+   once, when the job's wait ctx is created); setting it later raises.
+4. An ``SSL*`` is never freed while a job is paused on it (OpenSSL cannot cancel a job:
+   freeing leaks the fibre and leaves the provider writing into freed memory).  A
+   Connection dropped in that state is parked -- kept alive with its buffers -- and its
+   job is resumed until it finishes at later reap points (the next Connection
+   deallocation or offload call on that thread, or ``reap_abandoned_connections()``);
+   then it is freed normally.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from . import _async_callbacks
+from ._binding import async_stacks_enlarged, check, ffi, lib
+from ._constants import MODE_ASYNC
+from ._errors import Error, WantAsyncError
+from ._offload_types import AsyncStatus
+
+__all__ = [
+    "AsyncOffloadConnectionMixin",
+    "AsyncOffloadContextMixin",
+    "AsyncStatus",
+    "reap_abandoned_connections",
+]
+
+# Connection I/O methods -> the family of the libssl call they make (invariant 1).
+_IO_FAMILIES = {
+    "do_handshake": "handshake", "renegotiate": "handshake",
+    "send": "write", "write": "write", "sendall": "write",
+    "recv": "read", "read": "read", "recv_into": "read",
+    "shutdown": "shutdown",
+}
+# Attributes holding Python TLS callbacks (invariant 2).
+_CONTEXT_CALLBACK_ATTRS = ("_verify_callback", "_info_callback", "_keylog_callback", "_tlsext_servername_callback",
+                           "_alpn_select_callback", "_cookie_generate_callback", "_cookie_verify_callback")
+_CONNECTION_CALLBACK_ATTRS = ("_verify_callback", "_info_callback")
+_CONTEXT_CALLBACK_SETTERS = ("set_verify", "set_info_callback", "set_keylog_callback",
+                             "set_tlsext_servername_callback", "set_alpn_select_callback",
+                             "set_cookie_generate_callback", "set_cookie_verify_callback")
+_CONNECTION_CALLBACK_SETTERS = ("set_verify", "set_info_callback")
+
+
+# --- invariant 2: Python callbacks and MODE_ASYNC on small stacks ------------------------------
+
+
+def _python_callbacks(obj: Any, attrs: tuple[str, ...]) -> list[str]:
+    return [a.lstrip("_") for a in attrs if getattr(obj, a, None) is not None]
+
+
+def _refuse_callbacks_in_async(what: str, callbacks: list[str]) -> Error:
+    return Error(
+        f"{what}: Python TLS callbacks ({', '.join(callbacks)}) cannot be combined with MODE_ASYNC on this "
+        "OpenSSL: its async jobs run on 32 KiB stacks that asyncssl can enlarge only on OpenSSL 3.2+, and Python "
+        "code on such a stack can corrupt memory. Drop the callbacks, drop MODE_ASYNC, or use OpenSSL >= 3.2.")
+
+
+def _guard_set_mode(func: Callable, callback_attrs: tuple[str, ...], with_context: bool) -> Callable:
+    @functools.wraps(func)
+    def set_mode(self, mode, *args, **kwargs):
+        if isinstance(mode, int) and mode & MODE_ASYNC and not async_stacks_enlarged():
+            names = _python_callbacks(self, callback_attrs)
+            if with_context:
+                names += _python_callbacks(getattr(self, "_context", None), _CONTEXT_CALLBACK_ATTRS)
+            if names:
+                raise _refuse_callbacks_in_async(f"{type(self).__name__}.set_mode(MODE_ASYNC)", names)
+        return func(self, mode, *args, **kwargs)
+
+    return set_mode
+
+
+def _guard_callback_setter(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def setter(self, *args, **kwargs):
+        if (not async_stacks_enlarged() and any(callable(a) for a in (*args, *kwargs.values()))
+                and self.get_mode() & MODE_ASYNC):
+            raise _refuse_callbacks_in_async(f"{type(self).__name__}.{func.__name__}()", [func.__name__[4:]])
+        return func(self, *args, **kwargs)
+
+    return setter
+
+
+# --- invariant 1: one operation per paused job ---------------------------------------------------
+
+
+def _track_io(name: str, family: str, func: Callable) -> Callable:
+    @functools.wraps(func)
+    def io_call(self, *args, **kwargs):
+        pending = self.__dict__.get("_async_pending")
+        if pending is not None:
+            if pending[0] != family:
+                raise Error(
+                    f"Connection.{name}() called while an async job started by {pending[1]}() is paused: OpenSSL "
+                    f"would resume that job and return its result. Repeat {pending[1]}() with the same arguments "
+                    "until it completes (wait for the async fds, callback or wakeup fd first).")
+            if pending[2] != threading.get_ident():
+                raise Error(f"Connection.{name}(): the paused async job must be resumed on the thread that started it")
+        try:
+            result = func(self, *args, **kwargs)
+        except WantAsyncError:
+            if pending is None:
+                self._async_pending = (family, name, threading.get_ident())
+            raise
+        except BaseException:
+            if pending is not None:
+                self._async_pending = None
+            raise
+        if pending is not None:
+            self._async_pending = None
+        return result
+
+    return io_call
+
+
+# --- invariant 4: connections dropped with a paused job --------------------------------------------
+
+_parked_lock = threading.Lock()
+_parked: list[tuple[int, Any]] = []  # (thread that owns the job, Connection kept alive)
+
+
+def reap_abandoned_connections() -> int:
+    """Resume the paused jobs of Connections that were dropped mid-operation on this thread,
+    freeing those whose job finished.  Returns how many are still waiting for their device.
+
+    Called automatically when a Connection is deallocated and by the async accessors; call
+    it yourself to reclaim them sooner (e.g. from an event loop's idle hook).
+    """
+    me = threading.get_ident()
+    with _parked_lock:
+        mine = [entry for entry in _parked if entry[0] == me]
+        if not mine:
+            return 0
+        _parked[:] = [entry for entry in _parked if entry[0] != me]
+    still = []
+    for entry in mine:
+        ssl = entry[1].__dict__.get("_ssl")
+        if ssl is not None and ssl != ffi.NULL and not lib.asyncssl_resume_paused_job(ssl):
+            still.append(entry)
+    with _parked_lock:
+        _parked.extend(still)
+    return len(still)
+
+
+def _park_if_paused(conn: Any) -> bool:
+    ssl = conn.__dict__.get("_ssl")
+    if ssl is None or ssl == ffi.NULL or conn.__dict__.get("_closed", True) or not lib.SSL_waiting_for_async(ssl):
+        return False
+    pending = conn.__dict__.get("_async_pending")
+    owner = pending[2] if pending is not None else threading.get_ident()
+    conn._async_abandoned = True  # its callback has no one to wake any more
+    conn._async_pending = None
+    with _parked_lock:
+        _parked.append((owner, conn))  # keeps the SSL* and the job's buffers alive
+    return True
+
+
+def _fd_list(buf, count: int) -> list[int]:
+    return [int(buf[i]) for i in range(count)]
+
+
+# --- the mixins --------------------------------------------------------------------------------------
+
+
+class AsyncOffloadContextMixin:
+    """Offload-related methods of ``SSL.Context`` (``Context._ctx`` is the ``SSL_CTX*``)."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "set_mode" in cls.__dict__:
+            cls.set_mode = _guard_set_mode(cls.__dict__["set_mode"], _CONTEXT_CALLBACK_ATTRS, with_context=False)
+        for name in _CONTEXT_CALLBACK_SETTERS:
+            if name in cls.__dict__:
+                setattr(cls, name, _guard_callback_setter(cls.__dict__[name]))
+
+    def _offload_check_before_connections(self, what: str) -> None:
+        if getattr(self, "_used", False):
+            from ._context import ContextFrozenError
+
+            raise ContextFrozenError(
+                f"Context.{what}(): this Context already made a Connection, which copied the async completion "
+                "settings when it was created; set them before creating Connections (or on the Connection, "
+                "before its first I/O call).")
+
+    def set_async_callback(self, callback: Callable[[Any], object] | None) -> None:
+        """``SSL_CTX_set_async_callback``: ``callback(conn)`` is called when an offloaded operation
+        of a Connection made from this Context completes -- on the provider's thread: keep it
+        short (e.g. ``loop.call_soon_threadsafe``); an exception in it is reported through
+        ``sys.unraisablehook``.  ``None`` removes it.  Replaces a wakeup fd."""
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable (it is called with the Connection) or None")
+        self._offload_check_before_connections("set_async_callback")
+        check(lib.SSL_CTX_set_async_callback(self._ctx, lib.asyncssl_async_cb if callback is not None else ffi.NULL),
+              "SSL_CTX_set_async_callback")
+        check(lib.SSL_CTX_set_async_callback_arg(self._ctx, ffi.NULL), "SSL_CTX_set_async_callback_arg")
+        self._async_callback = callback
+
+    def set_async_wakeup_fd(self, fd: int | None) -> None:
+        """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
+        GIL on that path).  The fd must stay open while Connections use it, and should be
+        non-blocking (a full pipe already means "wake up").  ``None`` removes it.  Replaces an
+        async callback."""
+        fd = _check_fd(fd)
+        self._offload_check_before_connections("set_async_wakeup_fd")
+        check(lib.asyncssl_ctx_set_async_wakeup_fd(self._ctx, fd), "SSL_CTX_set_async_callback")
+        self._async_callback = None
+
+
+class AsyncOffloadConnectionMixin:
+    """Offload-related methods of ``SSL.Connection`` (``Connection._ssl`` is the ``SSL*``)."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, family in _IO_FAMILIES.items():
+            if name in cls.__dict__:
+                setattr(cls, name, _track_io(name, family, cls.__dict__[name]))
+        if "set_mode" in cls.__dict__:
+            cls.set_mode = _guard_set_mode(cls.__dict__["set_mode"], _CONNECTION_CALLBACK_ATTRS, with_context=True)
+        for name in _CONNECTION_CALLBACK_SETTERS:
+            if name in cls.__dict__:
+                setattr(cls, name, _guard_callback_setter(cls.__dict__[name]))
+
+    def __del__(self):
+        # Invariant 4: never let the SSL* be freed under a paused job.
+        try:
+            _park_if_paused(self)
+            reap_abandoned_connections()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    def _offload_ssl(self):
+        if self.__dict__.get("_closed", True):
+            raise Error("this Connection is closed; create a new Connection to talk again")
+        return self._ssl
+
+    def waiting_for_async(self) -> bool:
+        """Corresponds to ``SSL_waiting_for_async``: a job is paused on this connection."""
+        return bool(lib.SSL_waiting_for_async(self._offload_ssl()))
+
+    def get_all_async_fds(self) -> list[int]:
+        """Corresponds to ``SSL_get_all_async_fds``: wait for any of them to become readable,
+        then repeat the call that raised ``WantAsyncError``.  The fds belong to the provider:
+        never read or close them."""
+        ssl = self._offload_ssl()
+        reap_abandoned_connections()
+        n = ffi.new("size_t *")
+        if not lib.SSL_get_all_async_fds(ssl, ffi.NULL, n) or n[0] == 0:
+            return []  # 0: no async job has run yet (no wait ctx)
+        fds = ffi.new("OSSL_ASYNC_FD[]", n[0])
+        check(lib.SSL_get_all_async_fds(ssl, fds, n), "SSL_get_all_async_fds")
+        return _fd_list(fds, n[0])
+
+    def get_changed_async_fds(self) -> tuple[list[int], list[int]]:
+        """Corresponds to ``SSL_get_changed_async_fds``: ``(added, removed)`` since the job last
+        resumed -- register the added fds with your event loop, unregister the removed ones."""
+        ssl = self._offload_ssl()
+        na, nd = ffi.new("size_t *"), ffi.new("size_t *")
+        if not lib.SSL_get_changed_async_fds(ssl, ffi.NULL, na, ffi.NULL, nd):
+            return [], []
+        added = ffi.new("OSSL_ASYNC_FD[]", max(na[0], 1))
+        removed = ffi.new("OSSL_ASYNC_FD[]", max(nd[0], 1))
+        check(lib.SSL_get_changed_async_fds(ssl, added, na, removed, nd), "SSL_get_changed_async_fds")
+        return _fd_list(added, na[0]), _fd_list(removed, nd[0])
+
+    def get_async_status(self) -> AsyncStatus:
+        """Corresponds to ``SSL_get_async_status``: what the provider reported for the current
+        or last offloaded operation (``UNSUPPORTED`` before the first async job)."""
+        status = ffi.new("int *")
+        if not lib.SSL_get_async_status(self._offload_ssl(), status):
+            return AsyncStatus.UNSUPPORTED
+        return AsyncStatus(status[0])
+
+    def _offload_check_before_first_job(self, what: str) -> None:
+        status = ffi.new("int *")
+        if lib.SSL_get_async_status(self._offload_ssl(), status):
+            raise Error(
+                f"Connection.{what}(): this Connection already ran an async job, and OpenSSL reads the completion "
+                "settings only when its first job starts; set them before the first I/O call.")
+
+    def set_async_callback(self, callback: Callable[[Any], object] | None) -> None:
+        """``SSL_set_async_callback``: ``callback(self)`` is called when an offloaded operation
+        completes, on the provider's thread (keep it short: e.g. ``loop.call_soon_threadsafe``);
+        an exception in it is reported through ``sys.unraisablehook``.  Set it before the
+        first I/O call.  ``None`` removes it.  Replaces a wakeup fd."""
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be callable (it is called with the Connection) or None")
+        self._offload_check_before_first_job("set_async_callback")
+        ssl = self._offload_ssl()
+        check(lib.SSL_set_async_callback(ssl, lib.asyncssl_async_cb if callback is not None else ffi.NULL),
+              "SSL_set_async_callback")
+        check(lib.SSL_set_async_callback_arg(ssl, ffi.NULL), "SSL_set_async_callback_arg")
+        self._async_callback = callback
+
+    def set_async_wakeup_fd(self, fd: int | None) -> None:
+        """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
+        GIL).  Keep `fd` open while this Connection lives; make it non-blocking.  Set it before
+        the first I/O call.  ``None`` removes it.  Replaces an async callback."""
+        fd = _check_fd(fd)
+        self._offload_check_before_first_job("set_async_wakeup_fd")
+        check(lib.asyncssl_set_async_wakeup_fd(self._offload_ssl(), fd), "SSL_set_async_callback")
+        self._async_callback = None
+
+    def _fire_async_callback(self) -> None:
+        if self.__dict__.get("_async_abandoned"):
+            return
+        callback = self.__dict__.get("_async_callback")
+        if callback is None:
+            context = self.__dict__.get("_context")
+            callback = getattr(context, "_async_callback", None)
+        if callback is not None:
+            callback(self)
+
+
+def _check_fd(fd: int | None) -> int:
+    if fd is None:
+        return -1
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        if hasattr(fd, "fileno"):
+            fd = fd.fileno()
+        else:
+            raise TypeError("fd must be an int file descriptor (or an object with fileno()), or None")
+    if fd < 0:
+        raise ValueError("fd must be a valid (non-negative) file descriptor")
+    return fd
+
+
+_async_callbacks.set_ssl_dispatch(lambda conn: conn._fire_async_callback())

@@ -1,0 +1,611 @@
+"""Native QUIC on ``SSL.Connection``: the connection-level calls (``QuicConnectionMixin``).
+
+Theory of operation
+-------------------
+Every QUIC object is an ``SSL *``: a client connection comes from ``SSL_new`` on a
+QUIC client ``SSL_CTX`` with a UDP socket attached by ``SSL_set_fd`` (which, for QUIC,
+makes a datagram BIO); a server connection comes from ``SSL_accept_connection`` on a
+listener (``_quic_listener.py``); streams from ``SSL_new_stream``/``SSL_accept_stream``
+(``_quic_stream.py``). OpenSSL drives the UDP socket non-blocking itself; whether *our*
+calls block is the object's application-level blocking mode (``set_blocking_mode``).
+A ``Connection`` starts in blocking mode iff the socket it was given was blocking.
+
+``block=None`` on ``new_stream``/``accept_stream``/``shutdown_ex``/``accept_connection``
+follows the object's blocking mode; ``block=False`` never waits (OpenSSL's NO_BLOCK
+flags); ``block=True`` waits even on a non-blocking object, by running the
+openssl-quic(7) event loop (``_quic_events.wait_for_network``) in Python.
+
+Invariants
+----------
+1. No call reaches OpenSSL with a freed pointer: every method starts with
+   ``_live_ssl()``, which raises ``Error`` once the connection is closed.
+2. Children hold their parents: a ``Stream`` references its ``Connection``, an accepted
+   ``Connection`` its ``Listener``; so garbage collection frees streams before their
+   connection and connections before their listener. (OpenSSL counts references too:
+   either order is memory-safe.)
+3. ``close()`` of a parent closes its children first (streams, then the connection).
+4. OpenSSL's sharp edges are absorbed here, each marked where it is handled:
+   ALPN is mandatory, the default-stream/incoming-policy interplay, MODE_ASYNC,
+   accepted connections whose handshake is not finished.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import weakref
+
+from ._binding import ffi, lib
+from ._errors import Error, WantReadError, WantWriteError
+from ._io import clear_errors
+from ._quic_constants import (
+    DEFAULT_STREAM_MODE_AUTO_BIDI,
+    DEFAULT_STREAM_MODE_AUTO_UNI,
+    DEFAULT_STREAM_MODE_NONE,
+    FEATURE_VALUES,
+    INCOMING_STREAM_POLICY_ACCEPT,
+    INCOMING_STREAM_POLICY_AUTO,
+    INCOMING_STREAM_POLICY_REJECT,
+    VALUE_CLASS_FEATURE_REQUEST,
+    VALUE_CLASS_GENERIC,
+)
+from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
+from ._quic_events import QuicEventMethods
+from ._quic_stream import Stream, check_app_error_code
+
+def _peek_reason() -> str:
+    code = lib.ERR_peek_last_error()
+    return ffi.string(lib.ERR_reason_error_string(code)).decode() if code and \
+        lib.ERR_reason_error_string(code) != ffi.NULL else ""
+
+
+__all__ = ["QuicConnectionMixin", "ConnCloseInfo", "QuicConnectionClosedError", "Stream",
+           "check_udp_socket", "alpn_missing_message"]
+
+_UINT64_MAX = (1 << 64) - 1
+
+
+def check_udp_socket(udp_socket) -> bool:
+    """Validate a UDP socket for QUIC; make it non-blocking. Returns whether it was blocking."""
+    if not isinstance(udp_socket, socket.socket):
+        raise TypeError(f"QUIC needs a socket.socket of type SOCK_DGRAM, not {type(udp_socket).__name__}")
+    if udp_socket.type != socket.SOCK_DGRAM:
+        raise TypeError("QUIC runs over UDP: pass a socket.socket(AF_INET or AF_INET6, SOCK_DGRAM)")
+    if udp_socket.fileno() < 0:
+        raise ValueError("the UDP socket is closed")
+    was_blocking = udp_socket.getblocking()
+    # OpenSSL drives the network BIO non-blocking itself (quic_impl.c calls BIO_set_nbio);
+    # doing it here too keeps Python's view of the socket truthful.
+    udp_socket.setblocking(False)
+    return was_blocking
+
+
+def alpn_missing_message(side: str) -> str:
+    if side == "client":
+        return ("QUIC requires ALPN: call set_alpn_protos([b'your-protocol']) on the client Context or "
+                "Connection before connecting (OpenSSL refuses to start a QUIC handshake without it)")
+    return ("QUIC requires ALPN: the server Context needs set_alpn_select_callback(callback) before an "
+            "SSL.Listener is created (OpenSSL fails every QUIC handshake without it)")
+
+
+def _is_alpn_failure(exc: Error) -> bool:
+    text = str(exc).lower()
+    info = getattr(exc, "close_info", None)
+    # TLS alert no_application_protocol (120) as a QUIC crypto error: 0x100 + 120.
+    return "application protocol" in text or (info is not None and info.error_code == 0x178)
+
+
+class _QuicState:
+    """Per-connection QUIC bookkeeping (one attribute on Connection: ``_quic``)."""
+
+    __slots__ = ("socket", "streams", "listener", "is_server", "closed", "closed_why",
+                 "explicit_stream_mode", "__weakref__")
+
+    def __init__(self, udp_socket, listener, is_server: bool):
+        self.socket = udp_socket           # kept alive: OpenSSL holds only its fd
+        self.streams: weakref.WeakSet[Stream] = weakref.WeakSet()
+        self.listener = listener           # strong: the listener outlives its connections
+        self.is_server = is_server
+        self.closed = False
+        self.closed_why = ""
+        self.explicit_stream_mode = False
+
+
+class QuicConnectionMixin(QuicEventMethods):
+    """QUIC-specific methods of ``SSL.Connection`` (client connections and accepted server ones).
+
+    Needs from ``Connection``: ``_ssl`` (the ``SSL *``) and ``_context``.
+    """
+
+    __slots__ = ()
+    _quic: _QuicState | None = None
+
+    # --- construction ------------------------------------------------------------------------
+
+    @staticmethod
+    def _quic_check_context(context) -> None:
+        """Refuse a QUIC Context that cannot make a client Connection, with a clear message.
+
+        ``Connection.__init__`` should call this before ``SSL_new`` (which, for a server
+        method, only says "called a function you should not call").
+        """
+        if context.method_kind == "quic_server":
+            raise Error("a QUIC server Context makes connections through a listener: "
+                        "SSL.Listener(context, udp_socket).accept_connection(), not SSL.Connection(...)")
+        _refuse_async_mode(context)
+
+    def _init_quic(self, context, udp_socket) -> None:
+        """Client connection: attach `udp_socket` to the ``SSL *`` that ``Connection.__init__``
+        made (``SSL_set_fd``, which for QUIC makes a datagram BIO that leaves the fd open).
+
+        Called by ``Connection.__init__`` when `context` has a QUIC method.
+        """
+        kind = context.method_kind
+        if kind == "quic_server":
+            raise Error("a QUIC server Context makes connections through a listener: "
+                        "SSL.Listener(context, udp_socket).accept_connection(), not SSL.Connection(...)")
+        if kind != "quic_client":
+            raise Error(f"_init_quic needs a QUIC client Context, not a {kind!r} one")
+        _refuse_async_mode(context)
+        if udp_socket is None:
+            raise TypeError("a QUIC Connection needs its UDP socket: SSL.Connection(context, udp_socket)")
+        blocking = check_udp_socket(udp_socket)
+        ptr = self._ssl
+        clear_errors()
+        if lib.SSL_set_fd(ptr, udp_socket.fileno()) != 1:
+            raise quic_error_from_queue(None, "SSL_set_fd")
+        if lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) != 1:
+            raise quic_error_from_queue(None, "SSL_set_blocking_mode")
+        self._quic = _QuicState(udp_socket, None, is_server=False)
+
+    @classmethod
+    def _quic_pending(cls, context, ptr):
+        """A Connection for a server connection OpenSSL pre-created (not owned yet).
+
+        Made in the pending-connection callback so that TLS callbacks (ALPN, verify,
+        SNI) running during the handshake find their Connection; it takes ownership of
+        the ``SSL *`` in ``_quic_take_ownership`` when the listener accepts it.
+        """
+        from . import _callbacks
+
+        conn = cls.__new__(cls)
+        init_state = getattr(conn, "_init_state", None)
+        if init_state is not None:
+            init_state(context, None)
+        else:   # mirrors Connection.__init__'s attributes, minus SSL_new
+            conn._closed = True
+            conn._socket = None
+            conn._context = context
+            conn._initial_context = context
+            conn._callback_exception = None
+            conn._verify_callback = context._verify_callback
+            conn._info_callback = None
+            conn._app_data = None
+            conn._alpn_select_result = None
+            conn._into_ssl = None
+            conn._from_ssl = None
+            conn._rsize = ffi.new("size_t *")
+            conn._wsize = ffi.new("size_t *")
+            conn._bsize = ffi.new("size_t *")
+            conn._scratch = ffi.NULL
+            conn._scratch_len = 0
+            conn._bscratch = ffi.NULL
+            conn._bscratch_len = 0
+        conn._ssl = ptr          # borrowed until accepted: never freed through this object
+        conn._closed = False
+        _callbacks.attach_connection(conn, ptr)
+        return conn
+
+    def _quic_take_ownership(self, ptr, listener) -> None:
+        """The listener accepted this connection: own its ``SSL *`` (one reference, from
+        ``SSL_accept_connection``) and share the listener's socket."""
+        self._ssl = ffi.gc(ptr, lib.SSL_free)
+        self._closed = False
+        self._socket = listener._socket
+        # The listener's connections do not inherit the SSL_CTX modes: give them the
+        # Context's (pyOpenSSL's defaults: partial writes, moving write buffer).
+        lib.SSL_set_mode(ptr, lib.SSL_CTX_get_mode(listener._context._ctx))
+        self._quic = _QuicState(listener._socket, listener, is_server=True)
+
+    # --- lifetime ------------------------------------------------------------------------------
+
+    def _live_ssl(self):
+        q = self._quic
+        if q is None:
+            raise Error("this is not a QUIC connection: QUIC calls need a Context made with "
+                        "QUIC_CLIENT_METHOD, QUIC_CLIENT_THREAD_METHOD or QUIC_SERVER_METHOD")
+        if q.closed or self._closed:
+            raise Error(f"this QUIC connection is closed{q.closed_why}")
+        return self._ssl
+
+    def _poll_ssl(self):
+        return self._live_ssl()
+
+    def _quic_forget_stream(self, stream: Stream) -> None:
+        if self._quic is not None:
+            self._quic.streams.discard(stream)
+
+    def _quic_close(self, why: str = "") -> None:
+        """Close the streams, tell the peer (best effort), free the connection. Idempotent.
+
+        ``Connection.close()`` calls this for QUIC connections.
+        """
+        q = self._quic
+        if q is None or q.closed:
+            return
+        q.closed = True
+        q.closed_why = why
+        for stream in list(q.streams):
+            stream._close(" (its connection was closed)")
+        if not self._closed:
+            ptr = self._ssl
+            # Best effort, never blocking: without a CONNECTION_CLOSE the peer would wait
+            # for its idle timeout. Nothing to say for a connection that never started.
+            info = ffi.new("SSL_CONN_CLOSE_INFO *")
+            if lib.SSL_get_conn_close_info(ptr, info, ffi.sizeof("SSL_CONN_CLOSE_INFO")) == 0 \
+                    and not lib.SSL_in_before(ptr):
+                lib.SSL_shutdown_ex(ptr, lib.SSL_SHUTDOWN_FLAG_RAPID | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK, ffi.NULL, 0)
+            lib.ERR_clear_error()
+        if q.listener is not None:
+            q.listener._forget_connection(self)
+        type(self).close(self)   # Connection.close: frees the SSL* (re-entry returns above)
+
+    def close(self) -> None:  # Connection.close overrides this and calls _quic_close
+        """Close the streams, send a rapid CONNECTION_CLOSE (code 0) if the connection is
+        open, and free it. Idempotent. ``shutdown_ex()`` first closes with a code and
+        reason and waits for the peer."""
+        self._quic_close()
+
+    # --- addressing ------------------------------------------------------------------------------
+
+    def set_initial_peer_addr(self, address) -> None:
+        """Corresponds to ``SSL_set1_initial_peer_addr``: where the first flight goes.
+
+        `address` is ``(host, port)``; `host` an IP literal or a name (resolved now,
+        UDP). Optional when the socket is connected. Only before the handshake starts.
+        """
+        ptr = self._live_ssl()
+        try:
+            host, port = address[0], address[1]
+        except (TypeError, IndexError):
+            raise TypeError("address must be a (host, port) tuple") from None
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise ValueError(f"port must be an int between 1 and 65535, got {port!r}")
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            family = self._quic.socket.family
+            infos = socket.getaddrinfo(host, port, family, socket.SOCK_DGRAM)
+            ip = ipaddress.ip_address(infos[0][4][0])
+        family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
+        packed = ip.packed
+        addr = lib.BIO_ADDR_new()
+        if addr == ffi.NULL:
+            raise MemoryError("BIO_ADDR_new failed")
+        try:
+            # BIO_ADDR_rawmake takes the port in network byte order.
+            if lib.BIO_ADDR_rawmake(addr, family, packed, len(packed), socket.htons(port)) != 1:
+                raise quic_error_from_queue(None, "BIO_ADDR_rawmake")
+            clear_errors()
+            if lib.SSL_set1_initial_peer_addr(ptr, addr) != 1:
+                raise quic_error_from_queue(None, "SSL_set1_initial_peer_addr (only possible before "
+                                                  "the handshake starts)")
+        finally:
+            lib.BIO_ADDR_free(addr)
+
+    # --- handshake -------------------------------------------------------------------------------
+
+    def _quic_alpn_configured(self) -> bool | None:
+        """Whether a client ALPN list is set; None when it cannot be known."""
+        mine = getattr(self, "_alpn_protos", None)
+        ctx = getattr(getattr(self, "_context", None), "_alpn_protos", None)
+        if mine is None and ctx is None:
+            # Only known if Context/Connection record it; otherwise trust OpenSSL's error.
+            return None if not hasattr(self._context, "_alpn_protos") else False
+        return bool(mine or ctx)
+
+    def _quic_preflight(self) -> None:
+        """Checks OpenSSL would only fail later, less clearly (call before the first I/O)."""
+        q = self._quic
+        if q is not None and not q.is_server and self._quic_alpn_configured() is False:
+            raise Error(alpn_missing_message("client"))
+
+    def _quic_handshake(self, block: bool | None = None) -> None:
+        """Drive ``SSL_do_handshake`` until the handshake is done (per `block`, see module doc)."""
+        ptr = self._live_ssl()
+        if lib.SSL_is_init_finished(ptr):
+            return
+        self._quic_preflight()
+        native_block, python_block = self._block_plan(block)
+        deadline = None
+        streak = [0]
+        while True:
+            clear_errors()
+            ret = lib.SSL_do_handshake(ptr)
+            if ret == 1:
+                return
+            err = lib.SSL_get_error(ptr, ret)
+            if err in (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE):
+                if python_block:
+                    self._wait(deadline, streak)
+                    continue
+                raise (WantReadError if err == lib.SSL_ERROR_WANT_READ else WantWriteError)()
+            raise self._handshake_error()
+
+    def _handshake_error(self) -> Error:
+        reraise = getattr(self, "_callback_exception", None)
+        if reraise is not None:
+            self._callback_exception = None
+            lib.ERR_clear_error()
+            return reraise
+        exc = quic_error_from_queue(self._ssl, "the QUIC handshake")
+        if _is_alpn_failure(exc):
+            info = getattr(exc, "close_info", None)
+            missing = info is not None and info.is_local and b"must be configured" in info.reason
+            if missing or (not self._quic.is_server and self._quic_alpn_configured() is False):
+                new = Error(alpn_missing_message("client") + f" [{exc}]")
+            else:
+                new = Error(f"QUIC handshake failed: no application protocol (ALPN) in common with the peer [{exc}]")
+            new.errors = exc.errors
+            new.close_info = info
+            return new
+        return exc
+
+    def _block_plan(self, block: bool | None) -> tuple[bool, bool]:
+        """(let OpenSSL block, loop in Python) for a `block` argument."""
+        mode = lib.SSL_get_blocking_mode(self._live_ssl()) == 1
+        if block is None:
+            return mode, False
+        if block:
+            return (True, False) if mode else (False, True)
+        return False, False
+
+    # --- streams ---------------------------------------------------------------------------------
+
+    def _auto_stream_mode(self) -> None:
+        # Sharp edge: OpenSSL's AUTO incoming-stream policy *rejects* peer streams once
+        # new_stream()/accept_stream() was called while the default-stream mode is
+        # AUTO_* (qc_get_effective_incoming_stream_policy, quic_impl.c). Code that uses
+        # stream objects wants the peer's streams, so switch to mode NONE first, unless
+        # the application chose a mode or already uses the default stream.
+        q = self._quic
+        if q.explicit_stream_mode:
+            return
+        q.explicit_stream_mode = True
+        ptr = self._ssl
+        if lib.SSL_get_stream_id(ptr) == _UINT64_MAX:
+            lib.SSL_set_default_stream_mode(ptr, lib.SSL_DEFAULT_STREAM_MODE_NONE)
+            lib.ERR_clear_error()
+
+    def _new_stream_obj(self, ptr) -> Stream:
+        # pyOpenSSL's default write modes (partial writes, moving buffers) for every
+        # stream: a stream's mode is copied from its connection only in some paths
+        # (accepted server connections start without them), and all-or-nothing writes
+        # would make a non-blocking retry with a different buffer fail ("bad write retry").
+        lib.SSL_set_mode(ptr, lib.SSL_get_mode(self._ssl) | lib.SSL_MODE_ENABLE_PARTIAL_WRITE
+                         | lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+        stream = Stream(self, ptr)
+        self._quic.streams.add(stream)
+        return stream
+
+    def new_stream(self, *, uni: bool = False, block: bool | None = None) -> Stream:
+        """Corresponds to ``SSL_new_stream``: open a local stream (bidirectional unless `uni`).
+
+        A client connection that has not connected yet does its handshake first. When
+        the peer's stream limit is reached (or the handshake is still running) a
+        non-blocking call raises ``WantReadError``: wait for the network, then retry.
+        """
+        ptr = self._live_ssl()
+        self._auto_stream_mode()
+        if not self._quic.is_server and not lib.SSL_is_init_finished(ptr):
+            self._quic_handshake(block)
+        native_block, python_block = self._block_plan(block)
+        flags = (lib.SSL_STREAM_FLAG_UNI if uni else 0) | (0 if native_block else lib.SSL_STREAM_FLAG_NO_BLOCK)
+        streak = [0]
+        while True:
+            clear_errors()
+            sptr = lib.SSL_new_stream(ptr, flags)
+            if sptr != ffi.NULL:
+                return self._new_stream_obj(sptr)
+            exc = quic_error_from_queue(ptr, "SSL_new_stream")
+            limited = any("stream count limited" in e.reason for e in exc.errors)
+            if limited and python_block:
+                self._wait(None, streak)
+                continue
+            if limited:
+                raise WantReadError("the peer's limit on concurrent streams is reached: wait for it to "
+                                    "grant more (network activity, handle_events()), then retry")
+            raise exc
+
+    def accept_stream(self, *, block: bool | None = None) -> Stream | None:
+        """Corresponds to ``SSL_accept_stream``: the next stream the peer opened.
+
+        ``None`` when none is waiting in non-blocking use. Raises
+        ``QuicConnectionClosedError`` once the connection is closed.
+        """
+        ptr = self._live_ssl()
+        self._auto_stream_mode()
+        native_block, python_block = self._block_plan(block)
+        flags = 0 if native_block else lib.SSL_ACCEPT_STREAM_NO_BLOCK
+        streak = [0]
+        while True:
+            clear_errors()
+            sptr = lib.SSL_accept_stream(ptr, flags)
+            if sptr != ffi.NULL:
+                return self._new_stream_obj(sptr)
+            info = get_conn_close_info(ptr)
+            if info is not None:
+                lib.ERR_clear_error()
+                raise QuicConnectionClosedError(f"no stream to accept: the QUIC connection is {info.describe()}",
+                                                info)
+            if lib.ERR_peek_error() != 0 or native_block:
+                raise quic_error_from_queue(ptr, "SSL_accept_stream")
+            if not python_block:
+                return None
+            self._wait(None, streak)
+
+    def get_accept_stream_queue_len(self) -> int:
+        """Corresponds to ``SSL_get_accept_stream_queue_len``: peer streams waiting for ``accept_stream``."""
+        return int(lib.SSL_get_accept_stream_queue_len(self._live_ssl()))
+
+    def set_default_stream_mode(self, mode: int) -> None:
+        """Corresponds to ``SSL_set_default_stream_mode`` (``SSL.DEFAULT_STREAM_MODE_*``).
+
+        Only before a default stream exists. asyncssl switches to ``NONE`` by itself on the
+        first ``new_stream``/``accept_stream`` unless a mode was set here.
+        """
+        if mode not in (DEFAULT_STREAM_MODE_NONE, DEFAULT_STREAM_MODE_AUTO_BIDI, DEFAULT_STREAM_MODE_AUTO_UNI):
+            raise ValueError("mode must be SSL.DEFAULT_STREAM_MODE_NONE, _AUTO_BIDI or _AUTO_UNI")
+        ptr = self._live_ssl()
+        clear_errors()
+        if lib.SSL_set_default_stream_mode(ptr, mode) != 1:
+            raise quic_error_from_queue(ptr, "SSL_set_default_stream_mode (only possible before a default "
+                                             "stream exists)")
+        self._quic.explicit_stream_mode = True
+
+    def set_incoming_stream_policy(self, policy: int, app_error_code: int = 0) -> None:
+        """Corresponds to ``SSL_set_incoming_stream_policy`` (``SSL.INCOMING_STREAM_POLICY_*``).
+
+        Rejected streams are answered with STOP_SENDING/RESET_STREAM carrying `app_error_code`.
+        """
+        if policy not in (INCOMING_STREAM_POLICY_AUTO, INCOMING_STREAM_POLICY_ACCEPT, INCOMING_STREAM_POLICY_REJECT):
+            raise ValueError("policy must be SSL.INCOMING_STREAM_POLICY_AUTO, _ACCEPT or _REJECT")
+        check_app_error_code(app_error_code)
+        ptr = self._live_ssl()
+        clear_errors()
+        if lib.SSL_set_incoming_stream_policy(ptr, policy, app_error_code) != 1:
+            raise quic_error_from_queue(ptr, "SSL_set_incoming_stream_policy")
+
+    # --- the default stream ------------------------------------------------------------------------
+
+    @property
+    def stream_id(self) -> int | None:
+        """Corresponds to ``SSL_get_stream_id`` on the connection: its default stream's id, None without one."""
+        sid = lib.SSL_get_stream_id(self._live_ssl())
+        return None if sid == _UINT64_MAX else int(sid)
+
+    @property
+    def stream_type(self) -> int:
+        """Corresponds to ``SSL_get_stream_type``: ``STREAM_TYPE_NONE`` without a default stream."""
+        return lib.SSL_get_stream_type(self._live_ssl())
+
+    @property
+    def stream_read_state(self) -> int:
+        """Corresponds to ``SSL_get_stream_read_state`` for the default stream."""
+        return lib.SSL_get_stream_read_state(self._live_ssl())
+
+    @property
+    def stream_write_state(self) -> int:
+        """Corresponds to ``SSL_get_stream_write_state`` for the default stream."""
+        return lib.SSL_get_stream_write_state(self._live_ssl())
+
+    def stream_conclude(self) -> None:
+        """Corresponds to ``SSL_stream_conclude`` on the default stream: send FIN."""
+        ptr = self._live_ssl()
+        clear_errors()
+        if lib.SSL_stream_conclude(ptr, 0) != 1:
+            # The write state may still say OK until the FIN is on the wire; the queue
+            # says SSL_R_STREAM_FINISHED (a second conclude fails, despite the man page).
+            if lib.SSL_get_stream_write_state(ptr) == lib.SSL_STREAM_STATE_FINISHED or \
+                    "stream finished" in _peek_reason():
+                lib.ERR_clear_error()
+                raise Error("the default stream was already concluded")
+            raise quic_error_from_queue(ptr, "SSL_stream_conclude (the connection needs a default stream: "
+                                             "send or recv on it first)")
+
+    def stream_reset(self, app_error_code: int = 0) -> None:
+        """Corresponds to ``SSL_stream_reset`` on the default stream."""
+        check_app_error_code(app_error_code)
+        ptr = self._live_ssl()
+        args = ffi.new("SSL_STREAM_RESET_ARGS *")
+        args.quic_error_code = app_error_code
+        clear_errors()
+        if lib.SSL_stream_reset(ptr, args, ffi.sizeof("SSL_STREAM_RESET_ARGS")) != 1:
+            raise quic_error_from_queue(ptr, "SSL_stream_reset (the connection needs a default stream)")
+
+    # --- termination --------------------------------------------------------------------------------
+
+    def shutdown_ex(self, *, app_error_code: int = 0, reason: bytes = b"", rapid: bool = False,
+                    block: bool | None = None) -> bool:
+        """Corresponds to ``SSL_shutdown_ex``: close the connection with an application error code.
+
+        Returns True once the connection is terminated; in non-blocking use call it (or
+        ``handle_events()``) again until then. The code and reason are sent with the first
+        call only. `rapid` sends one CONNECTION_CLOSE without waiting for stream data to
+        be acknowledged.
+        """
+        check_app_error_code(app_error_code)
+        if not isinstance(reason, (bytes, bytearray)):
+            raise TypeError("reason must be bytes")
+        if b"\0" in reason:
+            raise ValueError("reason must not contain NUL bytes (OpenSSL takes a C string)")
+        ptr = self._live_ssl()
+        native_block, python_block = self._block_plan(block)
+        args = ffi.new("SSL_SHUTDOWN_EX_ARGS *")
+        c_reason = ffi.new("char[]", bytes(reason))
+        args.quic_error_code = app_error_code
+        args.quic_reason = c_reason
+        flags = (lib.SSL_SHUTDOWN_FLAG_RAPID if rapid else 0) | (0 if native_block else lib.SSL_SHUTDOWN_FLAG_NO_BLOCK)
+        streak = [0]
+        while True:
+            clear_errors()
+            ret = lib.SSL_shutdown_ex(ptr, flags, args, ffi.sizeof("SSL_SHUTDOWN_EX_ARGS"))
+            if ret == 1:
+                return True
+            if ret < 0:
+                raise quic_error_from_queue(ptr, "SSL_shutdown_ex")
+            if not python_block:
+                return False
+            self._wait(None, streak)
+
+    def get_conn_close_info(self) -> ConnCloseInfo | None:
+        """Corresponds to ``SSL_get_conn_close_info``: who closed the connection and why; None while open."""
+        return get_conn_close_info(self._live_ssl())
+
+    # --- the value API ------------------------------------------------------------------------------
+
+    def get_value_uint(self, kind: int, *, value_class: int | None = None) -> int:
+        """Corresponds to ``SSL_get_value_uint`` (3.3+): `kind` is an ``SSL.VALUE_*`` id.
+
+        `value_class` defaults to ``VALUE_CLASS_GENERIC``, and to
+        ``VALUE_CLASS_FEATURE_REQUEST`` for features (``VALUE_QUIC_IDLE_TIMEOUT``); pass
+        ``VALUE_CLASS_FEATURE_NEGOTIATED`` or ``_PEER_REQUEST`` to read the other sides.
+        """
+        ptr = self._live_ssl()
+        if value_class is None:
+            value_class = VALUE_CLASS_FEATURE_REQUEST if kind in FEATURE_VALUES else VALUE_CLASS_GENERIC
+        out = ffi.new("uint64_t *")
+        clear_errors()
+        if lib.SSL_get_value_uint(ptr, value_class, kind, out) != 1:
+            raise quic_error_from_queue(ptr, f"SSL_get_value_uint(class {value_class}, id {kind})")
+        return int(out[0])
+
+    def set_value_uint(self, kind: int, value: int, *, value_class: int | None = None) -> None:
+        """Corresponds to ``SSL_set_value_uint`` (3.3+); same classes as ``get_value_uint``."""
+        ptr = self._live_ssl()
+        if value_class is None:
+            value_class = VALUE_CLASS_FEATURE_REQUEST if kind in FEATURE_VALUES else VALUE_CLASS_GENERIC
+        if not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
+            raise ValueError("value must be an int between 0 and 2**64 - 1")
+        clear_errors()
+        if lib.SSL_set_value_uint(ptr, value_class, kind, value) != 1:
+            raise quic_error_from_queue(ptr, f"SSL_set_value_uint(class {value_class}, id {kind})")
+
+    # --- misuse with a clear message ---------------------------------------------------------------------
+
+    def accept_connection(self, *, block: bool | None = None):
+        """Not a connection call: connections are accepted from an ``SSL.Listener``."""
+        raise Error("accept_connection() is a Listener method: create SSL.Listener(server_context, udp_socket) "
+                    "and call listener.accept_connection()")
+
+
+def _refuse_async_mode(context) -> None:
+    if lib.SSL_CTX_get_mode(context._ctx) & lib.SSL_MODE_ASYNC:
+        raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL (its QUIC stack cannot pause in an "
+                    "async job): clear MODE_ASYNC on this Context")
+
+
+# --- the public QUIC names SSL.py re-exports (classes, poll, constants) ---------------------------
+from ._quic_constants import *  # noqa: E402,F401,F403
+from ._quic_listener import Listener  # noqa: E402,F401
+from ._quic_poll import poll  # noqa: E402,F401

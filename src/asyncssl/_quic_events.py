@@ -1,0 +1,123 @@
+"""The event-loop calls shared by QUIC connections, streams and listeners, and the one
+"wait for the network" helper the synchronous API uses when asked to block while the
+object is in non-blocking mode.
+
+Every QUIC object is an ``SSL *``. The classes using :class:`QuicEventMethods` provide
+``_live_ssl()``, which returns the pointer or raises a clear ``Error`` once the object
+(or its parent) is closed, so no call ever reaches OpenSSL with a freed pointer.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+
+from ._binding import check, ffi, lib
+from ._errors import Error
+
+__all__ = ["QuicEventMethods", "wait_for_network", "event_timeout"]
+
+
+def event_timeout(ssl_ptr) -> float | None:
+    """Corresponds to ``SSL_get_event_timeout``: seconds until handle_events() is due, None = no timer."""
+    out = ffi.new("double *")
+    check(lib.asyncssl_get_event_timeout(ssl_ptr, out) == 1, "SSL_get_event_timeout")
+    return None if out[0] < 0 else out[0]
+
+
+def _fd(getter, ssl_ptr, which: str) -> int:
+    fd = getter(ssl_ptr)
+    if fd == -2:
+        check(False, f"SSL_get_{which}poll_descriptor")
+    return fd
+
+
+def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) -> None:
+    """Sleep until the network or the timer of `ssl_ptr` needs attention, then handle_events().
+
+    This is the loop of openssl-quic(7), "APPLICATION-DRIVEN EVENT LOOPS": poll the read
+    descriptor if ``SSL_net_read_desired``, the write descriptor if
+    ``SSL_net_write_desired``, up to ``SSL_get_event_timeout``. `zero_streak` counts
+    consecutive zero timeouts: during a rapid shutdown OpenSSL reports 0 for about 0.1 s
+    (reference notes, Appendix C), so after a few we sleep briefly instead of spinning.
+    Raises ``TimeoutError`` once `deadline` (``time.monotonic()``) has passed.
+    """
+    timeout = event_timeout(ssl_ptr)
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the QUIC operation did not complete in time")
+        timeout = left if timeout is None else min(timeout, left)
+    if timeout is not None and timeout <= 0:
+        zero_streak[0] += 1
+        if zero_streak[0] > 3:
+            time.sleep(min(0.001 * zero_streak[0], 0.02))
+    else:
+        zero_streak[0] = 0
+        rfd = _fd(lib.asyncssl_get_rpoll_fd, ssl_ptr, "r") if lib.SSL_net_read_desired(ssl_ptr) else -1
+        wfd = _fd(lib.asyncssl_get_wpoll_fd, ssl_ptr, "w") if lib.SSL_net_write_desired(ssl_ptr) else -1
+        rlist = [rfd] if rfd >= 0 else []
+        wlist = [wfd] if wfd >= 0 else []
+        if rlist or wlist:
+            select.select(rlist, wlist, [], timeout)
+        elif timeout is not None:
+            time.sleep(timeout)
+        else:
+            raise Error("the QUIC object has nothing to wait for (no timer, no network interest): "
+                        "it cannot make progress by waiting")
+    lib.SSL_handle_events(ssl_ptr)
+    # handle_events failures surface through the next real call; keep the queue clean.
+    lib.ERR_clear_error()
+
+
+class QuicEventMethods:
+    """``handle_events``, timeouts and poll descriptors: the same on connections, streams, listeners."""
+
+    __slots__ = ()
+
+    def _live_ssl(self):  # pragma: no cover - provided by the classes using this mixin
+        raise NotImplementedError
+
+    def handle_events(self) -> None:
+        """Corresponds to ``SSL_handle_events``: process timers and pending network I/O now."""
+        ptr = self._live_ssl()
+        check(lib.SSL_handle_events(ptr) == 1, "SSL_handle_events")
+
+    def get_event_timeout(self) -> float | None:
+        """Corresponds to ``SSL_get_event_timeout``: seconds until ``handle_events()`` is due.
+
+        ``None`` means no timer is running. Re-query it after every other call.
+        """
+        return event_timeout(self._live_ssl())
+
+    def net_read_desired(self) -> bool:
+        """Corresponds to ``SSL_net_read_desired``: poll the read descriptor for readability."""
+        return bool(lib.SSL_net_read_desired(self._live_ssl()))
+
+    def net_write_desired(self) -> bool:
+        """Corresponds to ``SSL_net_write_desired``: poll the write descriptor for writability."""
+        return bool(lib.SSL_net_write_desired(self._live_ssl()))
+
+    def get_rpoll_descriptor(self) -> int:
+        """Corresponds to ``SSL_get_rpoll_descriptor``: the socket fd to poll for reading (-1: none)."""
+        return _fd(lib.asyncssl_get_rpoll_fd, self._live_ssl(), "r")
+
+    def get_wpoll_descriptor(self) -> int:
+        """Corresponds to ``SSL_get_wpoll_descriptor``: the socket fd to poll for writing (-1: none)."""
+        return _fd(lib.asyncssl_get_wpoll_fd, self._live_ssl(), "w")
+
+    def set_blocking_mode(self, blocking: bool) -> None:
+        """Corresponds to ``SSL_set_blocking_mode``: application-level blocking of QUIC calls.
+
+        The UDP socket itself always stays non-blocking; in blocking mode OpenSSL waits
+        inside the C call (the GIL is released meanwhile).
+        """
+        ptr = self._live_ssl()
+        check(lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) == 1, "SSL_set_blocking_mode")
+
+    def get_blocking_mode(self) -> bool:
+        """Corresponds to ``SSL_get_blocking_mode``."""
+        return lib.SSL_get_blocking_mode(self._live_ssl()) == 1
+
+    def _wait(self, deadline: float | None, streak: list[int]) -> None:
+        wait_for_network(self._live_ssl(), deadline, streak)

@@ -1,0 +1,219 @@
+"""``SSL.Listener``: a QUIC server port (``SSL_new_listener`` + ``SSL_set_fd`` + ``SSL_listen``).
+
+Theory of operation
+-------------------
+One listener owns one UDP socket; every connection accepted from it shares that socket
+and the listener's event loop state (one descriptor pair and one timeout for all of
+them, so an application-driven loop needs one registration per listener).
+
+OpenSSL pre-creates a server connection object when a validated client's Initial
+arrives, runs the TLS handshake on it (ALPN, verify, SNI callbacks fire *before*
+``SSL_accept_connection`` returns it) and only then queues it. Python callbacks need
+their ``Connection``, so a pending-connection callback
+(``SSL_CTX_set_new_pending_conn_cb``) makes the Python object at that moment; the
+object only takes ownership of the ``SSL *`` when ``accept_connection`` returns it.
+
+``accept_connection`` may return a connection whose handshake is still running
+(``SSL_accept_connection(3)``): in blocking use asyncssl finishes the handshake before
+returning; in non-blocking use it returns at once, and the handshake completes as the
+connection is used (``accept_stream``, ``recv``, ``do_handshake()``/``handle_events()``).
+
+Lifetime: accepted connections hold the listener; ``close()`` closes them (and their
+streams) first, then frees the listener.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import weakref
+
+from . import _callbacks
+from ._binding import ffi, has, lib, not_supported
+from ._errors import Error
+from ._io import clear_errors
+from ._quic import _refuse_async_mode, alpn_missing_message, check_udp_socket
+from ._quic_errors import quic_error_from_queue
+from ._quic_events import QuicEventMethods
+
+__all__ = ["Listener"]
+
+# Pending server connections made by the pending-connection callback, until accepted:
+# callback key -> (Connection, time made). Strong references: the SSL* is not ours yet.
+_pending: dict[int, tuple[object, float]] = {}
+_PENDING_MAX_AGE = 300.0   # a handshake never takes that long: older entries were discarded
+_contexts: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+_context_keys = itertools.count(1)
+
+
+def _connection_class():
+    from ._connection import Connection   # the SSL engineer's module; imported late (cycle)
+
+    return Connection
+
+
+@ffi.def_extern()
+def asyncssl_new_pending_conn_cb(ctx_ptr, new_ssl, arg):
+    """Attach a Python ``Connection`` to a server connection OpenSSL has just created."""
+    try:
+        context = _contexts.get(int(ffi.cast("uintptr_t", arg)))
+        if context is None:
+            return 1   # the Context is gone; let OpenSSL carry on without Python callbacks
+        conn = _connection_class()._quic_pending(context, new_ssl)
+        _pending[conn._callback_key] = (conn, time.monotonic())
+    except BaseException:  # noqa: BLE001 - never raise into C; the connection still works
+        pass
+    return 1
+
+
+def _prune_pending(now: float) -> None:
+    for key in [k for k, (_, t) in _pending.items() if now - t > _PENDING_MAX_AGE]:
+        del _pending[key]
+
+
+class Listener(QuicEventMethods):
+    """A QUIC server listening on `udp_socket` (bound by the caller), for a server `context`.
+
+    Corresponds to ``SSL_new_listener`` + ``SSL_set_fd`` + ``SSL_listen``. Address
+    validation (a Retry round trip for clients without a token) is on unless
+    ``validate_address=False`` (``SSL_LISTENER_FLAG_NO_VALIDATE``).
+    """
+
+    __slots__ = ("_ssl", "_context", "_socket", "_connections", "_closed", "__weakref__")
+
+    def __init__(self, context, udp_socket, *, validate_address: bool = True):
+        self._ssl = None
+        self._closed = True
+        if not has("SSL_new_listener"):
+            raise not_supported("SSL_new_listener")
+        kind = getattr(context, "method_kind", None)
+        if kind != "quic_server":
+            raise Error("SSL.Listener needs a Context made with SSL.QUIC_SERVER_METHOD"
+                        + (f" (this one is {kind!r})" if kind else ""))
+        _refuse_async_mode(context)
+        if getattr(context, "_alpn_select_callback", None) is None:
+            raise Error(alpn_missing_message("server"))
+        blocking = check_udp_socket(udp_socket)
+        self._context = context
+        self._socket = udp_socket
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+        # The SSL_CTX's settings are now copied into OpenSSL objects: freeze the Context
+        # like Connection does.
+        context._used = True
+        key = getattr(context, "_quic_pending_key", None)
+        if key is None:
+            key = next(_context_keys)
+            context._quic_pending_key = key
+            _contexts[key] = context
+            lib.SSL_CTX_set_new_pending_conn_cb(context._ctx, lib.asyncssl_new_pending_conn_cb,
+                                                ffi.cast("void *", key))
+        clear_errors()
+        ptr = lib.SSL_new_listener(context._ctx, 0 if validate_address else lib.SSL_LISTENER_FLAG_NO_VALIDATE)
+        if ptr == ffi.NULL:
+            raise quic_error_from_queue(None, "SSL_new_listener")
+        self._ssl = ffi.gc(ptr, lib.SSL_free)
+        self._closed = False
+        if lib.SSL_set_fd(ptr, udp_socket.fileno()) != 1:
+            raise quic_error_from_queue(None, "SSL_set_fd")
+        if lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) != 1:
+            raise quic_error_from_queue(None, "SSL_set_blocking_mode")
+        if lib.SSL_listen(ptr) != 1:
+            raise quic_error_from_queue(None, "SSL_listen")
+
+    # --- lifetime -------------------------------------------------------------------------------
+
+    def _live_ssl(self):
+        if self._closed:
+            raise Error("this QUIC listener is closed")
+        return self._ssl
+
+    def _poll_ssl(self):
+        return self._live_ssl()
+
+    def _forget_connection(self, conn) -> None:
+        self._connections.discard(conn)
+
+    def close(self) -> None:
+        """Close every connection accepted from this listener (they share its socket), then
+        free the listener. Idempotent. The UDP socket stays open: it is the caller's."""
+        if self._closed:
+            return
+        for conn in list(self._connections):
+            conn._quic_close(" (its listener was closed)")
+        self._closed = True
+        ptr, self._ssl = self._ssl, None
+        if ptr is not None:
+            ffi.release(ptr)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"port {self._socket.getsockname()[1]}"
+        return f"<asyncssl.SSL.Listener {state}>"
+
+    def fileno(self) -> int:
+        """The UDP socket's fd (the read and write poll descriptor of all its connections)."""
+        self._live_ssl()
+        return self._socket.fileno()
+
+    def get_context(self):
+        return self._context
+
+    # --- accepting ---------------------------------------------------------------------------------
+
+    def accept_connection(self, *, block: bool | None = None):
+        """Corresponds to ``SSL_accept_connection``: the next incoming connection, or None.
+
+        `block=None` follows the listener's blocking mode. A blocking accept returns a
+        connection whose handshake is complete (asyncssl finishes it, and raises if it
+        fails); a non-blocking accept returns ``None`` when nothing is queued, or a
+        connection whose handshake may still be completing: it finishes as the
+        connection is used (``accept_stream``, ``do_handshake()``, ``handle_events()``).
+        """
+        ptr = self._live_ssl()
+        mode = lib.SSL_get_blocking_mode(ptr) == 1
+        want_block = mode if block is None else bool(block)
+        native = want_block and mode
+        streak = [0]
+        while True:
+            clear_errors()
+            cptr = lib.SSL_accept_connection(ptr, 0 if native else lib.SSL_ACCEPT_CONNECTION_NO_BLOCK)
+            if cptr != ffi.NULL:
+                break
+            if lib.ERR_peek_error() != 0 or native:
+                raise quic_error_from_queue(None, "SSL_accept_connection")
+            if not want_block:
+                return None
+            self._wait(None, streak)
+        conn = self._adopt(cptr)
+        if want_block:
+            try:
+                conn._quic_handshake(True)
+            except BaseException:
+                conn._quic_close()
+                raise
+        return conn
+
+    def _adopt(self, cptr):
+        now = time.monotonic()
+        _prune_pending(now)
+        conn = _callbacks.connection_for(cptr)
+        entry = _pending.pop(getattr(conn, "_callback_key", None), None) if conn is not None else None
+        cls = _connection_class()
+        if entry is None or entry[0] is not conn:
+            conn = cls._quic_pending(self._context, cptr)
+        conn._quic_take_ownership(cptr, self)
+        self._connections.add(conn)
+        return conn
+
+    def get_accept_connection_queue_len(self) -> int:
+        """Corresponds to ``SSL_get_accept_connection_queue_len``."""
+        return int(lib.SSL_get_accept_connection_queue_len(self._live_ssl()))

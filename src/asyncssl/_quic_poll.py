@@ -1,0 +1,76 @@
+"""``SSL.poll``: ``SSL_poll`` over QUIC listeners, connections and streams (3.3+; blocking 3.5+).
+
+The GIL is released while ``SSL_poll`` waits (cffi releases it around every C call), so
+other Python threads keep running.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from ._binding import ffi, lib, not_supported
+from ._errors import Error
+from ._quic_errors import quic_error_from_queue
+
+__all__ = ["poll"]
+
+
+def poll(items, timeout: float | None = None) -> list[int]:
+    """Corresponds to ``SSL_poll``: wait until one of `items` has an event, or `timeout` passes.
+
+    `items` is a sequence of ``(obj, events)``: `obj` a ``Connection``, ``Stream`` or
+    ``Listener`` (or ``None``, a placeholder that never reports anything), `events` a
+    mask of ``SSL.POLL_EVENT_*``. Returns the revents, one per item, in the same order
+    (all zero on timeout). `timeout` None waits forever, 0 only looks. Events are
+    level-triggered: an event that was handled must be masked out, or the next call
+    returns at once. ``POLL_EVENT_F`` in a revents entry means that item could not be
+    polled (e.g. a closed object).
+    """
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout < 0:
+            raise ValueError("timeout must be None (wait forever) or a number of seconds >= 0")
+    items = list(items)
+    if not lib.ASYNCSSL_HAS_SSL_POLL:
+        raise not_supported("SSL_poll")
+    if timeout != 0 and not lib.ASYNCSSL_HAS_BLOCKING_SSL_POLL:
+        # 3.3/3.4 reject any timeout but zero (SSL_poll(3) HISTORY).
+        raise not_supported("SSL_poll with a non-zero timeout", "3.5")
+    if not items:
+        if timeout is None:
+            raise ValueError("poll() with no items and no timeout would wait forever")
+        time.sleep(timeout)
+        return []
+    arr = ffi.new("SSL_POLL_ITEM[]", len(items))
+    for i, item in enumerate(items):
+        try:
+            obj, events = item
+        except (TypeError, ValueError):
+            raise TypeError("each poll item must be an (object, events) pair") from None
+        if not isinstance(events, int) or events < 0:
+            raise TypeError("events must be a non-negative int mask of SSL.POLL_EVENT_* values")
+        if obj is None:
+            # A placeholder: an SSL-type descriptor with a NULL pointer is skipped by
+            # SSL_poll. (A TYPE_NONE descriptor is *not* skipped despite the docs: it
+            # fails the whole call, openssl/openssl#32114.)
+            lib.asyncssl_poll_item_set(arr + i, ffi.NULL, events)
+            continue
+        get_ptr = getattr(obj, "_poll_ssl", None)
+        if get_ptr is None:
+            raise TypeError(f"SSL.poll() takes QUIC Connection, Stream or Listener objects, not "
+                            f"{type(obj).__name__} (SSL_poll cannot watch sockets or other fds)")
+        lib.asyncssl_poll_item_set(arr + i, get_ptr(), events)
+    if timeout is None:
+        tv = ffi.NULL
+    else:
+        tv = ffi.new("struct timeval *")
+        tv.tv_sec = int(timeout)
+        tv.tv_usec = int((timeout - int(timeout)) * 1e6)
+    count = ffi.new("size_t *")
+    lib.ERR_clear_error()
+    ret = lib.SSL_poll(arr, len(items), ffi.sizeof("SSL_POLL_ITEM"), tv, 0, count)
+    revents = [int(arr[i].revents) for i in range(len(items))]
+    if ret != 1 and count[0] == 0:
+        raise quic_error_from_queue(None, "SSL_poll")
+    lib.ERR_clear_error()
+    return revents

@@ -1,0 +1,320 @@
+"""``SSL.Stream``: one QUIC stream (``SSL *`` made by ``SSL_new_stream`` / ``SSL_accept_stream``).
+
+Lifetime invariants:
+1. A stream holds a strong reference to its ``Connection``, so the connection's ``SSL *``
+   is freed after the stream's when both are garbage (OpenSSL also counts references:
+   the stream's ``SSL *`` references the connection's).
+2. ``Connection.close()`` closes its streams first; a closed stream raises ``Error``
+   saying so (and whether its connection was closed), it never reaches OpenSSL.
+3. ``close()`` frees the stream now. OpenSSL then resets an unfinished send part and
+   sends STOP_SENDING for an unfinished receive part, both with code 0
+   (``SSL_free(3)``): ``conclude()`` first for a clean end.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ._binding import ffi, lib
+from ._errors import Error, WantReadError, WantWriteError
+from ._io import clear_errors
+from ._quic_constants import FEATURE_VALUES, VALUE_CLASS_FEATURE_REQUEST, VALUE_CLASS_GENERIC
+from ._quic_errors import quic_error_from_queue, raise_for_quic_io
+from ._quic_events import QuicEventMethods
+
+def _peek_reason() -> str:
+    code = lib.ERR_peek_last_error()
+    return ffi.string(lib.ERR_reason_error_string(code)).decode() if code and \
+        lib.ERR_reason_error_string(code) != ffi.NULL else ""
+
+
+__all__ = ["Stream", "check_app_error_code"]
+
+_MAX_VARINT = (1 << 62) - 1
+
+
+def check_app_error_code(code: int, what: str = "app_error_code") -> int:
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise TypeError(f"{what} must be an int, not {type(code).__name__}")
+    if not 0 <= code <= _MAX_VARINT:
+        raise ValueError(f"{what} must be between 0 and 2**62 - 1 (a QUIC variable-length integer), got {code}")
+    return code
+
+
+class Stream(QuicEventMethods):
+    """A QUIC stream: bidirectional or unidirectional, opened locally or by the peer.
+
+    Same error classes as ``Connection``: ``WantReadError``/``WantWriteError`` in
+    non-blocking use (they describe the *stream's* buffers: no data yet / send buffer
+    full), ``ZeroReturnError`` at the peer's FIN, ``StreamResetError`` (with
+    ``.app_error_code``) when the peer reset the stream or sent STOP_SENDING,
+    ``QuicConnectionClosedError`` (with ``.close_info``) once the connection is closed.
+    """
+
+    __slots__ = ("_conn", "_ssl", "_closed_why", "__weakref__")
+
+    def __init__(self, connection, _ptr=None):
+        if _ptr is None:
+            raise TypeError("streams are made by Connection.new_stream() and Connection.accept_stream(), "
+                            "not by calling SSL.Stream()")
+        self._conn = connection
+        # Owned: freed by close(), or by the garbage collector (ffi.gc) if never closed.
+        self._ssl = ffi.gc(_ptr, lib.SSL_free)
+        self._closed_why = ""
+
+    # --- lifetime -------------------------------------------------------------------------
+
+    def _live_ssl(self):
+        ssl = self._ssl
+        if ssl is not None and self._conn._closed:
+            # The connection was closed behind our back (Connection.close): stop here.
+            self._close(" (its connection was closed)")
+            ssl = None
+        if ssl is None:
+            raise Error(f"this QUIC stream is closed{self._closed_why}: open or accept a new one")
+        return ssl
+
+    def _conn_ptr(self):
+        return lib.SSL_get0_connection(self._live_ssl())
+
+    def _poll_ssl(self):
+        return self._live_ssl()
+
+    def close(self) -> None:
+        """Corresponds to ``SSL_free``: release the stream now (idempotent).
+
+        An unfinished send part is reset and an unfinished receive part gets STOP_SENDING,
+        both with code 0: ``conclude()`` first to end the stream cleanly.
+        """
+        self._close("")
+
+    def _close(self, why: str) -> None:
+        ssl = self._ssl
+        if ssl is None:
+            return
+        self._ssl = None
+        self._closed_why = why
+        self._conn._quic_forget_stream(self)
+        ffi.release(ssl)
+
+    @property
+    def closed(self) -> bool:
+        return self._ssl is None
+
+    @property
+    def connection(self):
+        """The ``Connection`` this stream belongs to."""
+        return self._conn
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self._ssl is None:
+            return "<asyncssl.SSL.Stream closed>"
+        kind = {lib.SSL_STREAM_TYPE_BIDI: "bidi", lib.SSL_STREAM_TYPE_READ: "uni, receive-only",
+                lib.SSL_STREAM_TYPE_WRITE: "uni, send-only"}.get(self.stream_type, "?")
+        return f"<asyncssl.SSL.Stream id={self.stream_id} {kind}{' local' if self.is_local else ' remote'}>"
+
+    # --- identity and state -----------------------------------------------------------------
+
+    @property
+    def stream_id(self) -> int:
+        """Corresponds to ``SSL_get_stream_id``."""
+        return int(lib.SSL_get_stream_id(self._live_ssl()))
+
+    @property
+    def stream_type(self) -> int:
+        """Corresponds to ``SSL_get_stream_type``: ``SSL.STREAM_TYPE_BIDI``, ``_READ`` or ``_WRITE``."""
+        return lib.SSL_get_stream_type(self._live_ssl())
+
+    @property
+    def is_local(self) -> bool:
+        """Corresponds to ``SSL_is_stream_local``: True if this side opened the stream."""
+        return lib.SSL_is_stream_local(self._live_ssl()) == 1
+
+    @property
+    def read_state(self) -> int:
+        """Corresponds to ``SSL_get_stream_read_state`` (``SSL.STREAM_STATE_*``).
+
+        ``STREAM_STATE_FINISHED`` only once the FIN has been read (``recv`` raised
+        ``ZeroReturnError``).
+        """
+        return lib.SSL_get_stream_read_state(self._live_ssl())
+
+    @property
+    def write_state(self) -> int:
+        """Corresponds to ``SSL_get_stream_write_state`` (``SSL.STREAM_STATE_*``)."""
+        return lib.SSL_get_stream_write_state(self._live_ssl())
+
+    @property
+    def read_error_code(self) -> int | None:
+        """Corresponds to ``SSL_get_stream_read_error_code``: the peer's RESET_STREAM code, else None."""
+        code = ffi.new("uint64_t *")
+        return int(code[0]) if lib.SSL_get_stream_read_error_code(self._live_ssl(), code) == 1 else None
+
+    @property
+    def write_error_code(self) -> int | None:
+        """Corresponds to ``SSL_get_stream_write_error_code``: the STOP_SENDING (or local reset) code, else None."""
+        code = ffi.new("uint64_t *")
+        return int(code[0]) if lib.SSL_get_stream_write_error_code(self._live_ssl(), code) == 1 else None
+
+    def get_value_uint(self, kind: int, *, value_class: int | None = None) -> int:
+        """Corresponds to ``SSL_get_value_uint`` on the stream (e.g. ``SSL.VALUE_STREAM_WRITE_BUF_AVAIL``)."""
+        out = ffi.new("uint64_t *")
+        if value_class is None:
+            value_class = VALUE_CLASS_FEATURE_REQUEST if kind in FEATURE_VALUES else VALUE_CLASS_GENERIC
+        if lib.SSL_get_value_uint(self._live_ssl(), value_class, kind, out) != 1:
+            raise quic_error_from_queue(self._conn_ptr(), f"SSL_get_value_uint(class {value_class}, id {kind})")
+        return int(out[0])
+
+    # --- I/O -------------------------------------------------------------------------------
+
+    def send(self, data) -> int:
+        """Corresponds to ``SSL_write_ex``: queue bytes on the stream; returns how many.
+
+        Non-blocking: ``WantWriteError`` when the stream's send buffer is full (flow
+        control); retry after ``handle_events()``/network activity.
+        """
+        ptr = self._live_ssl()
+        with ffi.from_buffer(data) as buf:
+            n = len(buf)
+            if n == 0:
+                return 0
+            written = ffi.new("size_t *")
+            clear_errors()
+            ret = lib.SSL_write_ex(ptr, buf, n, written)
+            if ret != 1:
+                raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), ret, reading=False)
+            return int(written[0])
+
+    write = send
+
+    def sendall(self, data, *, timeout: float | None = None) -> None:
+        """Send all of `data`, waiting for flow control as needed, even in non-blocking mode.
+
+        Raises ``TimeoutError`` if `timeout` seconds pass first (then some data may have
+        been queued).
+        """
+        view = memoryview(data).cast("B")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        streak = [0]
+        while view:
+            try:
+                n = self.send(view)
+            except (WantWriteError, WantReadError):
+                self._wait(deadline, streak)
+                continue
+            view = view[n:]
+
+    def recv(self, bufsiz: int, flags: int | None = None) -> bytes:
+        """Corresponds to ``SSL_read_ex``: up to `bufsiz` bytes from the stream.
+
+        ``ZeroReturnError`` at the peer's FIN; ``WantReadError`` in non-blocking use
+        when nothing has arrived yet.
+        """
+        if flags is not None:
+            raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
+        if bufsiz <= 0:
+            raise ValueError("bufsiz must be positive")
+        ptr = self._live_ssl()
+        buf = ffi.new("char[]", bufsiz)
+        nread = ffi.new("size_t *")
+        clear_errors()
+        ret = lib.SSL_read_ex(ptr, buf, bufsiz, nread)
+        if ret != 1:
+            raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), ret, reading=True)
+        return ffi.buffer(buf, nread[0])[:]
+
+    read = recv
+
+    def recv_into(self, buffer, nbytes: int | None = None, flags: int | None = None) -> int:
+        """Corresponds to ``SSL_read_ex`` straight into `buffer` (no copy); returns the count."""
+        if flags is not None:
+            raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
+        ptr = self._live_ssl()
+        with ffi.from_buffer(buffer, require_writable=True) as buf:
+            size = len(buf) if nbytes is None else min(nbytes, len(buf))
+            if size <= 0:
+                return 0
+            nread = ffi.new("size_t *")
+            clear_errors()
+            ret = lib.SSL_read_ex(ptr, buf, size, nread)
+            if ret != 1:
+                raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), ret, reading=True)
+            return int(nread[0])
+
+    def recv_all(self, *, max_size: int = 1 << 30, timeout: float | None = None) -> bytes:
+        """Read until the peer's FIN (waiting in non-blocking mode too) and return everything."""
+        out = bytearray()
+        chunk = bytearray(65536)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        streak = [0]
+        from ._errors import ZeroReturnError
+
+        while True:
+            try:
+                n = self.recv_into(chunk)
+            except ZeroReturnError:
+                return bytes(out)
+            except (WantReadError, WantWriteError):
+                self._wait(deadline, streak)
+                continue
+            out += chunk[:n]
+            if len(out) > max_size:
+                raise Error(f"stream carried more than max_size={max_size} bytes")
+
+    def pending(self) -> int:
+        """Corresponds to ``SSL_pending``: bytes readable now without waiting."""
+        return lib.SSL_pending(self._live_ssl())
+
+    def conclude(self) -> None:
+        """Corresponds to ``SSL_stream_conclude``: send FIN after the queued data.
+
+        The peer's ``recv`` then raises ``ZeroReturnError``. A second call raises ``Error``
+        (OpenSSL refuses it, whatever its man page says).
+        """
+        ptr = self._live_ssl()
+        clear_errors()
+        if lib.SSL_stream_conclude(ptr, 0) != 1:
+            # The write state may still say OK until the FIN is on the wire; the queue
+            # says SSL_R_STREAM_FINISHED (a second conclude fails, despite the man page).
+            if lib.SSL_get_stream_write_state(ptr) == lib.SSL_STREAM_STATE_FINISHED or \
+                    "stream finished" in _peek_reason():
+                lib.ERR_clear_error()
+                raise Error("this QUIC stream was already concluded")
+            if lib.SSL_get_stream_type(ptr) == lib.SSL_STREAM_TYPE_READ:
+                lib.ERR_clear_error()
+                raise Error("this QUIC stream is receive-only (the peer's unidirectional stream): "
+                            "it cannot be concluded")
+            raise quic_error_from_queue(lib.SSL_get0_connection(ptr), "SSL_stream_conclude")
+        _flush(ptr)
+
+    def reset(self, app_error_code: int = 0) -> None:
+        """Corresponds to ``SSL_stream_reset``: abort the send part (RESET_STREAM) with a code.
+
+        The peer's ``recv`` raises ``StreamResetError`` with ``app_error_code``. Later calls
+        are accepted and ignored by OpenSSL (the first code is the one sent).
+        """
+        check_app_error_code(app_error_code)
+        ptr = self._live_ssl()
+        args = ffi.new("SSL_STREAM_RESET_ARGS *")
+        args.quic_error_code = app_error_code
+        clear_errors()
+        if lib.SSL_stream_reset(ptr, args, ffi.sizeof("SSL_STREAM_RESET_ARGS")) != 1:
+            if lib.SSL_get_stream_type(ptr) == lib.SSL_STREAM_TYPE_READ:
+                lib.ERR_clear_error()
+                raise Error("this QUIC stream is receive-only (the peer's unidirectional stream): "
+                            "it has no send part to reset")
+            raise quic_error_from_queue(lib.SSL_get0_connection(ptr), "SSL_stream_reset")
+        _flush(ptr)
+
+
+def _flush(ptr) -> None:
+    # Put the FIN / RESET_STREAM on the wire now: otherwise it waits for the next call
+    # that ticks the connection, which an application that only waits never makes.
+    lib.SSL_handle_events(ptr)
+    lib.ERR_clear_error()
