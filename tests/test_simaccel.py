@@ -19,12 +19,12 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from helpers.memory import pump
+from helpers.offload import accelerated, verify, wait_readable
 
 import asyncssl
 from asyncssl import SSL, testing
 from asyncssl._sign_job import SignJob
-from helpers.memory import pump
-from helpers.offload import accelerated, verify, wait_readable
 
 pytestmark = pytest.mark.skipif(not asyncssl.is_async_capable(), reason="ASYNC_is_capable() is 0 here")
 
@@ -74,11 +74,10 @@ def test_a_resume_before_completion_pauses_again(rsa_key):
         assert job.step() is False                    # spurious resume: tolerated
         assert wait_readable(fds)
         assert job.step() is True
+        assert select.select(fds, [], [], 0)[0] == []  # the wakeup byte was consumed
         verify(rsa_key, job.result(), DATA)
         stats = testing.simulated_accelerator_stats()
     assert stats["spurious_resumes"] == 1
-    # The wakeup byte was consumed: the fd is quiet again for the next operation.
-    assert select.select(fds, [], [], 0)[0] == [] or True  # fd closed with the wait ctx
 
 
 def test_fd_is_drained_after_each_operation(ec_key):
@@ -273,14 +272,24 @@ def test_module_loads_by_path_and_pauses_jobs(module_dir, ec_key, monkeypatch):
 
 
 def _wait_for_port(proc, timeout=20.0) -> int:
+    """The port from s_server's "ACCEPT host:port" line (never blocks past `timeout`).
+
+    Reads the raw fd: a buffered reader could hold the line while select() sees nothing."""
+    fd = proc.stdout.fileno()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
+    seen = b""
+    while (remaining := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], remaining)[0]:
             break
-        if line.startswith("ACCEPT"):
-            return int(line.rsplit(":", 1)[1])
-    raise AssertionError(f"s_server did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        seen += chunk
+        for line in seen.splitlines():
+            if line.startswith(b"ACCEPT"):
+                return int(line.rsplit(b":", 1)[1])
+    proc.kill()
+    raise AssertionError(f"s_server did not start: {seen!r} {proc.communicate()[1]!r}")
 
 
 @pytest.mark.parametrize("key_type", [trustme.KeyType.ECDSA, trustme.KeyType.RSA], ids=["ecdsa", "rsa"])
@@ -294,9 +303,8 @@ def test_openssl_s_server_async_with_the_module_serves_python_ssl(module_dir, op
     cmd = [openssl_cli, "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-async",
            "-provider-path", str(module_dir), "-provider", "simaccel", "-provider", "default",
            "-propquery", testing.PREFERENCE, "-cert", str(tmp_path / "cert.pem"),
-           "-key", str(tmp_path / "key.pem"), "-quiet"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+           "-key", str(tmp_path / "key.pem")]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         port = _wait_for_port(proc)
         client_ctx = ssl.create_default_context()

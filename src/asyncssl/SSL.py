@@ -14,7 +14,6 @@ This module only re-exports; each part lives in a small private module:
 
 from __future__ import annotations
 
-from . import _quic
 from ._binding import ffi as _ffi
 from ._binding import lib as _lib
 from ._constants import *  # noqa: F403 - the constant names are the public surface
@@ -34,6 +33,11 @@ from ._errors import (
     WantX509LookupError,
     ZeroReturnError,
 )
+from ._offload_types import AsyncStatus  # noqa: F401
+from ._quic import ConnCloseInfo, QuicConnectionClosedError, Stream  # noqa: F401
+from ._quic_constants import *  # noqa: F403 - QUIC constant names are public surface too
+from ._quic_listener import Listener  # noqa: F401
+from ._quic_poll import poll  # noqa: F401
 from ._session import Session
 
 
@@ -43,18 +47,3 @@ def OpenSSL_version(type: int) -> bytes:  # noqa: A002 - pyOpenSSL's parameter n
 
 
 SSLeay_version = OpenSSL_version
-
-# QUIC names come from the QUIC module when it provides them.
-for _name in ("Stream", "Listener", "poll", "ConnCloseInfo"):
-    if hasattr(_quic, _name):
-        globals()[_name] = getattr(_quic, _name)
-for _name in dir(_quic):
-    if _name.isupper() and not _name.startswith("_"):
-        globals()[_name] = getattr(_quic, _name)
-del _name
-
-# Async-offload names (AsyncStatus) come from the offload module when it provides them.
-from . import _offload  # noqa: E402
-
-if hasattr(_offload, "AsyncStatus"):
-    AsyncStatus = _offload.AsyncStatus

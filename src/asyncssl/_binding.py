@@ -57,7 +57,7 @@ CONDITIONAL_NAMES: dict[str, tuple[str, tuple[str, ...]]] = {
         "OSSL_QUIC_server_method", "SSL_new_listener", "SSL_new_listener_from", "SSL_new_from_listener",
         "SSL_listen", "SSL_accept_connection", "SSL_get_accept_connection_queue_len", "SSL_is_listener",
         "SSL_get0_listener", "SSL_new_domain", "SSL_is_domain", "SSL_get0_domain", "SSL_CTX_set_domain_flags",
-        "SSL_CTX_get_domain_flags", "SSL_get_domain_flags",
+        "SSL_CTX_get_domain_flags", "SSL_get_domain_flags", "SSL_CTX_set_new_pending_conn_cb",
     )),
 }
 

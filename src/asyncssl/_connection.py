@@ -40,7 +40,11 @@ from ._errors import Error, WantReadError, WantWriteError
 from ._io import raise_for_error_code, reraise_callback_exception
 from ._offload import AsyncOffloadConnectionMixin
 from ._quic import QuicConnectionMixin
+from ._quic_errors import raise_for_quic_io
 from ._session import Session
+
+_ERROR_SSL = lib.SSL_ERROR_SSL
+_ERROR_SYSCALL = lib.SSL_ERROR_SYSCALL
 
 __all__ = ["Connection"]
 
@@ -106,6 +110,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         self._bscratch = ffi.NULL
         self._bscratch_len = 0
 
+        if context.is_quic:
+            self._quic_check_context(context)  # before SSL_new, which only says "should not call"
         lib.ERR_clear_error()
         ssl = lib.SSL_new(context._ctx)
         if ssl == ffi.NULL:
@@ -177,6 +183,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         if self._closed:
             return
+        if self._quic is not None and not self._quic.closed:
+            # streams first, then a CONNECTION_CLOSE to the peer; it calls back here to free
+            self._quic_close()
+            return
         waiting = getattr(lib, "SSL_waiting_for_async", None)
         if waiting is not None and waiting(self._ssl):
             # Freeing with a paused job leaks the job and its fibre (OpenSSL has no
@@ -212,8 +222,13 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     # --- error mapping -----------------------------------------------------------------------
 
-    def _raise(self, code: int) -> None:
-        """Raise for an error `code` of a hot-path helper (errno is still the call's)."""
+    def _raise(self, code: int, *, reading: bool | None = None) -> None:
+        """Raise for an error `code` of a hot-path helper (errno is still the call's).
+
+        On a QUIC connection's default stream a failed read/write is explained by the
+        stream and connection state (reset with its code, closed and why)."""
+        if reading is not None and self._quic is not None and code in (_ERROR_SSL, _ERROR_SYSCALL):
+            raise_for_quic_io(self._ssl, self._ssl, 0, reading=reading, conn=self)
         raise_for_error_code(code, errno=ffi.errno, conn=self)
 
     def _ptr(self):
@@ -331,6 +346,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         wire = _alpn_wire(protos)
         if lib.SSL_set_alpn_protos(self._ptr(), wire, len(wire)) != 0:  # 0 is success here
             raise error_from_queue(Error, "SSL_set_alpn_protos failed")
+        self._alpn_protos = list(protos)  # QUIC checks for it before the first packet
 
     def get_alpn_proto_negotiated(self) -> bytes:
         """The protocol ALPN agreed on, b"" if none. Corresponds to ``SSL_get0_alpn_selected``."""
@@ -377,6 +393,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """Corresponds to ``SSL_do_handshake``; raises a ``WantError`` when it would block."""
         if self._closed:
             raise self._closed_error()
+        if self._quic is not None:
+            # QUIC explains a missing ALPN or a failed handshake (peer's close reason)
+            self._quic_handshake()
+            return
         code = lib.asyncssl_do_handshake(self._ssl)
         if code:
             self._raise(code)
@@ -444,7 +464,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             n = _INT_MAX
         code = _write(self._ssl, data, n, self._wsize)
         if code:
-            self._raise(code)
+            self._raise(code, reading=False)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return self._wsize[0]
@@ -472,7 +492,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             code = _write(ssl, data + total, min(left, _INT_MAX), wsize)
             if code:
                 try:
-                    self._raise(code)
+                    self._raise(code, reading=False)
                 except Error as exc:
                     exc.bytes_sent = total
                     raise
@@ -500,7 +520,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             _require_int(flags or 0, "flags")
             raise
         if code:
-            self._raise(code)
+            self._raise(code, reading=True)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return _unpack(self._scratch, self._rsize[0])
@@ -533,7 +553,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
                 n = nbytes
         code = (_peek if flags and flags & _MSG_PEEK else _read)(self._ssl, data, n, self._rsize)
         if code:
-            self._raise(code)
+            self._raise(code, reading=True)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return self._rsize[0]

@@ -177,6 +177,7 @@ class Context(AsyncOffloadContextMixin):
         self._alpn_select_callback: Callable | None = None
         self._cookie_generate_callback: Callable | None = None
         self._cookie_verify_callback: Callable | None = None
+        self._alpn_protos: list | None = None  # recorded so QUIC can refuse a missing ALPN up front
         self._app_data: Any = None
 
         lib.SSL_CTX_set_mode(ctx, MODE_ENABLE_PARTIAL_WRITE | MODE_ACCEPT_MOVING_WRITE_BUFFER)
@@ -518,6 +519,7 @@ class Context(AsyncOffloadContextMixin):
         # This one returns 0 on success.
         if lib.SSL_CTX_set_alpn_protos(self._ctx, wire, len(wire)) != 0:
             raise error_from_queue(Error, "SSL_CTX_set_alpn_protos failed")
+        self._alpn_protos = list(protos)  # QUIC checks for it before the first packet
 
     @_mutator
     def set_alpn_select_callback(self, callback: Callable) -> None:

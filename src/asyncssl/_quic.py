@@ -314,6 +314,7 @@ class QuicConnectionMixin(QuicEventMethods):
         """Drive ``SSL_do_handshake`` until the handshake is done (per `block`, see module doc)."""
         ptr = self._live_ssl()
         if lib.SSL_is_init_finished(ptr):
+            self._raise_if_terminated()
             return
         self._quic_preflight()
         native_block, python_block = self._block_plan(block)
@@ -323,6 +324,7 @@ class QuicConnectionMixin(QuicEventMethods):
             clear_errors()
             ret = lib.SSL_do_handshake(ptr)
             if ret == 1:
+                self._raise_if_terminated()
                 return
             err = lib.SSL_get_error(ptr, ret)
             if err in (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE):
@@ -331,6 +333,19 @@ class QuicConnectionMixin(QuicEventMethods):
                     continue
                 raise (WantReadError if err == lib.SSL_ERROR_WANT_READ else WantWriteError)()
             raise self._handshake_error()
+
+    def _raise_if_terminated(self) -> None:
+        # The TLS handshake can be finished while the connection is already closing: a
+        # client whose server chose no ALPN completes TLS, then closes with
+        # "no application protocol negotiated" (0x178). That is a failed handshake.
+        info = get_conn_close_info(self._ssl)
+        if info is not None:
+            lib.ERR_clear_error()
+            if info.error_code == 0x178:
+                raise QuicConnectionClosedError(
+                    f"QUIC handshake failed: no application protocol (ALPN) in common with the peer "
+                    f"(the connection is {info.describe()})", info)
+            raise QuicConnectionClosedError(f"the QUIC connection is {info.describe()}", info)
 
     def _handshake_error(self) -> Error:
         reraise = getattr(self, "_callback_exception", None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import select
 import time
 
-from ._binding import check, ffi, lib
+from ._binding import check, ffi, has, lib
 from ._errors import Error
 
 __all__ = ["QuicEventMethods", "wait_for_network", "event_timeout"]
@@ -32,6 +32,20 @@ def _fd(getter, ssl_ptr, which: str) -> int:
     return fd
 
 
+# With a thread-assisted client (OSSL_QUIC_client_thread_method) the assist thread reads
+# the socket and moves data into the streams itself: the application thread's select()
+# may never see the socket readable. Its sleeps are capped so it notices within 20 ms.
+_ASSISTED_POLL = 0.02
+_HAS_DOMAIN_FLAGS = has("SSL_get_domain_flags")
+
+
+def _thread_assisted(ssl_ptr) -> bool:
+    if not _HAS_DOMAIN_FLAGS:
+        return False
+    flags = ffi.new("uint64_t *")
+    return bool(lib.SSL_get_domain_flags(ssl_ptr, flags) == 1 and flags[0] & lib.SSL_DOMAIN_FLAG_THREAD_ASSISTED)
+
+
 def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) -> None:
     """Sleep until the network or the timer of `ssl_ptr` needs attention, then handle_events().
 
@@ -43,6 +57,8 @@ def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) ->
     Raises ``TimeoutError`` once `deadline` (``time.monotonic()``) has passed.
     """
     timeout = event_timeout(ssl_ptr)
+    if _thread_assisted(ssl_ptr):
+        timeout = _ASSISTED_POLL if timeout is None else min(timeout, _ASSISTED_POLL)
     if deadline is not None:
         left = deadline - time.monotonic()
         if left <= 0:

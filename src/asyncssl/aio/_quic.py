@@ -332,7 +332,7 @@ class QuicConnection:
             info = self._conn.get_conn_close_info()
         except SSL.Error:
             info = None
-        if info is None or str(info) in str(exc):
+        if info is None or getattr(exc, "close_info", None) is not None or str(info) in str(exc):
             return exc
         better = type(exc)(f"{exc} — the connection was closed: {info}")
         better.errors = getattr(exc, "errors", ())
@@ -574,6 +574,12 @@ class _Port:
             del self.stats.armed_timeouts[:2048]
         if timeout is not None:
             self._timer = self.loop.call_later(timeout, self._on_timer)
+        if progress:
+            # A stream call can make OpenSSL read queued datagrams carrying data for
+            # streams this pass already visited; the socket will not signal that again.
+            # So a pass that moved anything is followed by another, until one moves
+            # nothing (then only the socket and the timer can bring news).
+            self.schedule()
 
     def flush_now(self) -> None:
         """One tick right away: sends what OpenSSL has queued (e.g. a CONNECTION_CLOSE)."""
