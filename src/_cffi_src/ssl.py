@@ -327,6 +327,14 @@ int asyncssl_write(SSL *, const void *, size_t, size_t *);
 int asyncssl_do_handshake(SSL *);
 int asyncssl_shutdown(SSL *, int *);
 
+/* Leaner variants for the hottest calls: `char *` lets cffi pass a bytes object
+   without ffi.from_buffer, and the count comes back as the result (>= 0), an error as
+   its negated SSL_get_error code (SSL/BIO) or -1 (BIO: nothing to read / retry). */
+long asyncssl_send(SSL *, const char *, size_t);
+long asyncssl_recv(SSL *, char *, size_t);
+long asyncssl_bio_put(BIO *, const char *, size_t);
+long asyncssl_bio_get(BIO *, char *, size_t);
+
 /* Python callbacks (defined with @ffi.def_extern in the object modules). */
 extern "Python" int asyncssl_verify_cb(int, X509_STORE_CTX *);
 extern "Python" void asyncssl_info_cb(const SSL *, int, int);
@@ -397,6 +405,38 @@ int asyncssl_do_handshake(SSL *s)
     errno = 0;
     ret = SSL_do_handshake(s);
     return ret == 1 ? 0 : asyncssl_io_result(s, ret);
+}
+
+long asyncssl_send(SSL *s, const char *buf, size_t n)
+{
+    size_t put = 0;
+    ASYNCSSL_CLEAR_ERRORS();
+    errno = 0;
+    if (SSL_write_ex(s, buf, n, &put))
+        return (long)put;
+    return -(long)asyncssl_io_result(s, 0);
+}
+
+long asyncssl_recv(SSL *s, char *buf, size_t n)
+{
+    size_t got = 0;
+    ASYNCSSL_CLEAR_ERRORS();
+    errno = 0;
+    if (SSL_read_ex(s, buf, n, &got))
+        return (long)got;
+    return -(long)asyncssl_io_result(s, 0);
+}
+
+long asyncssl_bio_put(BIO *b, const char *buf, size_t n)
+{
+    size_t put = 0;
+    return BIO_write_ex(b, buf, n, &put) ? (long)put : -1;
+}
+
+long asyncssl_bio_get(BIO *b, char *buf, size_t n)
+{
+    size_t got = 0;
+    return BIO_read_ex(b, buf, n, &got) ? (long)got : -1;
 }
 
 /* *ret gets SSL_shutdown's result (1 done, 0 sent, <0 failed); returns the error code

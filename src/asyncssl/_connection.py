@@ -50,10 +50,12 @@ __all__ = ["Connection"]
 
 # Bound once: the hot paths call these through module globals, not attribute chains.
 _read = lib.asyncssl_read
+_recv = lib.asyncssl_recv
+_send = lib.asyncssl_send
+_bio_put = lib.asyncssl_bio_put
+_bio_get = lib.asyncssl_bio_get
 _peek = lib.asyncssl_peek
 _write = lib.asyncssl_write
-_BIO_read_ex = lib.BIO_read_ex
-_BIO_write_ex = lib.BIO_write_ex
 _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _new = ffi.new
@@ -455,19 +457,20 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         if self._closed:
             raise self._closed_error()
-        try:
-            data = _from_buffer(buf)
-        except TypeError:
-            raise _buffer_error(buf, False) from None
-        n = len(data)
-        if n > _INT_MAX:
-            n = _INT_MAX
-        code = _write(self._ssl, data, n, self._wsize)
-        if code:
-            self._raise(code, reading=False)
+        if type(buf) is bytes:
+            # cffi passes a bytes object to `const char *` without copying or from_buffer
+            n = _send(self._ssl, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
+        else:
+            try:
+                data = _from_buffer(buf)
+            except TypeError:
+                raise _buffer_error(buf, False) from None
+            n = _send(self._ssl, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+        if n < 0:
+            self._raise(-n, reading=False)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
-        return self._wsize[0]
+        return n
 
     write = send
 
@@ -514,16 +517,20 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             if bufsiz > self._scratch_len:
                 self._grow_scratch(bufsiz)
                 bufsiz = min(bufsiz, self._scratch_len)
-            code = (_peek if flags and flags & _MSG_PEEK else _read)(self._ssl, self._scratch, bufsiz, self._rsize)
+            if flags and flags & _MSG_PEEK:
+                code = _peek(self._ssl, self._scratch, bufsiz, self._rsize)
+                got = -code if code else self._rsize[0]
+            else:
+                got = _recv(self._ssl, self._scratch, bufsiz)
         except (TypeError, OverflowError):
             _check_size(bufsiz, "bufsiz")
             _require_int(flags or 0, "flags")
             raise
-        if code:
-            self._raise(code, reading=True)
+        if got < 0:
+            self._raise(-got, reading=True)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
-        return _unpack(self._scratch, self._rsize[0])
+        return _unpack(self._scratch, got)
 
     read = recv
 
@@ -543,7 +550,9 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if self._closed:
             raise self._closed_error()
         try:
-            data = _from_buffer(buffer, require_writable=True)
+            # A bytearray is always writable: skip require_writable (its keyword
+            # argument alone doubles from_buffer's cost on this hot path).
+            data = _from_buffer(buffer) if type(buffer) is bytearray else _from_buffer(buffer, require_writable=True)
         except (TypeError, BufferError):
             raise _buffer_error(buffer, True) from None
         n = len(data)
@@ -551,12 +560,16 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             _check_size(nbytes, "nbytes")
             if nbytes < n:
                 n = nbytes
-        code = (_peek if flags and flags & _MSG_PEEK else _read)(self._ssl, data, n, self._rsize)
-        if code:
-            self._raise(code, reading=True)
+        if flags and flags & _MSG_PEEK:
+            code = _peek(self._ssl, data, n, self._rsize)
+            got = -code if code else self._rsize[0]
+        else:
+            got = _recv(self._ssl, data, n)
+        if got < 0:
+            self._raise(-got, reading=True)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
-        return self._rsize[0]
+        return got
 
     def pending(self) -> int:
         """Plaintext bytes already decrypted and buffered (readable without I/O). Corresponds to ``SSL_pending``."""
@@ -569,13 +582,17 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         into = self._into_ssl
         if into is None:
             self._no_memory_bio()
-        try:
-            data = _from_buffer(buf)
-        except TypeError:
-            raise _buffer_error(buf, False) from None
-        if not _BIO_write_ex(into, data, len(data), self._bsize):
+        if type(buf) is bytes:
+            n = _bio_put(into, buf, len(buf)) if buf else 0
+        else:
+            try:
+                data = _from_buffer(buf)
+            except TypeError:
+                raise _buffer_error(buf, False) from None
+            n = _bio_put(into, data, len(data)) if len(data) else 0
+        if n < 0:
             self._bio_error(into, "BIO_write_ex")
-        return self._bsize[0]
+        return n
 
     def bio_read(self, bufsiz: int) -> bytes:
         """Take up to `bufsiz` bytes of ciphertext to send to the network (memory-BIO mode).
@@ -591,13 +608,13 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
                 self._bscratch_len = size = min(max(bufsiz, 4096), _SCRATCH_MAX)
                 self._bscratch = ffi.new("char[]", size)
                 bufsiz = min(bufsiz, size)
-            ok = _BIO_read_ex(out, self._bscratch, bufsiz, self._bsize)
+            n = _bio_get(out, self._bscratch, bufsiz)
         except (TypeError, OverflowError):
             _check_size(bufsiz, "bufsiz")
             raise
-        if not ok:
+        if n < 0:
             self._bio_error(out, "BIO_read_ex")
-        return _unpack(self._bscratch, self._bsize[0])
+        return _unpack(self._bscratch, n)
 
     def _no_memory_bio(self) -> None:
         if self._closed:

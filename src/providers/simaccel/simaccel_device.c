@@ -39,6 +39,7 @@
 #include <openssl/async.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/provider.h>
 #include "simaccel_int.h"
 
 enum simaccel_notify { SIMACCEL_SYNC, SIMACCEL_FD, SIMACCEL_CALLBACK };
@@ -78,6 +79,8 @@ static double simaccel_latency = 0.001;
 static unsigned simaccel_fail_every, simaccel_eagain_every;
 static struct simaccel_stats simaccel_counters;
 static FILE *simaccel_trace;
+static OSSL_LIB_CTX *simaccel_libctx;   /* the device's: the default provider does the math */
+static OSSL_PROVIDER *simaccel_default;
 
 /* Its address is the wait fd's key in every ASYNC_WAIT_CTX. */
 static const char simaccel_wait_key = 0;
@@ -302,25 +305,38 @@ static void *simaccel_worker_main(void *unused)
     return NULL;
 }
 
-int simaccel_device_acquire(void)
+OSSL_LIB_CTX *simaccel_device_acquire(void)
 {
-    int ok = 1;
+    OSSL_LIB_CTX *libctx = NULL;
 
     pthread_once(&simaccel_once, simaccel_init_conds);
     pthread_mutex_lock(&simaccel_lifecycle_lock);
     if (simaccel_users == 0) {
+        /* The device's library context is created with the worker and freed only after
+           the worker has stopped (OPENSSL_thread_stop): the worker's thread-local OpenSSL
+           state (its DRBGs) refers to it, and OpenSSL 3.0 crashes in OPENSSL_thread_stop
+           if a context that a live thread used was freed first. */
+        simaccel_libctx = OSSL_LIB_CTX_new();
+        simaccel_default = simaccel_libctx != NULL ? OSSL_PROVIDER_load(simaccel_libctx, "default") : NULL;
         simaccel_worker_stop = 0;
-        ok = pthread_create(&simaccel_worker, NULL, simaccel_worker_main, NULL) == 0;
-        if (ok) {
-            pthread_mutex_lock(&simaccel_lock);
-            simaccel_worker_running = 1;
-            pthread_mutex_unlock(&simaccel_lock);
+        if (simaccel_default == NULL
+            || pthread_create(&simaccel_worker, NULL, simaccel_worker_main, NULL) != 0) {
+            if (simaccel_default != NULL)
+                OSSL_PROVIDER_unload(simaccel_default);
+            OSSL_LIB_CTX_free(simaccel_libctx);
+            simaccel_default = NULL;
+            simaccel_libctx = NULL;
+            pthread_mutex_unlock(&simaccel_lifecycle_lock);
+            return NULL;
         }
+        pthread_mutex_lock(&simaccel_lock);
+        simaccel_worker_running = 1;
+        pthread_mutex_unlock(&simaccel_lock);
     }
-    if (ok)
-        simaccel_users++;
+    simaccel_users++;
+    libctx = simaccel_libctx;
     pthread_mutex_unlock(&simaccel_lifecycle_lock);
-    return ok;
+    return libctx;
 }
 
 void simaccel_device_release(void)
@@ -328,13 +344,17 @@ void simaccel_device_release(void)
     pthread_mutex_lock(&simaccel_lifecycle_lock);
     if (simaccel_users > 0 && --simaccel_users == 0) {
         /* The worker drains what is queued, then exits; it must be gone before a
-           provider module's code is unmapped. */
+           provider module's code is unmapped, and before its library context is freed. */
         pthread_mutex_lock(&simaccel_lock);
         simaccel_worker_stop = 1;
         simaccel_worker_running = 0;
         pthread_cond_signal(&simaccel_work_cond);
         pthread_mutex_unlock(&simaccel_lock);
         pthread_join(simaccel_worker, NULL);
+        OSSL_PROVIDER_unload(simaccel_default);
+        OSSL_LIB_CTX_free(simaccel_libctx);
+        simaccel_default = NULL;
+        simaccel_libctx = NULL;
     }
     pthread_mutex_unlock(&simaccel_lifecycle_lock);
 }

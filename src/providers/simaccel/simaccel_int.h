@@ -15,11 +15,11 @@
 
 struct simaccel_provctx {
     const OSSL_CORE_HANDLE *handle;
-    /* A private library context holding the default provider, which does the math.
-       Private so that fetches made on behalf of simaccel can never select simaccel
-       again, whatever default properties the caller's context has. */
+    /* The device's private library context (simaccel_device_acquire), holding the
+       default provider, which does the math.  Private so that fetches made on behalf of
+       simaccel can never select simaccel again, whatever default properties the
+       caller's context has. */
     OSSL_LIB_CTX *libctx;
-    OSSL_PROVIDER *deflt;
     EVP_KEYMGMT *keymgmt_ec, *keymgmt_rsa;
     EVP_PKEY_CTX *fromdata_ec, *fromdata_rsa; /* for the import/export parameter lists */
     EVP_SIGNATURE *sig_ecdsa, *sig_rsa;        /* for the ctx parameter lists */
@@ -46,8 +46,11 @@ void simaccel_raise(const struct simaccel_provctx *prov, int reason, const char 
  */
 typedef int simaccel_work_fn(void *arg);
 int simaccel_offload(const struct simaccel_provctx *prov, simaccel_work_fn *work, void *arg);
-int simaccel_device_acquire(void);  /* one per provider instance; starts the worker */
-void simaccel_device_release(void); /* the last one stops and joins the worker */
+/* One acquire per provider instance: starts the worker with the first, and returns the
+   device's library context (NULL on failure).  The last release stops and joins the
+   worker, then frees that context. */
+OSSL_LIB_CTX *simaccel_device_acquire(void);
+void simaccel_device_release(void);
 
 extern const OSSL_DISPATCH simaccel_keymgmt_ec_functions[];
 extern const OSSL_DISPATCH simaccel_keymgmt_rsa_functions[];

@@ -8,7 +8,6 @@
 #include <openssl/core_names.h>
 #include <openssl/opensslv.h>
 #include <openssl/params.h>
-#include <openssl/provider.h>
 #include "simaccel_int.h"
 
 /* Signatures are what simaccel accelerates; the key managers exist only because
@@ -113,16 +112,13 @@ static void simaccel_provctx_free(struct simaccel_provctx *p)
     EVP_PKEY_CTX_free(p->fromdata_rsa);
     EVP_KEYMGMT_free(p->keymgmt_ec);
     EVP_KEYMGMT_free(p->keymgmt_rsa);
-    if (p->deflt != NULL)
-        OSSL_PROVIDER_unload(p->deflt);
-    OSSL_LIB_CTX_free(p->libctx);
+    if (p->libctx != NULL)
+        simaccel_device_release(); /* after the objects fetched from the device's context */
     free(p);
 }
 
 static void simaccel_teardown(void *provctx)
 {
-    /* Stop the device first: queued operations still use the private context. */
-    simaccel_device_release();
     simaccel_provctx_free(provctx);
 }
 
@@ -167,10 +163,8 @@ int simaccel_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *
             break;
         }
     }
-    p->libctx = OSSL_LIB_CTX_new();
-    if (p->libctx != NULL)
-        p->deflt = OSSL_PROVIDER_load(p->libctx, "default");
-    if (p->deflt != NULL) {
+    p->libctx = simaccel_device_acquire();
+    if (p->libctx != NULL) {
         p->keymgmt_ec = EVP_KEYMGMT_fetch(p->libctx, "EC", NULL);
         p->keymgmt_rsa = EVP_KEYMGMT_fetch(p->libctx, "RSA", NULL);
         p->fromdata_ec = simaccel_fromdata_ctx(p->libctx, "EC");
@@ -179,7 +173,7 @@ int simaccel_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *
         p->sig_rsa = EVP_SIGNATURE_fetch(p->libctx, "RSA", NULL);
     }
     if (p->keymgmt_ec == NULL || p->keymgmt_rsa == NULL || p->fromdata_ec == NULL || p->fromdata_rsa == NULL
-        || p->sig_ecdsa == NULL || p->sig_rsa == NULL || !simaccel_device_acquire()) {
+        || p->sig_ecdsa == NULL || p->sig_rsa == NULL) {
         simaccel_provctx_free(p);
         return 0;
     }
