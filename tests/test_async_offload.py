@@ -258,3 +258,18 @@ def test_async_callback_exception_is_reported_not_raised(pem_files, monkeypatch)
 
         finish(client, server, wait)
     assert reported and isinstance(reported[0], RuntimeError)
+
+
+def test_closing_a_connection_with_a_paused_job_defers_the_free(pem_files):
+    with accelerated(latency=0.02) as libctx:
+        client, server = pair(server_context(libctx, pem_files))
+        run_until_async(client, server)
+        fds = server.get_all_async_fds()
+        server.close()  # no error, and the SSL* stays alive under the paused job
+        assert server.closed
+        with pytest.raises(SSL.Error, match="closed"):
+            server.recv(10)
+        wait_readable(fds)
+        assert reap_abandoned_connections() == 0  # resumed, finished, released
+        stats = testing.simulated_accelerator_stats()
+    assert stats["operations"] == stats["completed"] == 1

@@ -143,7 +143,9 @@ def main() -> int:
     for problem in problems:
         print(f"check_wheel_trust: {problem}", file=sys.stderr)
     if not problems:
-        print("check_wheel_trust: the system CA bundle is loaded by create_default_context('client')")
+        checked = "loaded by create_default_context('client')" if SSL is not None and hasattr(
+            SSL, "create_default_context") else f"the fallback ({cafile})"
+        print(f"check_wheel_trust: the system CA bundle is {checked}")
     return 1 if problems else 0
 
 

@@ -56,7 +56,6 @@ int ASYNC_WAIT_CTX_get_status(ASYNC_WAIT_CTX *);
 /* Python side of the async-completion callbacks. They may run on a provider's thread. */
 extern "Python" int asyncssl_async_cb(SSL *, void *);
 extern "Python" int asyncssl_wait_ctx_cb(void *);
-extern "Python" int asyncssl_job_cb(void *);
 """
 
 CUSTOMIZATIONS = """

@@ -44,6 +44,7 @@ from ._quic_errors import raise_for_quic_io
 from ._session import Session
 
 _ERROR_SSL = lib.SSL_ERROR_SSL
+_ERROR_WANT_ASYNC = lib.SSL_ERROR_WANT_ASYNC
 _ERROR_SYSCALL = lib.SSL_ERROR_SYSCALL
 
 __all__ = ["Connection"]
@@ -97,6 +98,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         self._context = context
         self._initial_context = context
         self._callback_exception: BaseException | None = None
+        self._async_pending = None  # (operation, thread) of a paused async job, see _offload
         self._verify_callback: Callable | None = context._verify_callback
         self._info_callback: Callable | None = None
         self._app_data: Any = None
@@ -189,12 +191,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             # streams first, then a CONNECTION_CLOSE to the peer; it calls back here to free
             self._quic_close()
             return
-        waiting = getattr(lib, "SSL_waiting_for_async", None)
-        if waiting is not None and waiting(self._ssl):
-            # Freeing with a paused job leaks the job and its fibre (OpenSSL has no
-            # cancel): refuse, so the caller finishes the operation first.
-            raise Error("cannot close: an async crypto job is paused on this Connection; repeat the "
-                        "interrupted call until it completes, then close()")
+        if self._park_if_async_paused():
+            # A job is paused on this SSL*: OpenSSL cannot cancel it, and freeing now would
+            # leave the provider writing into freed memory. The Connection is parked and
+            # freed once its job finishes (see _offload, invariant 4).
+            self._closed = True
+            return
         self._closed = True
         ssl = self._ssl
         self._ssl = ffi.NULL
@@ -224,13 +226,15 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     # --- error mapping -----------------------------------------------------------------------
 
-    def _raise(self, code: int, *, reading: bool | None = None) -> None:
+    def _raise(self, code: int, *, reading: bool | None = None, op: tuple[str, str] | None = None) -> None:
         """Raise for an error `code` of a hot-path helper (errno is still the call's).
 
         On a QUIC connection's default stream a failed read/write is explained by the
         stream and connection state (reset with its code, closed and why)."""
         if reading is not None and self._quic is not None and code in (_ERROR_SSL, _ERROR_SYSCALL):
             raise_for_quic_io(self._ssl, self._ssl, 0, reading=reading, conn=self)
+        if code == _ERROR_WANT_ASYNC and op is not None:
+            self._async_paused(*op)  # only this operation may resume the job (see _offload)
         raise_for_error_code(code, errno=ffi.errno, conn=self)
 
     def _ptr(self):
@@ -399,9 +403,11 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             # QUIC explains a missing ALPN or a failed handshake (peer's close reason)
             self._quic_handshake()
             return
+        if self._async_pending is not None:
+            self._async_resuming("handshake", "do_handshake")
         code = lib.asyncssl_do_handshake(self._ssl)
         if code:
-            self._raise(code)
+            self._raise(code, op=("handshake", "do_handshake"))
         if self._callback_exception is not None:
             reraise_callback_exception(self)
 
@@ -457,6 +463,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         if self._closed:
             raise self._closed_error()
+        if self._async_pending is not None:
+            self._async_resuming("write", "send")
         if type(buf) is bytes:
             # cffi passes a bytes object to `const char *` without copying or from_buffer
             n = _send(self._ssl, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
@@ -467,7 +475,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
                 raise _buffer_error(buf, False) from None
             n = _send(self._ssl, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
         if n < 0:
-            self._raise(-n, reading=False)
+            self._raise(-n, reading=False, op=("write", "send"))
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return n
@@ -483,6 +491,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         if self._closed:
             raise self._closed_error()
+        if self._async_pending is not None:
+            self._async_resuming("write", "sendall")
         try:
             data = _from_buffer(buf)
         except TypeError:
@@ -495,7 +505,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             code = _write(ssl, data + total, min(left, _INT_MAX), wsize)
             if code:
                 try:
-                    self._raise(code, reading=False)
+                    self._raise(code, reading=False, op=("write", "sendall"))
                 except Error as exc:
                     exc.bytes_sent = total
                     raise
@@ -513,6 +523,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         if self._closed:
             raise self._closed_error()
+        if self._async_pending is not None:
+            self._async_resuming("read", "recv")
+            # the paused job writes into the scratch buffer it was given: never replace it now
+            bufsiz = min(bufsiz, self._scratch_len) if isinstance(bufsiz, int) else bufsiz
         try:
             if bufsiz > self._scratch_len:
                 self._grow_scratch(bufsiz)
@@ -527,7 +541,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             _require_int(flags or 0, "flags")
             raise
         if got < 0:
-            self._raise(-got, reading=True)
+            self._raise(-got, reading=True, op=("read", "recv"))
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return _unpack(self._scratch, got)
@@ -549,6 +563,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         if self._closed:
             raise self._closed_error()
+        if self._async_pending is not None:
+            self._async_resuming("read", "recv_into")
         try:
             # A bytearray is always writable: skip require_writable (its keyword
             # argument alone doubles from_buffer's cost on this hot path).
@@ -566,7 +582,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         else:
             got = _recv(self._ssl, data, n)
         if got < 0:
-            self._raise(-got, reading=True)
+            self._raise(-got, reading=True, op=("read", "recv_into"))
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return got
@@ -642,10 +658,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
     def shutdown(self) -> bool:
         """Send close_notify; True once the peer's close_notify was also received. Corresponds to ``SSL_shutdown``."""
         ssl = self._ptr()
+        if self._async_pending is not None:
+            self._async_resuming("shutdown", "shutdown")
         ret = _new("int *")
         code = lib.asyncssl_shutdown(ssl, ret)
         if code:
-            self._raise(code)
+            self._raise(code, op=("shutdown", "shutdown"))
         self._reraise()
         return ret[0] > 0
 

@@ -47,13 +47,6 @@ __all__ = [
     "reap_abandoned_connections",
 ]
 
-# Connection I/O methods -> the family of the libssl call they make (invariant 1).
-_IO_FAMILIES = {
-    "do_handshake": "handshake", "renegotiate": "handshake",
-    "send": "write", "write": "write", "sendall": "write",
-    "recv": "read", "read": "read", "recv_into": "read",
-    "shutdown": "shutdown",
-}
 # Attributes holding Python TLS callbacks (invariant 2).
 _CONTEXT_CALLBACK_ATTRS = ("_verify_callback", "_info_callback", "_keylog_callback", "_tlsext_servername_callback",
                            "_alpn_select_callback", "_cookie_generate_callback", "_cookie_verify_callback")
@@ -101,38 +94,6 @@ def _guard_callback_setter(func: Callable) -> Callable:
         return func(self, *args, **kwargs)
 
     return setter
-
-
-# --- invariant 1: one operation per paused job ---------------------------------------------------
-
-
-def _track_io(name: str, family: str, func: Callable) -> Callable:
-    @functools.wraps(func)
-    def io_call(self, *args, **kwargs):
-        pending = self.__dict__.get("_async_pending")
-        if pending is not None:
-            if pending[0] != family:
-                raise Error(
-                    f"Connection.{name}() called while an async job started by {pending[1]}() is paused: OpenSSL "
-                    f"would resume that job and return its result. Repeat {pending[1]}() with the same arguments "
-                    "until it completes (wait for the async fds, callback or wakeup fd first).")
-            if pending[2] != threading.get_ident():
-                raise Error(f"Connection.{name}(): the paused async job must be resumed on the thread that started it")
-        try:
-            result = func(self, *args, **kwargs)
-        except WantAsyncError:
-            if pending is None:
-                self._async_pending = (family, name, threading.get_ident())
-            raise
-        except BaseException:
-            if pending is not None:
-                self._async_pending = None
-            raise
-        if pending is not None:
-            self._async_pending = None
-        return result
-
-    return io_call
 
 
 # --- invariant 4: connections dropped with a paused job --------------------------------------------
@@ -237,9 +198,6 @@ class AsyncOffloadConnectionMixin:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        for name, family in _IO_FAMILIES.items():
-            if name in cls.__dict__:
-                setattr(cls, name, _track_io(name, family, cls.__dict__[name]))
         if "set_mode" in cls.__dict__:
             cls.set_mode = _guard_set_mode(cls.__dict__["set_mode"], _CONNECTION_CALLBACK_ATTRS, with_context=True)
         for name in _CONNECTION_CALLBACK_SETTERS:
@@ -253,6 +211,31 @@ class AsyncOffloadConnectionMixin:
             reap_abandoned_connections()
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
+
+    # --- invariant 1: one operation per paused job -------------------------------------------
+    # Connection's I/O methods call these (no wrapper on the hot path: the check is one
+    # attribute test there, and these run only while a job is paused).
+
+    def _async_paused(self, operation: str, method: str) -> None:
+        """`method` (doing `operation`) got WANT_ASYNC: only that operation may resume the job."""
+        self._async_pending = (operation, method, threading.get_ident())
+
+    def _async_resuming(self, operation: str, method: str) -> None:
+        """About to call libssl for `operation` while a job is paused: allowed only if it is
+        the same operation on the same thread (OpenSSL resumes the job whatever the call)."""
+        paused, started_by, thread = self._async_pending
+        if paused != operation:
+            raise Error(
+                f"Connection.{method}() called while an async job started by {started_by}() is paused: OpenSSL "
+                f"would resume that job and return its result. Repeat {started_by}() with the same arguments "
+                "until it completes (wait for the async fds, callback or wakeup fd first).")
+        if thread != threading.get_ident():
+            raise Error(f"Connection.{method}(): the paused async job must be resumed on the thread that started it")
+        self._async_pending = None  # set again if the retry pauses again
+
+    def _park_if_async_paused(self) -> bool:
+        """close() with a job paused: keep the SSL* alive until the job finishes (invariant 4)."""
+        return _park_if_paused(self)
 
     def _offload_ssl(self):
         if self.__dict__.get("_closed", True):

@@ -151,3 +151,85 @@ def test_wrong_context_types_are_refused_clearly(server_context):
             await aio.start_server(None, "127.0.0.1", 0, context=server_context())
 
     run(scenario())
+
+
+@pytest.mark.requires("async_mode")
+def test_start_server_under_mode_async_serves_many_python_ssl_clients_while_offloading(server_context, cert_files):
+    from helpers.offload import accelerated
+
+    from asyncssl import testing
+
+    clients = 24
+
+    async def scenario(libctx):
+        ctx = server_context(libctx=libctx)
+        ctx.set_mode(SSL.MODE_ASYNC)
+
+        async def echo(reader, writer):
+            writer.write(await reader.readline())
+            await writer.drain()
+            writer.close()
+
+        server = await aio.start_server(echo, "127.0.0.1", 0, context=ctx)
+        port = server.sockets[0].getsockname()[1]
+        client_ctx = ssl.create_default_context(cafile=str(cert_files["ca"]))
+
+        async def client(i):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx, server_hostname="localhost")
+            writer.write(b"hello %d\n" % i)
+            await writer.drain()
+            line = await reader.readline()
+            writer.close()
+            return line == b"hello %d\n" % i
+
+        try:
+            return await asyncio.gather(*(client(i) for i in range(clients)))
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    # 50 ms per signature: served one after another that would take over a second
+    with accelerated(latency=0.05) as libctx:
+        results = run(scenario(libctx), 60)
+        stats = testing.simulated_accelerator_stats()
+    assert results == [True] * clients
+    assert stats["pauses"] >= clients  # every handshake's signature really was offloaded
+
+
+@pytest.mark.requires("async_mode")
+def test_an_injected_accelerator_failure_fails_only_that_handshake(server_context, cert_files):
+    from helpers.offload import accelerated
+
+    async def scenario(libctx):
+        ctx = server_context(libctx=libctx)
+        ctx.set_mode(SSL.MODE_ASYNC)
+
+        async def echo(reader, writer):
+            writer.write(await reader.readline())
+            await writer.drain()
+            writer.close()
+
+        server = await aio.start_server(echo, "127.0.0.1", 0, context=ctx)
+        port = server.sockets[0].getsockname()[1]
+        client_ctx = ssl.create_default_context(cafile=str(cert_files["ca"]))
+
+        async def client():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx,
+                                                               server_hostname="localhost")
+                writer.write(b"x\n")
+                ok = await reader.readline() == b"x\n"
+                writer.close()
+                return ok
+            except (ssl.SSLError, ConnectionError):
+                return False
+
+        try:
+            return [await client() for _ in range(4)]
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with accelerated(latency=0.001, fail_every=2) as libctx:
+        results = run(scenario(libctx), 60)
+    assert results.count(True) == 2 and results.count(False) == 2
