@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from helpers.memory import handshake, make_pair, pump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncssl import SSL
-from helpers.memory import handshake, make_pair, pump
 
 
 def test_garbage_record_during_handshake_is_an_ssl_error(cert_files):

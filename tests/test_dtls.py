@@ -8,10 +8,10 @@ import socket
 import time
 
 import pytest
-
-from asyncssl import SSL
 from helpers.drive import drive
 from helpers.memory import handshake, make_pair
+
+from asyncssl import SSL
 
 
 def _server_ctx(cert_files, method=SSL.DTLS_SERVER_METHOD):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import socket
 
 import pytest
+from helpers.memory import handshake, make_pair, pump
 from OpenSSL import SSL as pyopenssl_SSL
 
 from asyncssl import SSL as asyncssl_SSL
-from helpers.memory import handshake, make_pair, pump
 
 
 @pytest.fixture(params=[pyopenssl_SSL, asyncssl_SSL], ids=["pyOpenSSL", "asyncssl"])

@@ -6,11 +6,11 @@ import array
 import ipaddress
 
 import pytest
+from helpers.memory import handshake, make_pair, pump
 
 import asyncssl
 from asyncssl import SSL
 from asyncssl._binding import lib
-from helpers.memory import handshake, make_pair, pump
 
 
 def test_want_errors_share_a_base():

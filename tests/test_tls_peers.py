@@ -11,10 +11,10 @@ import ssl
 import threading
 
 import pytest
-
-from asyncssl import SSL
 from helpers.drive import drive, recv_exactly
 from helpers.net import free_port, openssl_process, wait_output
+
+from asyncssl import SSL
 
 VERSIONS = {
     "tls1_2": ("-tls1_2", "TLSv1.2", SSL.TLS1_2_VERSION),

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from ._binding import ffi as _ffi
 from ._binding import lib as _lib
+from ._connection import Connection
 from ._constants import *  # noqa: F403 - the constant names are the public surface
 from ._constants import NO_OVERLAPPING_PROTOCOLS  # noqa: F401
-from ._connection import Connection
 from ._context import Context, ContextFrozenError, create_default_context
 from ._errors import (
     Error,

@@ -24,7 +24,7 @@ import weakref
 from ._binding import ffi, lib
 from ._constants import NO_OVERLAPPING_PROTOCOLS
 
-_objects: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+_objects: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 _keys = itertools.count(1)
 _SSL_IDX = lib.SSL_get_ex_new_index(0, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL)
 assert _SSL_IDX >= 0, "SSL_get_ex_new_index failed"

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket as _socket_mod
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import _callbacks
 from ._binding import error_from_queue, ffi, lib, not_supported
-from ._certs import load_private_key, load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
+from ._certs import load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
 from ._constants import MODE_ASYNC
 from ._context import Context, _alpn_wire, _require_callable, _require_int
 from ._errors import Error, WantReadError, WantWriteError
@@ -207,7 +208,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
     def closed(self) -> bool:
         return self._closed
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Connection:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -422,7 +423,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         self.set_connect_state()
         return sock.connect_ex(addr)
 
-    def accept(self) -> tuple["Connection", Any]:
+    def accept(self) -> tuple[Connection, Any]:
         """Accept a TCP client on the listening socket; returns ``(Connection, address)`` in server state."""
         client, addr = self._require_socket("accept").accept()
         conn = Connection(self._context, client)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import _callbacks
 from ._binding import error_from_queue, ffi, lib, not_supported
@@ -27,18 +28,18 @@ from ._constants import (
     QUIC_CLIENT_METHOD,
     QUIC_CLIENT_THREAD_METHOD,
     QUIC_SERVER_METHOD,
-    SSLv23_METHOD,
     TLS1_1_VERSION,
     TLS1_2_VERSION,
     TLS1_VERSION,
     TLS_CLIENT_METHOD,
     TLS_METHOD,
     TLS_SERVER_METHOD,
+    VERIFY_NONE,
+    VERIFY_PEER,
+    SSLv23_METHOD,
     TLSv1_1_METHOD,
     TLSv1_2_METHOD,
     TLSv1_METHOD,
-    VERIFY_NONE,
-    VERIFY_PEER,
 )
 from ._errors import Error
 from ._offload import AsyncOffloadContextMixin
@@ -74,7 +75,7 @@ def _mutator(method: Callable) -> Callable:
     """Refuse the setter once the Context has been used (see the module docstring)."""
 
     @functools.wraps(method)
-    def wrapper(self: "Context", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Context, *args: Any, **kwargs: Any) -> Any:
         if self._used:
             raise ContextFrozenError(
                 f"Context.{method.__name__}(): this Context has already been used to create a Connection, "

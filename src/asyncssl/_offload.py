@@ -37,7 +37,7 @@ from typing import Any
 from . import _async_callbacks
 from ._binding import async_stacks_enlarged, check, ffi, lib
 from ._constants import MODE_ASYNC
-from ._errors import Error, WantAsyncError
+from ._errors import Error
 from ._offload_types import AsyncStatus
 
 __all__ = [

@@ -53,6 +53,7 @@ from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_clo
 from ._quic_events import QuicEventMethods
 from ._quic_stream import Stream, check_app_error_code
 
+
 def _peek_reason() -> str:
     code = lib.ERR_peek_last_error()
     return ffi.string(lib.ERR_reason_error_string(code)).decode() if code and \

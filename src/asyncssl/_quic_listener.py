@@ -42,12 +42,12 @@ __all__ = ["Listener"]
 # callback key -> (Connection, time made). Strong references: the SSL* is not ours yet.
 _pending: dict[int, tuple[object, float]] = {}
 _PENDING_MAX_AGE = 300.0   # a handshake never takes that long: older entries were discarded
-_contexts: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+_contexts: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 _context_keys = itertools.count(1)
 
 
 def _connection_class():
-    from ._connection import Connection   # the SSL engineer's module; imported late (cycle)
+    from ._connection import Connection  # the SSL engineer's module; imported late (cycle)
 
     return Connection
 

@@ -10,7 +10,6 @@ import math
 import time
 
 from ._binding import ffi, lib, not_supported
-from ._errors import Error
 from ._quic_errors import quic_error_from_queue
 
 __all__ = ["poll"]

@@ -22,6 +22,7 @@ from ._quic_constants import FEATURE_VALUES, VALUE_CLASS_FEATURE_REQUEST, VALUE_
 from ._quic_errors import quic_error_from_queue, raise_for_quic_io
 from ._quic_events import QuicEventMethods
 
+
 def _peek_reason() -> str:
     code = lib.ERR_peek_last_error()
     return ffi.string(lib.ERR_reason_error_string(code)).decode() if code and \

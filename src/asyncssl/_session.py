@@ -17,7 +17,7 @@ class Session:
         self._session = ffi.NULL
 
     @classmethod
-    def _from_owned(cls, ptr) -> "Session":
+    def _from_owned(cls, ptr) -> Session:
         obj = cls.__new__(cls)
         obj._session = ffi.gc(ptr, lib.SSL_SESSION_free)
         return obj

@@ -7,10 +7,9 @@ import hashlib
 import ssl
 
 import pytest
+from helpers.aio import run
 
 from asyncssl import SSL, aio
-
-from helpers.aio import run
 
 
 async def _echo_server(server_context):

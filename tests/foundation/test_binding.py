@@ -95,7 +95,7 @@ SHADOWABLE = bool(_binding.openssl_prefix()) and V3_2 <= RUNTIME < 0x40000000
 REASON = "only a non-system OpenSSL 3.x build shares the system's soname libssl.so.3"
 
 
-def _python_without_library_path(code: str) -> "subprocess.CompletedProcess":
+def _python_without_library_path(code: str):
     import subprocess
     import sys
 

@@ -18,7 +18,6 @@ from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic import events
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.tls import CipherSuite
-
 from scenario import ALPN, ServerEvents, digest_reply, parse_command, pattern
 
 CHACHA20_ONLY = [CipherSuite.CHACHA20_POLY1305_SHA256]

@@ -13,8 +13,9 @@ import socket
 import threading
 import time
 
-from asyncssl import SSL
 from scenario import ServerEvents, digest_reply, parse_command, pattern
+
+from asyncssl import SSL
 
 
 class _StreamJob:

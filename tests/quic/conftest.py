@@ -19,9 +19,9 @@ sys.path.insert(0, str(HERE))           # scenario, aioquic_peers, asyncssl_peer
 sys.path.insert(0, str(HERE.parent))    # helpers.udp_relay
 
 import trustme  # noqa: E402
+from scenario import ALPN  # noqa: E402
 
 from asyncssl import SSL, _binding, capabilities  # noqa: E402
-from scenario import ALPN  # noqa: E402
 
 HAS_QUIC_SERVER = capabilities()["quic_server"]
 HAS_QUIC_CLIENT = capabilities()["quic_client"]

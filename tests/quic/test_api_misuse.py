@@ -9,9 +9,9 @@ import threading
 import time
 
 import pytest
+from scenario import pattern
 
 from asyncssl import SSL
-from scenario import pattern
 
 
 def test_stream_after_connection_close_raises_clearly(asyncssl_server, connect_client):

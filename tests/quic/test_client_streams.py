@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from scenario import digest_reply, pattern
 
 from asyncssl import SSL
-from scenario import digest_reply, pattern
 
 MiB = 1 << 20
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-
-from asyncssl import SSL
 from aioquic_peers import CHACHA20_ONLY
 from scenario import digest_reply
+
+from asyncssl import SSL
 
 
 def test_client_without_alpn_fails_before_sending_anything(client_context, udp_socket):

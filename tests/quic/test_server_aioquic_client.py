@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
 from aioquic_peers import CHACHA20_ONLY, AioquicClient
 from scenario import ALPN, digest_reply, pattern
 

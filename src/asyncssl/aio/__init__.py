@@ -7,8 +7,8 @@ QUIC:           quic_connect, quic_serve        (QuicConnection, QuicServer; str
 """
 
 from ._dtls import DtlsEndpoint, DtlsServer, dtls_connect, dtls_serve
-from ._sign import sign
 from ._quic import QuicConnection, QuicServer, quic_connect, quic_serve
+from ._sign import sign
 from ._tls import open_connection, start_server
 
 __all__ = [

@@ -20,7 +20,8 @@ import hmac
 import inspect
 import logging
 import os
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .. import SSL
 
@@ -181,7 +182,7 @@ class DtlsEndpoint:
     async def wait_closed(self) -> None:
         await asyncio.shield(self._engine.closed)
 
-    async def __aenter__(self) -> "DtlsEndpoint":
+    async def __aenter__(self) -> DtlsEndpoint:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -341,7 +342,7 @@ class DtlsServer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def __aenter__(self) -> "DtlsServer":
+    async def __aenter__(self) -> DtlsServer:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:

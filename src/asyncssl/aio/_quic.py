@@ -29,8 +29,9 @@ import asyncio
 import inspect
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from .. import SSL
 from .._context import create_default_context, is_ip_literal
@@ -57,7 +58,7 @@ class PortStats:
 class _QuicStreamTransport(asyncio.Transport):
     """The transport under one stream's StreamReader/StreamWriter."""
 
-    def __init__(self, owner: "_StreamPump") -> None:
+    def __init__(self, owner: _StreamPump) -> None:
         super().__init__()
         self._owner = owner
 
@@ -109,7 +110,7 @@ class _QuicStreamTransport(asyncio.Transport):
 class _StreamPump:
     """Moves bytes between one ``SSL.Stream`` and its StreamReader / write buffer."""
 
-    def __init__(self, port: "_Port", connection: "QuicConnection", stream: SSL.Stream, limit: int) -> None:
+    def __init__(self, port: _Port, connection: QuicConnection, stream: SSL.Stream, limit: int) -> None:
         loop = port.loop
         self.port = port
         self.connection = connection
@@ -250,7 +251,7 @@ class _StreamPump:
 class QuicConnection:
     """An asyncio QUIC connection: open and accept streams as (StreamReader, StreamWriter)."""
 
-    def __init__(self, port: "_Port", conn: SSL.Connection, *, limit: int = 2**16,
+    def __init__(self, port: _Port, conn: SSL.Connection, *, limit: int = 2**16,
                  stream_handler: Callable | None = None) -> None:
         self._port = port
         self._conn = conn
@@ -313,7 +314,7 @@ class QuicConnection:
     async def wait_closed(self) -> None:
         await asyncio.shield(self._closed)
 
-    async def __aenter__(self) -> "QuicConnection":
+    async def __aenter__(self) -> QuicConnection:
         await self._ready()
         return self
 
@@ -692,7 +693,7 @@ async def _quic_connect(host, port, *, alpn, context, server_hostname, limit) ->
 class QuicServer:
     """A QUIC server on one UDP socket (a ``SSL.Listener``) serving all its connections."""
 
-    def __init__(self, port: "_Port", listener: SSL.Listener, alpn: list[bytes],
+    def __init__(self, port: _Port, listener: SSL.Listener, alpn: list[bytes],
                  stream_handler: Callable | None, connection_handler: Callable | None, limit: int) -> None:
         self._port = port
         self._listener = listener
@@ -761,7 +762,7 @@ class QuicServer:
     async def wait_closed(self) -> None:
         await asyncio.shield(self._closed)
 
-    async def __aenter__(self) -> "QuicServer":
+    async def __aenter__(self) -> QuicServer:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:

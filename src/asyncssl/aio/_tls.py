@@ -9,7 +9,8 @@ watches the provider's async fds, and meanwhile keeps serving every other client
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .. import SSL
 from .._context import create_default_context, is_ip_literal

@@ -28,7 +28,8 @@ import asyncio
 import enum
 import logging
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import SSL
 
@@ -42,7 +43,7 @@ _BIO_CHUNK = 64 * 1024
 
 # Protocols whose operation got WANT_ASYNC_JOB (this thread's async job pool is full):
 # they retry when some other offloaded operation on the loop completes, not in a spin.
-_waiting_for_a_job: set["TLSProtocol"] = set()
+_waiting_for_a_job: set[TLSProtocol] = set()
 
 
 class _State(enum.Enum):
@@ -55,7 +56,7 @@ class _State(enum.Enum):
 class _AppTransport(asyncio.Transport):
     """The transport the application's protocol sees: plaintext in, plaintext out."""
 
-    def __init__(self, tls: "TLSProtocol") -> None:
+    def __init__(self, tls: TLSProtocol) -> None:
         super().__init__()
         self._tls = tls
 

@@ -26,7 +26,7 @@ class DemoPKI:
     key_file: Path
 
     @classmethod
-    def create(cls, hostname: str = "localhost") -> "DemoPKI":
+    def create(cls, hostname: str = "localhost") -> DemoPKI:
         now = datetime.datetime.now(datetime.timezone.utc)
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca = (

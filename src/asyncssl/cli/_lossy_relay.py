@@ -22,7 +22,7 @@ class LossyRelay(asyncio.DatagramProtocol):
         self.dropped = 0
 
     @classmethod
-    async def start(cls, upstream: tuple[str, int], drop: float, seed: int = 7) -> "LossyRelay":
+    async def start(cls, upstream: tuple[str, int], drop: float, seed: int = 7) -> LossyRelay:
         loop = asyncio.get_running_loop()
         relay = cls(upstream, drop, seed)
         await loop.create_datagram_endpoint(lambda: relay, local_addr=("127.0.0.1", 0))
