@@ -104,3 +104,16 @@ def test_unverifiable_server_is_rejected(server_context):
 def test_a_tls_context_is_refused_for_dtls(client_context):
     with pytest.raises(ValueError, match="DTLS context"):
         run(aio.dtls_connect("127.0.0.1", 9, context=client_context(SSL.TLS_CLIENT_METHOD)))
+
+
+def test_initial_retransmission_timeout_is_configurable(client_context):
+    conn = SSL.Connection(client_context(SSL.DTLS_CLIENT_METHOD), None)
+    conn.set_dtls_initial_timeout(0.05)
+    conn.set_connect_state()
+    with pytest.raises(SSL.WantReadError):
+        conn.do_handshake()  # ClientHello sent: the retransmission timer runs now
+    assert 0 < conn.get_event_timeout() <= 0.05
+    with pytest.raises(ValueError, match="between"):
+        conn.set_dtls_initial_timeout(0)
+    with pytest.raises(SSL.Error, match="DTLS"):
+        SSL.Connection(client_context(SSL.TLS_CLIENT_METHOD), None).set_dtls_initial_timeout(0.1)

@@ -203,23 +203,28 @@ class _ClientProtocol(asyncio.DatagramProtocol):
         log.debug("DTLS client socket error: %r", exc)
 
 
-def _dtls_connection(context: SSL.Context) -> SSL.Connection:
+def _dtls_connection(context: SSL.Context, initial_timeout: float | None) -> SSL.Connection:
     if not isinstance(context, SSL.Context):
         raise TypeError(f"context must be an asyncssl.SSL.Context, not {type(context).__name__}")
     if context.method_kind != "dtls":
         raise ValueError("dtls_connect/dtls_serve need a DTLS context (SSL.DTLS_METHOD, DTLS_CLIENT_METHOD or DTLS_SERVER_METHOD)")
     conn = SSL.Connection(context, None)
     conn.set_ciphertext_mtu(_MTU)
+    if initial_timeout is not None:
+        conn.set_dtls_initial_timeout(initial_timeout)
     return conn
 
 
 async def dtls_connect(
     host: str, port: int, *, context: SSL.Context, server_hostname: str | None = None,
-    handshake_timeout: float | None = 60.0,
+    handshake_timeout: float | None = 60.0, initial_timeout: float | None = None,
 ) -> DtlsEndpoint:
-    """Connect a DTLS client; returns once the handshake is done."""
+    """Connect a DTLS client; returns once the handshake is done.
+
+    `initial_timeout` sets the first retransmission timeout (OpenSSL's default: 1 s).
+    """
     loop = asyncio.get_running_loop()
-    conn = _dtls_connection(context)
+    conn = _dtls_connection(context, initial_timeout)
     conn.set_connect_state()
     if server_hostname:
         from .._context import is_ip_literal
@@ -243,9 +248,11 @@ async def dtls_connect(
 class DtlsServer:
     """A DTLS server on one UDP socket; ``handler(endpoint)`` runs per peer."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, context: SSL.Context, handler: Callable) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, context: SSL.Context, handler: Callable,
+                 initial_timeout: float | None = None) -> None:
         self._loop = loop
         self._context = context
+        self._initial_timeout = initial_timeout
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
         self._peers: dict[tuple, _DtlsEngine] = {}
@@ -277,7 +284,7 @@ class DtlsServer:
         self._listen(data, addr)
 
     def _listen(self, data: bytes, addr: tuple) -> None:
-        conn = _dtls_connection(self._context)
+        conn = _dtls_connection(self._context, self._initial_timeout)
         conn.set_accept_state()
         key = id(conn)
         self._peer_of[key] = addr
@@ -363,12 +370,16 @@ class _ServerProtocol(asyncio.DatagramProtocol):
 
 async def dtls_serve(
     host: str, port: int, *, context: SSL.Context, handler: Callable[[DtlsEndpoint], Awaitable[None] | None],
+    initial_timeout: float | None = None,
 ) -> DtlsServer:
-    """Serve DTLS on `host`:`port` with the cookie exchange; `handler(endpoint)` per peer."""
+    """Serve DTLS on `host`:`port` with the cookie exchange; `handler(endpoint)` per peer.
+
+    `initial_timeout` sets the first retransmission timeout (OpenSSL's default: 1 s).
+    """
     if not callable(handler):
         raise TypeError("handler must be callable")
     loop = asyncio.get_running_loop()
-    server = DtlsServer(loop, context, handler)
+    server = DtlsServer(loop, context, handler, initial_timeout)
     # The server's own cookie callbacks, unless the context already has them (it must
     # not be frozen yet: install before the first Connection is made from it).
     if not getattr(context, "_has_cookie_callbacks", False):
