@@ -8,32 +8,20 @@ the accelerator really signed, and that the targets are reported as PASS/MISS.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.bench import run_bench
 
-asyncssl = pytest.importorskip("asyncssl", reason="asyncssl's extension is not built")
+import asyncssl  # noqa: F401 - the bench needs the built extension
 
 CONFIGS = {f"{mode}-{latency}ms" for mode in ("async", "blocking") for latency in (0, 1, 5)}
-
-
-def _bench(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    # A child process, as a user would run it; the bench starts its own measuring child
-    # (pinned OpenSSL build) and client processes, which want a fresh interpreter anyway.
-    env = dict(os.environ)
-    package_parent = str(Path(asyncssl.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [package_parent, env.get("PYTHONPATH", "")] if p)
-    return subprocess.run([sys.executable, "-m", "asyncssl.bench", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench-offload")
-    result = _bench("offload", "--quick", "--out", str(out))
+    result = run_bench("offload", "--quick", "--out", str(out))
     assert result.returncode == 0, result.stderr
     if "skipped" in result.stdout and not list(out.glob("offload*.json")):
         # no async jobs here (musl); the requires marker normally skips before this runs
@@ -87,7 +75,7 @@ def test_targets_are_reported_as_pass_or_miss_with_table_and_files(quick_run):
 
 
 def test_unknown_profile_configuration_is_a_clear_error():
-    result = _bench("offload", "--profile", "turbo-9ms")
+    result = run_bench("offload", "--profile", "turbo-9ms")
     if "skipped" in result.stdout:  # a platform without async jobs says so and exits 0
         assert result.returncode == 0
         return

@@ -8,31 +8,20 @@ reported its figures, and that the targets are reported as PASS/MISS lines.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.bench import run_bench
 
-asyncssl = pytest.importorskip("asyncssl", reason="asyncssl's extension is not built")
+import asyncssl  # noqa: F401 - the bench needs the built extension
 
 CONTENDERS = ("c", "sync", "aio", "aioquic")
-
-
-def _bench(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    # A child process, as a user would run it; the suite starts its own worker processes.
-    env = dict(os.environ)
-    package_parent = str(Path(asyncssl.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [package_parent, env.get("PYTHONPATH", "")] if p)
-    return subprocess.run([sys.executable, "-m", "asyncssl.bench", "quic", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench-quic")
-    result = _bench("--quick", "--out", str(out))
+    result = run_bench("quic", "--quick", "--out", str(out))
     assert result.returncode == 0, result.stderr
     [json_file] = out.glob("quic*.json")
     return result, json.loads(json_file.read_text()), out
@@ -82,12 +71,12 @@ def test_quick_run_prints_progress_table_and_target_lines(quick_run):
 
 @pytest.mark.requires("quic_server")
 def test_profile_prints_cprofile_entries_for_both_sides():
-    result = _bench("--quick", "--profile", "sync", "--profile-top", "5")
+    result = run_bench("quic", "--quick", "--profile", "sync", "--profile-top", "5")
     assert result.returncode == 0, result.stderr
     assert "client side" in result.stdout and "server side" in result.stdout
     assert "tottime" in result.stdout  # pstats' header
 
 
 def test_unknown_contender_is_a_clear_error():
-    result = _bench("--only", "quiche")
+    result = run_bench("quic", "--only", "quiche")
     assert result.returncode == 2 and "unknown contender: quiche" in result.stderr

@@ -8,32 +8,20 @@ each one used and what it negotiated.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.bench import run_bench
 
-asyncssl = pytest.importorskip("asyncssl", reason="asyncssl's extension is not built")
+import asyncssl  # noqa: F401 - the bench needs the built extension
 
 TESTS = {"bulk": "MB/s", "pingpong": "round trips/s", "handshake": "handshakes/s"}
-
-
-def _bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    # A child process, as a user would run it: the bench pins the OpenSSL build in the
-    # environment of its own measuring child, which needs a fresh interpreter anyway.
-    env = dict(os.environ)
-    package_parent = str(Path(asyncssl.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [package_parent, env.get("PYTHONPATH", "")] if p)
-    return subprocess.run([sys.executable, "-m", "asyncssl.bench", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    result = _bench("tls", "--quick", "--out", str(out))
+    result = run_bench("tls", "--quick", "--out", str(out))
     assert result.returncode == 0, result.stderr
     [json_file] = out.glob("tls*.json")
     return result, json.loads(json_file.read_text()), out
@@ -80,14 +68,14 @@ def test_quick_run_prints_progress_table_and_target_lines(quick_run):
 
 
 def test_unknown_suite_and_unknown_contender_are_clear_errors():
-    result = _bench("nope")
+    result = run_bench("nope")
     assert result.returncode == 2 and "unknown benchmark suite 'nope'" in result.stderr
-    result = _bench("tls", "--only", "gnutls")
+    result = run_bench("tls", "--only", "gnutls")
     assert result.returncode == 2 and "unknown contender: gnutls" in result.stderr
 
 
 def test_profile_prints_cprofile_top_entries():
-    result = _bench("tls", "--quick", "--profile", "ssl")
+    result = run_bench("tls", "--quick", "--profile", "ssl")
     assert result.returncode == 0, result.stderr
     assert "Python ssl pingpong:" in result.stdout
     assert "tottime" in result.stdout  # pstats' header

@@ -152,6 +152,20 @@ def test_wrong_context_types_are_refused_clearly(server_context):
     run(scenario())
 
 
+async def _offloading_line_echo_server(server_context, libctx):
+    """aio.start_server under MODE_ASYNC, signing on the accelerator in `libctx`; echoes one line."""
+    ctx = server_context(libctx=libctx)
+    ctx.set_mode(SSL.MODE_ASYNC)
+
+    async def echo(reader, writer):
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+
+    server = await aio.start_server(echo, "127.0.0.1", 0, context=ctx)
+    return server, server.sockets[0].getsockname()[1]
+
+
 @pytest.mark.requires("async_mode")
 def test_start_server_under_mode_async_serves_many_python_ssl_clients_while_offloading(server_context, cert_files):
     from helpers.offload import accelerated
@@ -161,16 +175,7 @@ def test_start_server_under_mode_async_serves_many_python_ssl_clients_while_offl
     clients = 24
 
     async def scenario(libctx):
-        ctx = server_context(libctx=libctx)
-        ctx.set_mode(SSL.MODE_ASYNC)
-
-        async def echo(reader, writer):
-            writer.write(await reader.readline())
-            await writer.drain()
-            writer.close()
-
-        server = await aio.start_server(echo, "127.0.0.1", 0, context=ctx)
-        port = server.sockets[0].getsockname()[1]
+        server, port = await _offloading_line_echo_server(server_context, libctx)
         client_ctx = ssl.create_default_context(cafile=str(cert_files["ca"]))
 
         async def client(i):
@@ -200,16 +205,7 @@ def test_an_injected_accelerator_failure_fails_only_that_handshake(server_contex
     from helpers.offload import accelerated
 
     async def scenario(libctx):
-        ctx = server_context(libctx=libctx)
-        ctx.set_mode(SSL.MODE_ASYNC)
-
-        async def echo(reader, writer):
-            writer.write(await reader.readline())
-            await writer.drain()
-            writer.close()
-
-        server = await aio.start_server(echo, "127.0.0.1", 0, context=ctx)
-        port = server.sockets[0].getsockname()[1]
+        server, port = await _offloading_line_echo_server(server_context, libctx)
         client_ctx = ssl.create_default_context(cafile=str(cert_files["ca"]))
 
         async def client():
