@@ -123,7 +123,13 @@ def build_ffi() -> FFI:
         # Link the archives and hide their symbols, so the wheel's OpenSSL never
         # interposes on (or is interposed by) another libssl in the same process.
         kwargs["extra_objects"] = [str(libdir / "libssl.a"), str(libdir / "libcrypto.a")]
-        kwargs["extra_link_args"] = ["-Wl,--exclude-libs,ALL"] if sys.platform.startswith("linux") else []
+        if sys.platform.startswith("linux"):
+            kwargs["extra_link_args"] = ["-Wl,--exclude-libs,ALL"]
+        elif sys.platform == "darwin":
+            # export only the module's init function: OpenSSL's symbols stay private
+            kwargs["extra_link_args"] = ["-Wl,-exported_symbol,_PyInit__openssl"]
+        else:
+            kwargs["extra_link_args"] = []
         kwargs["libraries"] = ["pthread"] if sys.platform.startswith("linux") else []
     else:
         kwargs["libraries"] = ["ssl", "crypto"]

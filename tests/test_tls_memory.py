@@ -168,15 +168,12 @@ def test_ca_fallback_when_library_defaults_are_missing(monkeypatch):
     """A private build or a wheel has no CA store at its OPENSSLDIR: distribution paths are used."""
     import os
 
-    from asyncssl._binding import ffi
-    from asyncssl._certs import _nonempty_dir, default_ca_locations
+    from asyncssl import _trust
 
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    lib_file = ffi.string(lib.X509_get_default_cert_file()).decode()
-    lib_dir = ffi.string(lib.X509_get_default_cert_dir()).decode()
-    cafile, capath = default_ca_locations()
-    if os.path.isfile(lib_file) or _nonempty_dir(lib_dir):
+    cafile, capath = _trust.verify_locations()
+    if any(loc.usable for loc in _trust.default_locations()):
         assert (cafile, capath) == (None, None)
     else:
         assert cafile is not None and os.path.isfile(cafile)

@@ -24,9 +24,15 @@ for candidate in /opt/python/cp312-cp312/bin/python /opt/python/cp311-cp311/bin/
 done
 [ -n "$python" ] || { echo "cibw_static_openssl.sh: no Python >= 3.8 found" >&2; exit 1; }
 
+# OPENSSLDIR (where openssl.cnf and the default CA store are looked for) is baked into the
+# wheel: it must be a root-owned path on users' machines, never this build machine's
+# cache or home directory (a user who could write there could inject configuration).
+# CA certificates are found through asyncssl's distribution fallbacks (asyncssl/_trust.py).
 set -- 3.5 --static --source upstream
 case "$(uname -s)" in
+Linux) set -- "$@" --openssldir /usr/local/ssl ;;
 Darwin)
+    set -- "$@" --openssldir /Library/asyncssl/ssl
     # cibuildwheel builds one architecture per wheel ("-arch arm64" or "-arch x86_64").
     case "${ARCHFLAGS:-}" in
     *arm64*x86_64* | *x86_64*arm64*)

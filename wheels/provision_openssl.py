@@ -269,7 +269,10 @@ def build(tarball: Path, version: str, prefix: Path, static: bool, openssldir: s
     logfile = prefix.parent / f"build-{prefix.name}.log"
     log(f"building OpenSSL {version} ({'static' if static else 'shared'}) into {prefix}; log: {logfile}")
     with logfile.open("w") as out:
-        for step in (["perl", "./Configure", *args], ["make", f"-j{jobs}"], ["make", "install_sw", "install_ssldirs"]):
+        # An OPENSSLDIR outside the prefix (a wheel's) is a path on users' machines: leave
+        # it alone here (install_ssldirs would need root and write to this machine).
+        install = ["make", "install_sw"] if openssldir else ["make", "install_sw", "install_ssldirs"]
+        for step in (["perl", "./Configure", *args], ["make", f"-j{jobs}"], install):
             proc = subprocess.run(step, cwd=src, stdout=out, stderr=subprocess.STDOUT)
             if proc.returncode != 0:
                 fail(f"`{' '.join(step)}` failed (exit {proc.returncode}); see {logfile}")
@@ -290,7 +293,8 @@ def provision(series: str, static: bool, source: str, openssldir: str | None, jo
             stamp = existing / STAMP
             if stamp.is_file():
                 info = json.loads(stamp.read_text())
-                if info.get("version") == pin["version"] or info.get("fallback_for") == pin["version"]:
+                same_dir = f"--openssldir={openssldir or existing / 'ssl'}" in info.get("configure", [])
+                if same_dir and (info.get("version") == pin["version"] or info.get("fallback_for") == pin["version"]):
                     log(f"reusing cached OpenSSL {info['version']} ({kind}) at {existing}")
                     return existing
         tarball, version = obtain_tarball(pin, series, source)

@@ -22,7 +22,7 @@ from ._errors import Error
 
 __all__ = [
     "fspath_bytes", "load_x509", "load_private_key", "x509_to_cryptography", "x509_stack_to_list",
-    "x509_name_to_cryptography", "load_x509_name", "default_ca_locations",
+    "x509_name_to_cryptography", "load_x509_name",
 ]
 
 
@@ -145,36 +145,3 @@ def load_x509_name(name: Any):
 # linked OpenSSL has its OPENSSLDIR baked in from the build machine, and a private build
 # (like the test legs' /root/.cache/... prefixes) has an empty one, so these are the
 # fallbacks when the library's defaults do not exist.
-_FALLBACK_CA_FILES = (
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Gentoo, Arch
-    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL 6
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # RHEL 7+
-    "/etc/ssl/ca-bundle.pem",  # openSUSE
-    "/etc/ssl/cert.pem",  # Alpine, macOS, BSDs
-)
-_FALLBACK_CA_DIRS = ("/etc/ssl/certs", "/system/etc/security/cacerts")
-
-
-def _nonempty_dir(path: str) -> bool:
-    # `make install` creates an empty OPENSSLDIR/certs: that is not a CA store.
-    try:
-        with os.scandir(path) as it:
-            return any(True for _ in it)
-    except OSError:
-        return False
-
-
-def default_ca_locations() -> tuple[str | None, str | None]:
-    """(cafile, capath) that ``set_default_verify_paths`` falls back to, or (None, None).
-
-    The library's own defaults (and ``SSL_CERT_FILE``/``SSL_CERT_DIR``) win when they exist.
-    """
-    lib_file = ffi.string(lib.X509_get_default_cert_file()).decode()
-    lib_dir = ffi.string(lib.X509_get_default_cert_dir()).decode()
-    env_file = os.environ.get(ffi.string(lib.X509_get_default_cert_file_env()).decode())
-    env_dir = os.environ.get(ffi.string(lib.X509_get_default_cert_dir_env()).decode())
-    if env_file or env_dir or os.path.isfile(lib_file) or _nonempty_dir(lib_dir):
-        return None, None
-    cafile = next((f for f in _FALLBACK_CA_FILES if os.path.isfile(f)), None)
-    capath = next((d for d in _FALLBACK_CA_DIRS if os.path.isdir(d)), None)
-    return cafile, capath

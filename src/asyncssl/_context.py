@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _callbacks
 from ._binding import error_from_queue, ffi, lib, not_supported
-from ._certs import default_ca_locations, fspath_bytes, load_private_key, load_x509, load_x509_name
+from ._certs import fspath_bytes, load_private_key, load_x509, load_x509_name
 from ._constants import (
     DTLS_CLIENT_METHOD,
     DTLS_METHOD,
@@ -43,6 +43,7 @@ from ._constants import (
 )
 from ._errors import Error
 from ._offload import AsyncOffloadContextMixin
+from ._trust import verify_locations
 
 __all__ = ["Context", "ContextFrozenError", "create_default_context"]
 
@@ -361,7 +362,7 @@ class Context(AsyncOffloadContextMixin):
         """
         lib.ERR_clear_error()
         _check(lib.SSL_CTX_set_default_verify_paths(self._ctx), "SSL_CTX_set_default_verify_paths")
-        cafile, capath = default_ca_locations()
+        cafile, capath = verify_locations()
         if cafile or capath:
             self.load_verify_locations(cafile, capath)
 

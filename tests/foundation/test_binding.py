@@ -91,8 +91,9 @@ def test_error_from_empty_queue_uses_the_fallback_message():
     assert str(_binding.error_from_queue(Error, "SSL_CTX_new failed")) == "SSL_CTX_new failed"
 
 
-SHADOWABLE = bool(_binding.openssl_prefix()) and V3_2 <= RUNTIME < 0x40000000
-REASON = "only a non-system OpenSSL 3.x build shares the system's soname libssl.so.3"
+SHADOWABLE = (bool(_binding.openssl_prefix()) and V3_2 <= RUNTIME < 0x40000000
+              and not asyncssl.capabilities()["static_openssl"])
+REASON = "only a shared, non-system OpenSSL 3.x build shares the system's soname libssl.so.3"
 
 
 def _python_without_library_path(code: str):

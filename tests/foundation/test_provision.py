@@ -23,13 +23,27 @@ def test_a_finished_build_in_the_cache_is_reused_without_rebuilding(tmp_path: Pa
     version = PINS["3.5"]["version"]
     prefix = tmp_path / f"{version}-shared"
     prefix.mkdir()
-    (prefix / ".asyncssl-build.json").write_text(json.dumps({"version": version, "static": False}))
+    (prefix / ".asyncssl-build.json").write_text(json.dumps(
+        {"version": version, "static": False, "configure": [f"--openssldir={prefix / 'ssl'}"]}))
     started = time.monotonic()
     result = provision(tmp_path, "3.5")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(prefix)
     assert "reusing cached OpenSSL" in result.stderr
     assert time.monotonic() - started < 30  # no download, no build
+
+
+def test_a_build_for_another_openssldir_is_not_reused(tmp_path: Path):
+    # The OPENSSLDIR is baked in (a wheel's must be a path on users' machines).
+    version = PINS["3.5"]["version"]
+    prefix = tmp_path / f"{version}-shared"
+    prefix.mkdir()
+    (prefix / ".asyncssl-build.json").write_text(json.dumps(
+        {"version": version, "static": False, "configure": ["--openssldir=/usr/local/ssl"]}))
+    env = {**os.environ, "ASYNCSSL_OPENSSL_CACHE": str(tmp_path), "ASYNCSSL_DEBIAN_MIRROR": "http://127.0.0.1:9/none"}
+    result = subprocess.run([sys.executable, str(SCRIPT), "3.5"], env=env, capture_output=True, text=True, timeout=120)
+    assert "reusing" not in result.stderr
+    assert result.returncode != 0  # it tried to fetch and build instead (no network here)
 
 
 def test_an_unfinished_build_is_not_reused(tmp_path: Path):
