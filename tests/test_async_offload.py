@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 
 import pytest
 import trustme
@@ -273,3 +274,38 @@ def test_closing_a_connection_with_a_paused_job_defers_the_free(pem_files):
         assert reap_abandoned_connections() == 0  # resumed, finished, released
         stats = testing.simulated_accelerator_stats()
     assert stats["operations"] == stats["completed"] == 1
+
+
+def test_completion_signals_arrive_while_this_thread_is_busy_in_other_calls(pem_files):
+    # The device thread calls back (Python, needs the GIL) and writes the wakeup byte (C)
+    # while the main thread is inside other OpenSSL calls: cffi releases the GIL around them.
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    try:
+        with accelerated(latency=0.005) as libctx:
+            fired = threading.Event()
+            with_callback = server_context(libctx, pem_files)
+            with_callback.set_async_callback(lambda conn: fired.set())
+            client1, server1 = pair(with_callback)
+            client2, server2 = pair(server_context(libctx, pem_files))
+            server2.set_async_wakeup_fd(w)
+            run_until_async(client1, server1)
+            run_until_async(client2, server2)
+            plain = server_context(None, pem_files)
+            plain.clear_mode(SSL.MODE_ASYNC)
+            busy_handshakes = 0
+            deadline = time.monotonic() + 10
+            while not (fired.is_set() and select.select([r], [], [], 0)[0]) and time.monotonic() < deadline:
+                c, s = pair(plain)  # other TLS work on this thread, no offload
+                finish(c, s, lambda conn: None)
+                busy_handshakes += 1
+            assert fired.is_set(), "the async callback never ran"
+            assert select.select([r], [], [], 0)[0] == [r], "the wakeup fd never became readable"
+            assert busy_handshakes >= 1
+            finish(client1, server1, lambda conn: fired.wait(10))
+            os.read(r, 64)
+            finish(client2, server2, lambda conn: select.select([r], [], [], 10))
+    finally:
+        os.close(r)
+        os.close(w)
