@@ -51,14 +51,7 @@ from ._quic_constants import (
 )
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
 from ._quic_events import QuicEventMethods
-from ._quic_stream import Stream, check_app_error_code
-
-
-def _peek_reason() -> str:
-    code = lib.ERR_peek_last_error()
-    return ffi.string(lib.ERR_reason_error_string(code)).decode() if code and \
-        lib.ERR_reason_error_string(code) != ffi.NULL else ""
-
+from ._quic_stream import Stream, check_app_error_code, conclude_stream
 
 __all__ = ["QuicConnectionMixin", "ConnCloseInfo", "QuicConnectionClosedError", "Stream",
            "check_udp_socket", "alpn_missing_message"]
@@ -517,17 +510,8 @@ class QuicConnectionMixin(QuicEventMethods):
 
     def stream_conclude(self) -> None:
         """Corresponds to ``SSL_stream_conclude`` on the default stream: send FIN."""
-        ptr = self._live_ssl()
-        clear_errors()
-        if lib.SSL_stream_conclude(ptr, 0) != 1:
-            # The write state may still say OK until the FIN is on the wire; the queue
-            # says SSL_R_STREAM_FINISHED (a second conclude fails, despite the man page).
-            if lib.SSL_get_stream_write_state(ptr) == lib.SSL_STREAM_STATE_FINISHED or \
-                    "stream finished" in _peek_reason():
-                lib.ERR_clear_error()
-                raise Error("the default stream was already concluded")
-            raise quic_error_from_queue(ptr, "SSL_stream_conclude (the connection needs a default stream: "
-                                             "send or recv on it first)")
+        conclude_stream(self._live_ssl(), "the default stream",
+                        " (the connection needs a default stream: send or recv on it first)")
 
     def stream_reset(self, app_error_code: int = 0) -> None:
         """Corresponds to ``SSL_stream_reset`` on the default stream."""

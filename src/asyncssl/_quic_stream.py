@@ -42,6 +42,30 @@ def check_app_error_code(code: int, what: str = "app_error_code") -> int:
     return code
 
 
+_send = lib.asyncssl_send
+_recv = lib.asyncssl_recv
+
+
+def conclude_stream(ptr, what: str, hint: str = "") -> None:
+    """``SSL_stream_conclude`` on a stream (or a connection's default stream), then flush.
+
+    A second conclude fails in OpenSSL, despite its man page: say so plainly. The write
+    state may still read OK until the FIN is on the wire; the queue then says
+    SSL_R_STREAM_FINISHED.
+    """
+    clear_errors()
+    if lib.SSL_stream_conclude(ptr, 0) != 1:
+        if lib.SSL_get_stream_write_state(ptr) == lib.SSL_STREAM_STATE_FINISHED or \
+                "stream finished" in _peek_reason():
+            lib.ERR_clear_error()
+            raise Error(f"{what} was already concluded")
+        if lib.SSL_get_stream_type(ptr) == lib.SSL_STREAM_TYPE_READ:
+            lib.ERR_clear_error()
+            raise Error(f"{what} is receive-only (the peer's unidirectional stream): it cannot be concluded")
+        raise quic_error_from_queue(lib.SSL_get0_connection(ptr), "SSL_stream_conclude" + hint)
+    _flush(ptr)
+
+
 class Stream(QuicEventMethods):
     """A QUIC stream: bidirectional or unidirectional, opened locally or by the peer.
 
@@ -181,16 +205,14 @@ class Stream(QuicEventMethods):
         control); retry after ``handle_events()``/network activity.
         """
         ptr = self._live_ssl()
-        with ffi.from_buffer(data) as buf:
-            n = len(buf)
-            if n == 0:
-                return 0
-            written = ffi.new("size_t *")
-            clear_errors()
-            ret = lib.SSL_write_ex(ptr, buf, n, written)
-            if ret != 1:
-                raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), ret, reading=False)
-            return int(written[0])
+        if type(data) is not bytes:  # cffi passes bytes to `const char *` as is
+            data = ffi.from_buffer(data)
+        if not len(data):
+            return 0
+        n = _send(ptr, data, len(data))  # clears the error queue, returns count or -code
+        if n < 0:
+            raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=False)
+        return n
 
     write = send
 
@@ -223,12 +245,10 @@ class Stream(QuicEventMethods):
             raise ValueError("bufsiz must be positive")
         ptr = self._live_ssl()
         buf = ffi.new("char[]", bufsiz)
-        nread = ffi.new("size_t *")
-        clear_errors()
-        ret = lib.SSL_read_ex(ptr, buf, bufsiz, nread)
-        if ret != 1:
-            raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), ret, reading=True)
-        return ffi.buffer(buf, nread[0])[:]
+        n = _recv(ptr, buf, bufsiz)
+        if n < 0:
+            raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=True)
+        return ffi.unpack(buf, n)
 
     read = recv
 
@@ -237,16 +257,14 @@ class Stream(QuicEventMethods):
         if flags is not None:
             raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
         ptr = self._live_ssl()
-        with ffi.from_buffer(buffer, require_writable=True) as buf:
-            size = len(buf) if nbytes is None else min(nbytes, len(buf))
-            if size <= 0:
-                return 0
-            nread = ffi.new("size_t *")
-            clear_errors()
-            ret = lib.SSL_read_ex(ptr, buf, size, nread)
-            if ret != 1:
-                raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), ret, reading=True)
-            return int(nread[0])
+        buf = ffi.from_buffer(buffer) if type(buffer) is bytearray else ffi.from_buffer(buffer, require_writable=True)
+        size = len(buf) if nbytes is None else min(nbytes, len(buf))
+        if size <= 0:
+            return 0
+        n = _recv(ptr, buf, size)  # straight into the caller's buffer
+        if n < 0:
+            raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=True)
+        return n
 
     def recv_all(self, *, max_size: int = 1 << 30, timeout: float | None = None) -> bytes:
         """Read until the peer's FIN (waiting in non-blocking mode too) and return everything."""
@@ -278,21 +296,7 @@ class Stream(QuicEventMethods):
         The peer's ``recv`` then raises ``ZeroReturnError``. A second call raises ``Error``
         (OpenSSL refuses it, whatever its man page says).
         """
-        ptr = self._live_ssl()
-        clear_errors()
-        if lib.SSL_stream_conclude(ptr, 0) != 1:
-            # The write state may still say OK until the FIN is on the wire; the queue
-            # says SSL_R_STREAM_FINISHED (a second conclude fails, despite the man page).
-            if lib.SSL_get_stream_write_state(ptr) == lib.SSL_STREAM_STATE_FINISHED or \
-                    "stream finished" in _peek_reason():
-                lib.ERR_clear_error()
-                raise Error("this QUIC stream was already concluded")
-            if lib.SSL_get_stream_type(ptr) == lib.SSL_STREAM_TYPE_READ:
-                lib.ERR_clear_error()
-                raise Error("this QUIC stream is receive-only (the peer's unidirectional stream): "
-                            "it cannot be concluded")
-            raise quic_error_from_queue(lib.SSL_get0_connection(ptr), "SSL_stream_conclude")
-        _flush(ptr)
+        conclude_stream(self._live_ssl(), "this QUIC stream")
 
     def reset(self, app_error_code: int = 0) -> None:
         """Corresponds to ``SSL_stream_reset``: abort the send part (RESET_STREAM) with a code.
