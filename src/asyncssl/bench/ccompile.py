@@ -83,7 +83,9 @@ def compile_c(source: Path, prefix: str, *, extra_cflags: list[str] | None = Non
         version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False).stdout
     except OSError as exc:
         raise CCompileError(f"cannot run the C compiler {cc!r}: {exc}") from exc
-    key = hashlib.sha256("\0".join([source.read_text(), prefix, cc, version, *command_flags, *link_flags])
+    # the local headers a source includes are part of what gets compiled
+    headers = [h.read_text() for h in sorted(source.parent.glob("*.h"))]
+    key = hashlib.sha256("\0".join([source.read_text(), *headers, prefix, cc, version, *command_flags, *link_flags])
                          .encode()).hexdigest()[:16]
     output = _cache_dir() / f"{source.stem}-{key}"
     if output.is_file():
