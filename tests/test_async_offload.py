@@ -10,7 +10,7 @@ import time
 import pytest
 import trustme
 from helpers.memory import pump
-from helpers.offload import accelerated, wait_readable
+from helpers.offload import accelerated, complete_handshake, wait_readable
 
 import asyncssl
 from asyncssl import SSL, testing
@@ -64,23 +64,8 @@ def run_until_async(client, server):
 
 
 def finish(client, server, wait):
-    """Complete the handshake, calling wait(server) after each WantAsyncError."""
-    done = [False, False]
-    for _ in range(50):
-        for i, conn in enumerate((client, server)):
-            if done[i]:
-                continue
-            try:
-                conn.do_handshake()
-                done[i] = True
-            except SSL.WantReadError:
-                pass
-            except SSL.WantAsyncError:
-                wait(conn)
-        pump(client, server, module=SSL)
-        if all(done):
-            return
-    raise AssertionError("handshake did not complete")
+    """Complete the handshake, calling wait(conn) after each WantAsyncError."""
+    complete_handshake(client, server, wait)
 
 
 def test_handshake_pauses_exposes_readable_fds_and_completes(pem_files):

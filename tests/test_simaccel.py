@@ -19,8 +19,7 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from helpers.memory import pump
-from helpers.offload import accelerated, verify, wait_readable
+from helpers.offload import accelerated, complete_handshake, verify, wait_readable
 
 import asyncssl
 from asyncssl import SSL, testing
@@ -216,24 +215,8 @@ def _server_context(libctx, tmp_path, key_type, max_version):
 
 
 def _handshake_async(client, server) -> int:
-    """Handshake over memory BIOs, waiting on the server's async fds; returns WantAsyncError count."""
-    wants, done = 0, [False, False]
-    for _ in range(100):
-        for i, conn in enumerate((client, server)):
-            if done[i]:
-                continue
-            try:
-                conn.do_handshake()
-                done[i] = True
-            except SSL.WantReadError:
-                pass
-            except SSL.WantAsyncError:
-                wants += 1
-                wait_readable(conn.get_all_async_fds())
-        pump(client, server, module=SSL)
-        if all(done):
-            return wants
-    raise AssertionError("handshake did not complete")
+    """Handshake over memory BIOs, waiting on the async fds; returns the WantAsyncError count."""
+    return complete_handshake(client, server, lambda conn: wait_readable(conn.get_all_async_fds()))
 
 
 @pytest.mark.parametrize("key_type", [trustme.KeyType.ECDSA, trustme.KeyType.RSA], ids=["ecdsa", "rsa"])

@@ -42,3 +42,31 @@ def wait_readable(fds: list[int], timeout: float = 10.0) -> list[int]:
 
 def async_fds(conn) -> list[int]:
     return conn.get_all_async_fds()
+
+
+def complete_handshake(client, server, wait) -> int:
+    """Finish a memory-BIO handshake, calling wait(conn) after each WantAsyncError.
+
+    Returns how many times a side raised WantAsyncError.
+    """
+    from asyncssl import SSL
+
+    from .memory import pump
+
+    wants, done = 0, [False, False]
+    for _ in range(100):
+        for i, conn in enumerate((client, server)):
+            if done[i]:
+                continue
+            try:
+                conn.do_handshake()
+                done[i] = True
+            except SSL.WantReadError:
+                pass
+            except SSL.WantAsyncError:
+                wants += 1
+                wait(conn)
+        pump(client, server, module=SSL)
+        if all(done):
+            return wants
+    raise AssertionError("handshake did not complete")
