@@ -69,3 +69,19 @@ def openssl_cli() -> str:
 @pytest.fixture(scope="session")
 def caps() -> dict[str, bool]:
     return asyncssl.capabilities()
+
+
+@pytest.fixture(scope="session")
+def ec_key():
+    """An EC P-256 private key (cryptography)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture(scope="session")
+def rsa_key():
+    """An RSA-2048 private key (cryptography)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)

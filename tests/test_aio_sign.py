@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from helpers.offload import accelerated, verify
 
 import asyncssl
@@ -15,16 +15,6 @@ from asyncssl import SSL, aio, testing
 pytestmark = pytest.mark.skipif(not asyncssl.is_async_capable(), reason="ASYNC_is_capable() is 0 here")
 
 DATA = b"sign me, asynchronously"
-
-
-@pytest.fixture(scope="module")
-def ec_key():
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-@pytest.fixture(scope="module")
-def rsa_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 async def _sign_while_ticking(key, libctx, algorithm):

@@ -18,7 +18,6 @@ import time
 import pytest
 import trustme
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from helpers.offload import accelerated, complete_handshake, verify, wait_readable
 
 import asyncssl
@@ -28,16 +27,6 @@ from asyncssl._sign_job import SignJob
 pytestmark = pytest.mark.skipif(not asyncssl.is_async_capable(), reason="ASYNC_is_capable() is 0 here")
 
 DATA = b"the handshake transcript, more or less"
-
-
-@pytest.fixture(scope="module")
-def ec_key():
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-@pytest.fixture(scope="module")
-def rsa_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 STATIC = asyncssl.capabilities()["static_openssl"]
