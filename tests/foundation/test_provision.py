@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,12 +24,13 @@ def test_a_finished_build_in_the_cache_is_reused_without_rebuilding(tmp_path: Pa
     prefix.mkdir()
     (prefix / ".asyncssl-build.json").write_text(json.dumps(
         {"version": version, "static": False, "configure": [f"--openssldir={prefix / 'ssl'}"]}))
-    started = time.monotonic()
     result = provision(tmp_path, "3.5")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(prefix)
     assert "reusing cached OpenSSL" in result.stderr
-    assert time.monotonic() - started < 30  # no download, no build
+    # no download, no build: nothing was fetched into the cache and no build log written
+    assert not (tmp_path / "downloads").exists()
+    assert not list(tmp_path.glob("build-*.log"))
 
 
 def test_a_build_for_another_openssldir_is_not_reused(tmp_path: Path):
