@@ -35,6 +35,7 @@ def _usage() -> str:
         except Exception as exc:  # a suite that cannot even import still shows up, with why
             description = f"(unavailable: {exc})"
         lines.append(f"  {name:<10} {description}")
+    lines.append(f"  {'all':<10} every suite above in turn (the options are passed to each)")
     return "\n".join(lines)
 
 
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
+    if name == "all":
+        # worst exit status wins, but every suite runs
+        return max(importlib.import_module(module, __name__).main(list(rest)) for module in SUITES.values())
     if name not in SUITES:
         print(f"unknown benchmark suite {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
