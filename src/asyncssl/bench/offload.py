@@ -150,23 +150,14 @@ def run(args: argparse.Namespace) -> int:
         with ClientPool(args.client_processes, args.connections, str(certs.cafile), args.verify) as clients:
             if args.profile:
                 return _profile(args, configs[0], certs, clients, progress)
-            load_before = _load()
+            load_before = report.load_average()
             measured = asyncio.run(_measure(args, configs, certs, clients, progress))
     from .offload_report import emit, result_document
 
     data = result_document(args, configs, measured)
-    data["machine"]["load_average_1min"] = {"before": load_before, "after": _load()}
+    data["machine"]["load_average_1min"] = {"before": load_before, "after": report.load_average()}
     emit(args, data, progress)
     return 0
-
-
-def _load() -> float | None:
-    import os
-
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
 
 
 async def _measure(args, configs, certs, clients, progress: report.Progress) -> dict:

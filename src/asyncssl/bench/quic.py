@@ -38,14 +38,6 @@ DEFAULT_MANY_BYTES, QUICK_MANY_BYTES = 64 << 10, 4 << 10
 STEP_TIMEOUT = 300.0  # seconds: aioquic moves 64 MiB in ~3 s on an idle machine
 
 
-def _names(text: str) -> list[str]:
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in NAMES]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown contender: {', '.join(unknown)} (choose from {', '.join(NAMES)})")
-    return names
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m asyncssl bench quic", description=DESCRIPTION)
     parser.add_argument("--quick", action="store_true",
@@ -54,7 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, metavar="N", help=f"repetitions (default {DEFAULT_REPEAT})")
     parser.add_argument("--bytes", type=int, metavar="B", help=f"bulk payload (default {DEFAULT_BYTES})")
     parser.add_argument("--write-size", type=int, default=64 << 10, metavar="B", help="bulk write size (65536)")
-    parser.add_argument("--only", type=_names, metavar="LIST",
+    parser.add_argument("--only", type=lambda t: report.parse_names(t, NAMES, "contender"), metavar="LIST",
                         help=f"bulk contenders among {','.join(NAMES)} (default: all)")
     parser.add_argument("--connections", type=int, default=100, metavar="N", help="many test: connections (100)")
     parser.add_argument("--streams", type=int, default=4, metavar="N", help="many test: streams per connection (4)")
@@ -175,10 +167,10 @@ def run(args: argparse.Namespace) -> int:
         if not setup.contenders and args.no_many:
             progress.note("no contender could run; nothing to measure")
             return 1
-        load_before = quic_report.load_average()
+        load_before = report.load_average()
         measured = _measure(args, setup, progress)
     data = quic_report.document(args, setup, measured)
-    data["machine"]["load_average_1min"] = {"before": load_before, "after": quic_report.load_average()}
+    data["machine"]["load_average_1min"] = {"before": load_before, "after": report.load_average()}
     quic_report.emit(args, data, progress)
     return 0
 

@@ -20,14 +20,6 @@ COLORS = {"C (same OpenSSL)": "tab:gray", "asyncssl sync": "tab:blue", "asyncssl
           "aioquic": "tab:orange"}
 
 
-def load_average() -> float | None:
-    """The 1-minute load average: other work on the machine is what makes spreads wide."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
 def _summary(values: list[float]) -> dict:
     return {"median": timing.median(values), "min": min(values), "max": max(values),
             "spread": timing.spread(values), "values": values} if values else {}

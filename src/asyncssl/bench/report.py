@@ -120,3 +120,23 @@ def plot_bars(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return None
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: other work on the machine is what makes spreads wide."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def parse_names(text: str, allowed: Sequence[str], what: str, aliases: Mapping[str, str] | None = None) -> list[str]:
+    """A comma-separated --only/--tests argument, checked against `allowed` (argparse type)."""
+    import argparse
+
+    aliases = aliases or {}
+    names = [aliases.get(n.strip(), n.strip().lower()) for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(allowed)})")
+    return names

@@ -53,14 +53,6 @@ DEFAULT_REPEAT, DEFAULT_SECONDS = 7, 0.4
 QUICK_REPEAT, QUICK_SECONDS = 2, 0.05
 
 
-def _names(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
-    names = [ALIASES.get(n.strip(), n.strip().lower()) for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in allowed]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(allowed)})")
-    return names
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     from .contenders import TESTS
 
@@ -71,13 +63,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"repetitions of every step (default {DEFAULT_REPEAT})")
     parser.add_argument("--seconds", type=float, metavar="S",
                         help=f"measuring time per step (default {DEFAULT_SECONDS})")
-    parser.add_argument("--only", type=lambda t: _names(t, NAMES, "contender"), metavar="LIST",
+    parser.add_argument("--only", type=lambda t: report.parse_names(t, NAMES, "contender", ALIASES), metavar="LIST",
                         help=f"comma-separated contenders among {','.join(NAMES)} (default: all)")
-    parser.add_argument("--tests", type=lambda t: _names(t, TESTS, "test"), metavar="LIST",
+    parser.add_argument("--tests", type=lambda t: report.parse_names(t, TESTS, "test", ALIASES), metavar="LIST",
                         help=f"comma-separated tests among {','.join(TESTS)} (default: all)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where the JSON and PNG go (default: benchmarks/results)")
-    parser.add_argument("--profile", type=lambda t: _names(t, NAMES, "contender")[0], metavar="NAME",
+    parser.add_argument("--profile", type=lambda t: report.parse_names(t, NAMES, "contender", ALIASES)[0], metavar="NAME",
                         help="instead of the benchmark, run NAME's workload under cProfile and print the top entries")
     parser.add_argument("--profile-test", choices=TESTS, default="pingpong", help="workload for --profile")
     parser.add_argument("--profile-top", type=int, default=25, metavar="N", help="entries --profile prints")
@@ -204,20 +196,12 @@ def run(args: argparse.Namespace) -> int:
             return 1
         if args.profile:
             return _profile(args, contenders[0], progress)
-        load_before = _load()
+        load_before = report.load_average()
         results = _measure(args, contenders, tests, progress)
     data = _result_document(args, tests, info, results)
-    data["machine"]["load_average_1min"] = {"before": load_before, "after": _load()}
+    data["machine"]["load_average_1min"] = {"before": load_before, "after": report.load_average()}
     _emit(args, data, progress)
     return 0
-
-
-def _load() -> float | None:
-    """The 1-minute load average: other work on the machine is what makes spreads wide."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
 
 
 def _measure(args, contenders: list, tests: list[str], progress: report.Progress) -> dict:
