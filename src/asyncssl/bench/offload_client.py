@@ -29,6 +29,7 @@ PING = b"ping asyncssl offload bench\n"
 # long to finish: abandoning a handshake the server has offloaded would leave a paused
 # job behind on the server, which is not what is being measured.
 DRAIN_SECONDS = 10.0
+RESULT_GRACE_SECONDS = 30.0  # past the children's own deadline: only a dead or stuck child takes longer
 
 
 def client_context(cafile: str, verify: bool) -> ssl.SSLContext:
@@ -169,21 +170,35 @@ class ClientPool:
             self._procs.append(proc)
 
     def start(self, port: int, hostname: str, warmup: float, seconds: float) -> None:
+        self._expected_seconds = warmup + seconds
         for pipe, connections in zip(self._pipes, self._share, strict=True):
             pipe.send({"host": "127.0.0.1", "port": port, "hostname": hostname, "connections": connections,
                        "warmup": warmup, "seconds": seconds})
 
     async def results(self) -> dict[str, Any]:
-        """Wait (on the pipes' fds, not blocking the loop) for every child's answer, summed."""
+        """Wait (on the pipes' fds, not blocking the loop) for every child's answer, summed.
+
+        Also watched: each child's exit (its process sentinel) and a bound well past the
+        load's own deadline, so that a child that died or hung fails the step with a
+        message instead of hanging the benchmark.
+        """
         loop = asyncio.get_running_loop()
+        bound = getattr(self, "_expected_seconds", 0.0) + DRAIN_SECONDS + RESULT_GRACE_SECONDS
         answers = []
-        for pipe in self._pipes:
+        for pipe, proc in zip(self._pipes, self._procs, strict=True):
             ready = loop.create_future()
-            loop.add_reader(pipe.fileno(), lambda f=ready: f.done() or f.set_result(None))
+            wake = lambda f=ready: f.done() or f.set_result(None)  # noqa: E731
+            loop.add_reader(pipe.fileno(), wake)
+            loop.add_reader(proc.sentinel, wake)
             try:
-                await ready
+                await asyncio.wait_for(ready, bound)
+            except asyncio.TimeoutError:
+                raise RuntimeError(f"a client process gave no result within {bound:.0f} s") from None
             finally:
                 loop.remove_reader(pipe.fileno())
+                loop.remove_reader(proc.sentinel)
+            if not pipe.poll():
+                raise RuntimeError(f"a client process exited (code {proc.exitcode}) without a result")
             answers.append(pipe.recv())
         failed = [a["failed"] for a in answers if "failed" in a]
         if failed:
