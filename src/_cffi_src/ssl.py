@@ -319,19 +319,16 @@ int SSL_use_certificate_file(SSL *, const char *, int);
 int SSL_use_PrivateKey_file(SSL *, const char *, int);
 
 /* Hot-path helpers (C, below): one C call per I/O. Each clears the error queue and
-   errno first, and returns 0 on success or the SSL_get_error code on failure, with
-   errno as the failed call left it (cffi then exposes it as ffi.errno). */
-int asyncssl_read(SSL *, void *, size_t, size_t *);
-int asyncssl_peek(SSL *, void *, size_t, size_t *);
-int asyncssl_write(SSL *, const void *, size_t, size_t *);
+   errno first; on failure it reports the SSL_get_error code, with errno as the failed
+   call left it (cffi then exposes it as ffi.errno). The handshake and shutdown return
+   0 or that code. The data calls return the byte count (>= 0) or the negated code
+   (BIO calls: -1 when there is nothing to read / a retry is needed); their `char *`
+   lets cffi pass a bytes object without ffi.from_buffer. */
 int asyncssl_do_handshake(SSL *);
 int asyncssl_shutdown(SSL *, int *);
-
-/* Leaner variants for the hottest calls: `char *` lets cffi pass a bytes object
-   without ffi.from_buffer, and the count comes back as the result (>= 0), an error as
-   its negated SSL_get_error code (SSL/BIO) or -1 (BIO: nothing to read / retry). */
 long asyncssl_send(SSL *, const char *, size_t);
 long asyncssl_recv(SSL *, char *, size_t);
+long asyncssl_peek(SSL *, char *, size_t);
 long asyncssl_bio_put(BIO *, const char *, size_t);
 long asyncssl_bio_get(BIO *, char *, size_t);
 
@@ -368,36 +365,6 @@ static int asyncssl_io_result(SSL *s, int ret)
     return code;
 }
 
-int asyncssl_read(SSL *s, void *buf, size_t n, size_t *got)
-{
-    ASYNCSSL_CLEAR_ERRORS();
-    errno = 0;
-    if (SSL_read_ex(s, buf, n, got))
-        return 0;
-    *got = 0;
-    return asyncssl_io_result(s, 0);
-}
-
-int asyncssl_peek(SSL *s, void *buf, size_t n, size_t *got)
-{
-    ASYNCSSL_CLEAR_ERRORS();
-    errno = 0;
-    if (SSL_peek_ex(s, buf, n, got))
-        return 0;
-    *got = 0;
-    return asyncssl_io_result(s, 0);
-}
-
-int asyncssl_write(SSL *s, const void *buf, size_t n, size_t *put)
-{
-    ASYNCSSL_CLEAR_ERRORS();
-    errno = 0;
-    if (SSL_write_ex(s, buf, n, put))
-        return 0;
-    *put = 0;
-    return asyncssl_io_result(s, 0);
-}
-
 int asyncssl_do_handshake(SSL *s)
 {
     int ret;
@@ -423,6 +390,16 @@ long asyncssl_recv(SSL *s, char *buf, size_t n)
     ASYNCSSL_CLEAR_ERRORS();
     errno = 0;
     if (SSL_read_ex(s, buf, n, &got))
+        return (long)got;
+    return -(long)asyncssl_io_result(s, 0);
+}
+
+long asyncssl_peek(SSL *s, char *buf, size_t n)
+{
+    size_t got = 0;
+    ASYNCSSL_CLEAR_ERRORS();
+    errno = 0;
+    if (SSL_peek_ex(s, buf, n, &got))
         return (long)got;
     return -(long)asyncssl_io_result(s, 0);
 }

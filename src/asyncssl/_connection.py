@@ -51,13 +51,11 @@ _ERROR_SYSCALL = lib.SSL_ERROR_SYSCALL
 __all__ = ["Connection"]
 
 # Bound once: the hot paths call these through module globals, not attribute chains.
-_read = lib.asyncssl_read
 _recv = lib.asyncssl_recv
 _send = lib.asyncssl_send
 _bio_put = lib.asyncssl_bio_put
 _bio_get = lib.asyncssl_bio_get
 _peek = lib.asyncssl_peek
-_write = lib.asyncssl_write
 _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _new = ffi.new
@@ -94,26 +92,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
     def __init__(self, context: Context, socket: Any = None) -> None:
         if not isinstance(context, Context):
             raise TypeError(f"context must be an asyncssl.SSL.Context, not {type(context).__name__}")
-        self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
-        self._socket = socket
-        self._context = context
-        self._initial_context = context
-        self._callback_exception: BaseException | None = None
-        self._async_pending = None  # (operation, thread) of a paused async job, see _offload
-        self._verify_callback: Callable | None = context._verify_callback
-        self._info_callback: Callable | None = None
-        self._app_data: Any = None
-        self._alpn_select_result = None
-        self._into_ssl = None
-        self._from_ssl = None
-        # out-parameters reused by every call (invariant 3)
-        self._rsize = _new("size_t *")
-        self._wsize = _new("size_t *")
-        self._bsize = _new("size_t *")
-        self._scratch = ffi.NULL
-        self._scratch_len = 0
-        self._bscratch = ffi.NULL
-        self._bscratch_len = 0
+        self._init_state(context, socket)
 
         if context.is_quic:
             self._quic_check_context(context)  # before SSL_new, which only says "should not call"
@@ -133,6 +112,30 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             self._init_memory_bios()
         else:
             self._init_socket(socket)
+
+    def _init_state(self, context: Context, socket: Any) -> None:
+        """Every attribute a Connection has, before it owns an ``SSL*``.
+
+        Also used for server QUIC connections that OpenSSL creates itself (see
+        ``_quic._quic_pending``), so that both kinds are the same object inside.
+        """
+        self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
+        self._socket = socket
+        self._context = context
+        self._initial_context = context
+        self._callback_exception: BaseException | None = None
+        self._async_pending = None  # (operation, method, thread) of a paused async job, see _offload
+        self._verify_callback: Callable | None = context._verify_callback
+        self._info_callback: Callable | None = None
+        self._app_data: Any = None
+        self._alpn_select_result = None
+        self._into_ssl = None
+        self._from_ssl = None
+        # buffers reused by every call (no allocation on the data path)
+        self._scratch = ffi.NULL
+        self._scratch_len = 0
+        self._bscratch = ffi.NULL
+        self._bscratch_len = 0
 
     def _init_memory_bios(self) -> None:
         into = lib.BIO_new(lib.BIO_s_mem())
@@ -501,17 +504,16 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         total = 0
         left = len(data)
         ssl = self._ssl
-        wsize = self._wsize
         while left:
-            code = _write(ssl, data + total, min(left, _INT_MAX), wsize)
-            if code:
+            n = _send(ssl, data + total, min(left, _INT_MAX))
+            if n < 0:
                 try:
-                    self._raise(code, reading=False, op=("write", "sendall"))
+                    self._raise(-n, reading=False, op=("write", "sendall"))
                 except Error as exc:
                     exc.bytes_sent = total
                     raise
-            total += wsize[0]
-            left -= wsize[0]
+            total += n
+            left -= n
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return total
@@ -533,8 +535,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
                 self._grow_scratch(bufsiz)
                 bufsiz = min(bufsiz, self._scratch_len)
             if flags and flags & _MSG_PEEK:
-                code = _peek(self._ssl, self._scratch, bufsiz, self._rsize)
-                got = -code if code else self._rsize[0]
+                got = _peek(self._ssl, self._scratch, bufsiz)
             else:
                 got = _recv(self._ssl, self._scratch, bufsiz)
         except (TypeError, OverflowError):
@@ -578,8 +579,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             if nbytes < n:
                 n = nbytes
         if flags and flags & _MSG_PEEK:
-            code = _peek(self._ssl, data, n, self._rsize)
-            got = -code if code else self._rsize[0]
+            got = _peek(self._ssl, data, n)
         else:
             got = _recv(self._ssl, data, n)
         if got < 0:

@@ -163,28 +163,7 @@ class QuicConnectionMixin(QuicEventMethods):
         from . import _callbacks
 
         conn = cls.__new__(cls)
-        init_state = getattr(conn, "_init_state", None)
-        if init_state is not None:
-            init_state(context, None)
-        else:   # mirrors Connection.__init__'s attributes, minus SSL_new
-            conn._closed = True
-            conn._socket = None
-            conn._context = context
-            conn._initial_context = context
-            conn._callback_exception = None
-            conn._verify_callback = context._verify_callback
-            conn._info_callback = None
-            conn._app_data = None
-            conn._alpn_select_result = None
-            conn._into_ssl = None
-            conn._from_ssl = None
-            conn._rsize = ffi.new("size_t *")
-            conn._wsize = ffi.new("size_t *")
-            conn._bsize = ffi.new("size_t *")
-            conn._scratch = ffi.NULL
-            conn._scratch_len = 0
-            conn._bscratch = ffi.NULL
-            conn._bscratch_len = 0
+        conn._init_state(context, None)
         conn._ssl = ptr          # borrowed until accepted: never freed through this object
         conn._closed = False
         _callbacks.attach_connection(conn, ptr)
