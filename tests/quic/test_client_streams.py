@@ -172,22 +172,24 @@ def test_non_blocking_client_drives_itself_with_the_event_calls(any_server, clie
 def test_thread_assisted_client(any_server, client_context, connect_client):
     """A client on OSSL_QUIC_client_thread_method gets its data.
 
-    Known upstream behaviour, not ours: in about 1 connection in 20 on this machine a
+    Known OpenSSL 3.5 behaviour: in about 1 connection in 13 to 30 on this machine a
     thread-assisted client's stream stalls (no data, no close; plain client methods never
     do, against the same servers). Blocking reads then sleep until the 30 s idle timeout.
     So the reads here are non-blocking with a bound, and a stalled connection is retried
-    on a new one: the test still fails if thread-assisted mode does not work at all.
+    on a new one; stalls are independent (scattered over 80 connections), so six tries
+    make a spurious failure unlikely while the test still fails if thread-assisted mode
+    does not work at all.
     Related upstream work: openssl/openssl#32550 (thread-assisted test coverage).
     """
     srv = any_server()
     stalls = 0
-    for _attempt in range(3):
+    for _attempt in range(6):
         conn = connect_client(srv.port, ctx=client_context(method=SSL.QUIC_CLIENT_THREAD_METHOD),
                               blocking=False, handshake=False)
         s = conn.new_stream(block=True)  # handshakes first, waiting in Python
         s.sendall(b"send 5000\n", timeout=10)
         try:
-            got = s.recv_all(timeout=5)
+            got = s.recv_all(timeout=3)
         except TimeoutError:
             stalls += 1
             conn.close()
