@@ -240,10 +240,44 @@ def build_kind(static: bool, target: str | None) -> str:
     return kind
 
 
-def configure_args(prefix: Path, static: bool, openssldir: str | None, target: str | None = None) -> list[str]:
+# The soname and symbol-version tag of a shared build: libssl.so -> libssl-asyncssl.so.3, symbols
+# versioned OPENSSL_ASYNCSSL_3.0.0 ... (OpenSSL's `shlib_variant`). Python's own _ssl, hashlib and
+# any other extension load the system libssl.so.3 (versions OPENSSL_3.0.0 ...): with other names
+# on both, the dynamic linker keeps the two libraries apart in one process, in any import order.
+SHLIB_VARIANT = "-asyncssl"
+VARIANT_CONFIG = "asyncssl-variant.conf"
+
+
+def guessed_target(src: Path) -> str:
+    """The Configure target OpenSSL itself picks for this host (e.g. linux-x86_64)."""
+    proc = subprocess.run(["perl", "./Configure", "-t"], cwd=src, capture_output=True, text=True)
+    m = re.search(r"for target (\S+)", proc.stdout + proc.stderr)
+    if proc.returncode != 0 or m is None:
+        fail(f"`./Configure -t` did not name a target:\n{proc.stdout}{proc.stderr}")
+    return m.group(1)
+
+
+def variant_target(src: Path, base: str) -> tuple[str, Path]:
+    """A Configure target that inherits `base` and adds shlib_variant, written into `src`."""
+    if base.startswith(("darwin", "mingw", "VC-", "vms")):
+        fail(f"a renamed shared build is made on ELF platforms only (target {base}); use --static")
+    name = f"asyncssl-{base}"
+    conf = src / VARIANT_CONFIG
+    conf.write_text(
+        "# Written by asyncssl's wheels/provision_openssl.py: the host's target with another soname\n"
+        "# and symbol-version tag, so this build loads beside the system's libssl.so.3.\n"
+        f'my %targets = (\n    "{name}" => {{\n        inherit_from => [ "{base}" ],\n'
+        f'        shlib_variant => "{SHLIB_VARIANT}",\n    }},\n);\n'
+    )
+    return name, conf
+
+
+def configure_args(prefix: Path, static: bool, openssldir: str | None, target: str | None = None,
+                   variant_config: Path | None = None) -> list[str]:
     # An explicit Configure target (e.g. darwin64-x86_64-cc) instead of the host's guess: a
     # macOS runner builds wheels for one architecture at a time, not necessarily its own.
-    args = [target] if target else []
+    args = [f"--config={variant_config}"] if variant_config else []
+    args += [target] if target else []
     args += [f"--prefix={prefix}", "--libdir=lib", f"--openssldir={openssldir or prefix / 'ssl'}",
              "no-docs", "no-tests"]
     if macos_min_flag(target):
@@ -264,7 +298,10 @@ def build(tarball: Path, version: str, prefix: Path, static: bool, openssldir: s
     with tarfile.open(tarball) as tar:
         tar.extractall(work, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(work)
     src = next(p for p in work.iterdir() if p.is_dir() and p.name.startswith("openssl"))
-    args = configure_args(prefix, static, openssldir, target)
+    variant_config = None
+    if not static:
+        target, variant_config = variant_target(src, target or guessed_target(src))
+    args = configure_args(prefix, static, openssldir, target, variant_config)
     started = time.monotonic()
     logfile = prefix.parent / f"build-{prefix.name}.log"
     log(f"building OpenSSL {version} ({'static' if static else 'shared'}) into {prefix}; log: {logfile}")
@@ -278,6 +315,7 @@ def build(tarball: Path, version: str, prefix: Path, static: bool, openssldir: s
                 fail(f"`{' '.join(step)}` failed (exit {proc.returncode}); see {logfile}")
     shutil.rmtree(work, ignore_errors=True)
     return {"version": version, "static": static, "configure": args,
+            "shlib_variant": None if static else SHLIB_VARIANT,
             "sha256": sha256_of(tarball), "build_seconds": round(time.monotonic() - started, 1)}
 
 
@@ -294,7 +332,10 @@ def provision(series: str, static: bool, source: str, openssldir: str | None, jo
             if stamp.is_file():
                 info = json.loads(stamp.read_text())
                 same_dir = f"--openssldir={openssldir or existing / 'ssl'}" in info.get("configure", [])
-                if same_dir and (info.get("version") == pin["version"] or info.get("fallback_for") == pin["version"]):
+                # a shared build from before the renamed sonames collides with the system's
+                same_names = static or info.get("shlib_variant") == SHLIB_VARIANT
+                if same_dir and same_names and (info.get("version") == pin["version"]
+                                                or info.get("fallback_for") == pin["version"]):
                     log(f"reusing cached OpenSSL {info['version']} ({kind}) at {existing}")
                     return existing
         tarball, version = obtain_tarball(pin, series, source)
