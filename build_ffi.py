@@ -12,6 +12,7 @@ Where OpenSSL is found, in order:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import shutil
@@ -27,6 +28,19 @@ sys.path.insert(0, str(ROOT / "src"))
 from _cffi_src import MODULES  # noqa: E402
 
 MIN_MAJOR = 3
+
+
+def _load_elf_reader():
+    # src/asyncssl/_elf.py is stdlib-only; load it by path (importing the asyncssl package
+    # would need the extension this script is about to build).
+    spec = importlib.util.spec_from_file_location("_asyncssl_elf", ROOT / "src" / "asyncssl" / "_elf.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it executes
+    spec.loader.exec_module(module)
+    return module
+
+
+_elf = _load_elf_reader()
 
 
 class OpenSSLNotFound(SystemExit):
@@ -79,6 +93,10 @@ def locate_openssl() -> dict:
         if libdir is None:
             raise OpenSSLNotFound(f"OPENSSL_DIR={env_dir} has no lib/ or lib64/ with libssl; point it at a built and installed OpenSSL 3.x.")
         static = not any(libdir.glob("libssl.so*")) and not any(libdir.glob("libssl*.dylib"))
+        if not static:
+            static, message = link_plan(prefix, libdir)
+            if message:
+                print(f"\nasyncssl build: {message}\n", file=sys.stderr, flush=True)
         return {"prefix": str(prefix), "include_dirs": [str(include)], "library_dirs": [str(libdir)], "static": static}
     found = _pkg_config()
     if found and found[0]:
@@ -86,6 +104,81 @@ def locate_openssl() -> dict:
         prefix = include.parent
         return {"prefix": "", "include_dirs": found[0], "library_dirs": found[1], "static": False}
     return {"prefix": "", "include_dirs": [], "library_dirs": [], "static": False}
+
+
+# --- one process, two OpenSSLs ----------------------------------------------------------------
+# Python's _ssl and _hashlib load the system's libssl.so.3/libcrypto.so.3. A chosen OpenSSL whose
+# shared libraries carry the same soname is never loaded beside them: the dynamic linker reuses
+# the library already in the process, and asyncssl fails to import ("version `OPENSSL_3.2.0' not
+# found") after `import ssl`, `hashlib`, `asyncio`, ... . Equal symbol-version names are a risk
+# too (a library loaded RTLD_GLOBAL interposes). Such a prefix is linked statically instead.
+
+
+def _system_libraries() -> dict[str, Path]:
+    """soname -> file of the libssl/libcrypto that Python's ssl and hashlib modules load."""
+    import sysconfig
+
+    needed, search = [], []
+    dynload = Path(sysconfig.get_path("platstdlib")) / "lib-dynload"
+    for module in ("_ssl", "_hashlib"):
+        for ext in dynload.glob(f"{module}.*"):
+            info = _elf.read_dynamic(ext)
+            if info:
+                needed += [n for n in info.needed if n.startswith(("libssl", "libcrypto"))]
+                search += info.runpath
+    needed = needed or ["libssl.so.3", "libcrypto.so.3"]
+    try:
+        cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        cache = ""
+    found: dict[str, Path] = {}
+    for soname in dict.fromkeys(needed):
+        candidates = [Path(d) / soname for d in search]
+        candidates += [Path(m.group(1)) for m in re.finditer(rf"^\s*{re.escape(soname)} .*=> (\S+)$", cache, re.M)]
+        hit = next((c for c in candidates if c.is_file()), None)
+        if hit is not None:
+            found[soname] = hit
+    return found
+
+
+def name_collisions(libdir: Path) -> list[str]:
+    """How the shared libraries in `libdir` would clash with the system's, one line each ([] = none)."""
+    system = _system_libraries()
+    system_versions = {soname: set((_elf.read_dynamic(path) or _elf.DynamicInfo()).version_names)
+                       for soname, path in system.items()}
+    problems = []
+    for name in ("libssl.so", "libcrypto.so"):
+        lib_file = libdir / name
+        info = _elf.read_dynamic(lib_file) if lib_file.is_file() else None
+        if info is None or info.soname is None:
+            continue
+        if any(lib_file.resolve() == path.resolve() for path in system.values()):
+            continue  # OPENSSL_DIR is the system's own OpenSSL
+        if info.soname in system:
+            problems.append(f"{lib_file} has the soname {info.soname}, as the system's {system[info.soname]}")
+        shared = sorted(set(info.version_names) & set().union(*system_versions.values()))
+        if shared:
+            problems.append(f"{lib_file} defines the symbol versions {', '.join(shared[:3])}"
+                            f"{', ...' if len(shared) > 3 else ''}, as the system's libraries do")
+    return problems
+
+
+def link_plan(prefix: Path, libdir: Path) -> tuple[bool, str | None]:
+    """(link statically?, what to tell the builder) for a shared OPENSSL_DIR."""
+    problems = name_collisions(libdir)
+    if not problems:
+        return False, None
+    why = "; ".join(problems)
+    archives = [libdir / "libssl.a", libdir / "libcrypto.a"]
+    if all(a.is_file() for a in archives):
+        return True, (f"OPENSSL_DIR={prefix}: {why}. Loaded as a shared library it could not sit beside the "
+                      "system OpenSSL that Python's ssl module loads, so asyncssl links libssl.a and libcrypto.a "
+                      "statically, with their symbols hidden.")
+    return False, (f"warning: OPENSSL_DIR={prefix}: {why}, and it has no static libraries to link instead. asyncssl "
+                   "built against it will fail to import in any process that loaded the system OpenSSL first "
+                   "(import ssl, hashlib, asyncio, trustme, cryptography.x509, OpenSSL.crypto, ...). Rebuild that "
+                   "OpenSSL with its own names (Configure's shlib_variant, as wheels/provision_openssl.py does) or "
+                   "with static libraries (libssl.a, libcrypto.a).")
 
 
 def check_version(where: dict) -> None:

@@ -1,7 +1,7 @@
 """The test matrix and the other project sessions.
 
-    nox -s tests            # all three OpenSSL legs: system 3.0, 3.5 LTS, 4.0
-    nox -s "tests(openssl='3.5')"
+    nox -s tests            # 3.0, 3.5 and 4.0 under Python 3.11; 3.5 also under 3.10, 3.12, 3.13
+    nox -s "tests(3.11-3.5)" # one interpreter on one leg
     nox -s lint demo bench
 
 Each leg gets its own virtualenv and builds asyncssl against that leg's OpenSSL
@@ -33,22 +33,31 @@ nox.options.reuse_existing_virtualenvs = True
 
 
 def openssl_env(leg: str) -> dict[str, str]:
-    """Environment that builds and runs asyncssl against one OpenSSL leg."""
+    """Environment that builds and runs asyncssl against one OpenSSL leg.
+
+    Only what a user sets: OPENSSL_DIR at build time. No LD_LIBRARY_PATH: the provisioned
+    builds have their own soname (libssl-asyncssl.so.3) and load beside the system's libssl in
+    any import order. PATH gains the build's `openssl` CLI, the tests' peer of the same build.
+    """
     if leg == "3.0":
         # The system library: no OPENSSL_DIR, compiler defaults / pkg-config find it.
-        return {"OPENSSL_DIR": "", "LD_LIBRARY_PATH": "", "ASYNCSSL_EXPECT_FEATURES": EXPECTED_FEATURES[leg]}
+        return {"OPENSSL_DIR": "", "ASYNCSSL_EXPECT_FEATURES": EXPECTED_FEATURES[leg]}
     prefix = subprocess.run(
         [sys.executable, str(ROOT / "wheels" / "provision_openssl.py"), leg],
         check=True, stdout=subprocess.PIPE, text=True,
     ).stdout.strip().splitlines()[-1]
     return {
         "OPENSSL_DIR": prefix,
-        # Python's own _ssl loads libssl.so.3 by soname; on the 3.5 leg it must find this
-        # build's, or the system one shadows it in the same process.
-        "LD_LIBRARY_PATH": f"{prefix}/lib",
         "PATH": f"{prefix}/bin{os.pathsep}{os.environ.get('PATH', '')}",
         "ASYNCSSL_EXPECT_FEATURES": EXPECTED_FEATURES[leg],
     }
+
+
+def refuse_library_path(session: nox.Session) -> None:
+    # A library path would make the tests see another process than users get (it once hid
+    # that a 3.5 build could not be imported after `import ssl`).
+    if os.environ.get("LD_LIBRARY_PATH"):
+        session.error("LD_LIBRARY_PATH is set: unset it; the tests must load OpenSSL as users' processes do")
 
 
 def install_against(session: nox.Session, env: dict[str, str], extras: str = "test") -> None:
@@ -58,10 +67,28 @@ def install_against(session: nox.Session, env: dict[str, str], extras: str = "te
     session.install(f".[{extras}]", env=env)
 
 
+def interpreter(version: str) -> str:
+    """The CPython `version` to test under: pyenv's install of it where pyenv has one (its shims
+    only run the global version), else whatever `pythonX.Y` is on PATH."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(root.glob(f"{version}.*/bin/python{version}"), key=lambda p: [int(x) for x in
+                   p.parts[-3].split(".") if x.isdigit()])
+    return str(found[-1]) if found else version
+
+
+# The interpreters the package claims (requires-python >= 3.10, wheels for 3.10-3.13): every
+# one on the 3.5 leg (the one with everything), and the main interpreter on every leg.
+MAIN_PYTHON = "3.11"
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+MATRIX = [(MAIN_PYTHON, leg) for leg in LEGS] + [(py, "3.5") for py in PYTHONS if py != MAIN_PYTHON]
+
+
 @nox.session
-@nox.parametrize("openssl", LEGS)
+@nox.parametrize("python,openssl", [(interpreter(py), leg) for py, leg in MATRIX],
+                 ids=[f"{py}-{leg}" for py, leg in MATRIX])
 def tests(session: nox.Session, openssl: str) -> None:
     """Build asyncssl against one OpenSSL leg and run the whole suite on it."""
+    refuse_library_path(session)
     env = openssl_env(openssl)
     install_against(session, env)
     session.run("python", "-m", "asyncssl", "info", env=env)
@@ -161,8 +188,8 @@ def wheel(session: nox.Session) -> None:
     source = clean_copy(session, work / "src")
 
     # Build and repair: the static prefix has no libssl.so, so build_ffi.py links the archives
-    # with their symbols hidden; LD_LIBRARY_PATH/CFLAGS from a developer shell must not leak in.
-    build_env = {"OPENSSL_DIR": prefix, "LD_LIBRARY_PATH": "", "PIP_NO_CACHE_DIR": "1"}
+    # with their symbols hidden.
+    build_env = {"OPENSSL_DIR": prefix, "PIP_NO_CACHE_DIR": "1"}
     session.run("python", "-m", "pip", "wheel", "--no-deps", "-w", str(work / "dist"), str(source), env=build_env)
     built = next((work / "dist").glob("asyncssl-*.whl"))
     # auditwheel picks the manylinux tag this machine's glibc allows.
@@ -181,7 +208,6 @@ def wheel(session: nox.Session) -> None:
     run_dir = work / "run"
     run_dir.mkdir()
     run_env = {
-        "LD_LIBRARY_PATH": "",
         "OPENSSL_DIR": "",
         # The static build's own `openssl` CLI is the suite's peer, as on the 3.5 test leg.
         "PATH": f"{work / 'venv' / 'bin'}{os.pathsep}{prefix}/bin{os.pathsep}{os.environ.get('PATH', '')}",
@@ -215,7 +241,7 @@ def sdist(session: nox.Session) -> None:
 
     # No OPENSSL_DIR: build_ffi.py falls through to pkg-config / the compiler's defaults.
     python = str(fresh_venv(session, work / "venv"))
-    system_env = {"OPENSSL_DIR": "", "LD_LIBRARY_PATH": "", "PIP_NO_CACHE_DIR": "1"}
+    system_env = {"OPENSSL_DIR": "", "PIP_NO_CACHE_DIR": "1"}
     session.run(python, "-m", "pip", "install", str(tarball), env=system_env, external=True)
     run_dir = work / "run"
     run_dir.mkdir()

@@ -26,6 +26,11 @@ def _capabilities() -> dict[str, bool]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires(*features): needs these asyncssl.capabilities() features")
+    if os.environ.get("LD_LIBRARY_PATH"):
+        # It once hid that a build could not be imported after `import ssl`: the suite must load
+        # OpenSSL as a user's process does.
+        raise pytest.UsageError(f"LD_LIBRARY_PATH={os.environ['LD_LIBRARY_PATH']} is set: unset it; the tests "
+                                "must see the libraries users' processes load")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -11,9 +11,8 @@ What it does:
 3. unless --tools-only: provisions OpenSSL 3.5 (wheels/provision_openssl.py: a pinned,
    SHA-256-checked build cached outside the work tree) and installs asyncssl built against it.
 
-asyncssl is imported before anything that loads the system libssl.so.3 when started as
-`python -m asyncssl`, so its RUNPATH selects the 3.5 build; scripts that `import ssl` first
-need LD_LIBRARY_PATH=<prefix>/lib (printed at the end).
+The 3.5 build has its own soname (libssl-asyncssl.so.3), so asyncssl loads it beside the system
+libssl that Python's ssl uses, in any import order, with no environment variable.
 """
 
 from __future__ import annotations
@@ -89,7 +88,6 @@ def main() -> int:
     pip("--force-reinstall", "--no-cache-dir", "--no-deps", str(ROOT), env=env)
     pip(f"{ROOT}[test,bench]", env=env)
     say("ready: .venv/bin/python -m asyncssl demo")
-    say(f"scripts that import ssl before asyncssl: LD_LIBRARY_PATH={prefix}/lib")
     return 0
 
 

@@ -7,9 +7,8 @@
                                              # in /tmp/t30/asyncssl (PYTHONPATH=/tmp/t30)
 
 Then run tests from the source tree with the environment it prints, e.g.
-    LD_LIBRARY_PATH=<prefix>/lib PYTHONPATH=src python -m pytest
-(the library path matters for 3.x legs: the system libssl.so.3 that `import ssl` loads
-would otherwise shadow the one asyncssl was built against).
+    PYTHONPATH=src python -m pytest
+(the provisioned builds have their own soname, so no library path is needed).
 """
 
 from __future__ import annotations
@@ -52,9 +51,8 @@ def main() -> int:
         for old in package.glob("_openssl*.so"):
             old.unlink()
         shutil.copy2(built, package / built.name)
-    libdir = f"{os.environ['OPENSSL_DIR']}/lib" if leg != "system" else ""
     print(f"built {package / built.name} against {leg}")
-    print(f"run: {'LD_LIBRARY_PATH=' + libdir + ' ' if libdir else ''}PYTHONPATH={package.parent} python -m pytest")
+    print(f"run: PYTHONPATH={package.parent} python -m pytest")
     return 0
 
 

@@ -16,17 +16,37 @@ import types
 
 from ._errors import Error, NotSupportedError, OpenSSLErrorEntry
 
+
+def _load_failure_hint(exc: ImportError) -> str:
+    """What to do when the extension's OpenSSL could not be bound: name the prefix it was built
+    against (its RUNPATH) and what typically loaded the other OpenSSL first."""
+    from pathlib import Path
+
+    from ._elf import read_dynamic
+
+    prefixes = []
+    for ext in Path(__file__).resolve().parent.glob("_openssl*"):
+        info = read_dynamic(ext)
+        prefixes += [str(Path(p).parent) for p in (info.runpath if info else [])]
+    built = f"the OpenSSL in {', '.join(dict.fromkeys(prefixes))}" if prefixes else "a chosen OpenSSL"
+    return (
+        f"{exc}\nasyncssl's extension was built against {built}, but the process had already loaded "
+        "another libssl/libcrypto with the same soname (libssl.so.3: usually the system's), pulled in by "
+        "`import ssl`, `hashlib`, `asyncio`, `trustme`, `cryptography.x509`, `OpenSSL.crypto` or any other "
+        "module that uses Python's ssl. Shared libraries with the same soname cannot live in one process. "
+        "Rebuild asyncssl against an OpenSSL with its own soname and symbol versions (`python "
+        "wheels/provision_openssl.py 3.5` makes one) or against static libraries (an OPENSSL_DIR with only "
+        "libssl.a/libcrypto.a), or against the system OpenSSL (no OPENSSL_DIR); wheels from PyPI do not have "
+        "this problem."
+    )
+
+
 try:
     from ._openssl import ffi
     from ._openssl import lib as _raw_lib
 except ImportError as exc:  # pragma: no cover - depends on how the process was started
     if "version `OPENSSL_" in str(exc) or "symbol lookup error" in str(exc) or "undefined symbol" in str(exc):
-        raise ImportError(
-            f"{exc}\nasyncssl's extension was built against a newer OpenSSL than the libssl/libcrypto "
-            "this process loaded. If asyncssl was built with OPENSSL_DIR, another libssl.so.3 (often "
-            "the system one, pulled in by `import ssl` or asyncio) was loaded first: run with "
-            "LD_LIBRARY_PATH=$OPENSSL_DIR/lib, or rebuild asyncssl against the system OpenSSL."
-        ) from exc
+        raise ImportError(_load_failure_hint(exc)) from exc
     raise
 
 # --- conditional names: flag -> (OpenSSL version that brings them, names) -----------------
@@ -81,8 +101,7 @@ def _check_runtime_not_older() -> None:
         raise ImportError(
             f"asyncssl was compiled against OpenSSL {_version_text(COMPILED_VERSION_NUMBER)} but the process "
             f"loaded OpenSSL {'.'.join(map(str, runtime))}, which is older. Rebuild asyncssl against the "
-            "OpenSSL you run with (pip install --force-reinstall --no-binary asyncssl asyncssl), or make "
-            "the newer library the one that is loaded (LD_LIBRARY_PATH)."
+            "OpenSSL you run with (pip install --force-reinstall --no-binary asyncssl asyncssl)."
         )
 
 

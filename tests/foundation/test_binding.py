@@ -89,33 +89,3 @@ def test_error_queue_is_drained_into_structured_entries():
 def test_error_from_empty_queue_uses_the_fallback_message():
     assert _binding.drain_errors() == []
     assert str(_binding.error_from_queue(Error, "SSL_CTX_new failed")) == "SSL_CTX_new failed"
-
-
-SHADOWABLE = (bool(_binding.openssl_prefix()) and V3_2 <= RUNTIME < 0x40000000
-              and not asyncssl.capabilities()["static_openssl"])
-REASON = "only a shared, non-system OpenSSL 3.x build shares the system's soname libssl.so.3"
-
-
-def _python_without_library_path(code: str):
-    import subprocess
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
-
-
-@pytest.mark.skipif(not SHADOWABLE, reason=REASON)
-def test_system_libssl_loaded_first_is_explained():
-    # `import ssl` loads the system libssl.so.3 (3.0); the extension then cannot bind.
-    result = _python_without_library_path("import ssl, asyncssl")
-    assert result.returncode != 0
-    assert "LD_LIBRARY_PATH" in result.stderr
-    assert "another libssl.so.3" in result.stderr
-
-
-@pytest.mark.skipif(not SHADOWABLE, reason=REASON)
-def test_importing_asyncssl_first_selects_its_build_through_runpath():
-    result = _python_without_library_path("import asyncssl, ssl; print(asyncssl.openssl_version()); print(ssl.OPENSSL_VERSION)")
-    assert result.returncode == 0, result.stderr
-    ours, pythons = result.stdout.splitlines()
-    assert ours == pythons == asyncssl.openssl_version()

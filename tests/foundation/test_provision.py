@@ -23,7 +23,8 @@ def test_a_finished_build_in_the_cache_is_reused_without_rebuilding(tmp_path: Pa
     prefix = tmp_path / f"{version}-shared"
     prefix.mkdir()
     (prefix / ".asyncssl-build.json").write_text(json.dumps(
-        {"version": version, "static": False, "configure": [f"--openssldir={prefix / 'ssl'}"]}))
+        {"version": version, "static": False, "configure": [f"--openssldir={prefix / 'ssl'}"],
+         "shlib_variant": "-asyncssl"}))
     result = provision(tmp_path, "3.5")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(prefix)
@@ -31,6 +32,19 @@ def test_a_finished_build_in_the_cache_is_reused_without_rebuilding(tmp_path: Pa
     # no download, no build: nothing was fetched into the cache and no build log written
     assert not (tmp_path / "downloads").exists()
     assert not list(tmp_path.glob("build-*.log"))
+
+
+def test_a_shared_build_named_like_the_system_library_is_not_reused(tmp_path: Path):
+    # A shared build from before the renamed sonames could not load beside the system's libssl.
+    version = PINS["3.5"]["version"]
+    prefix = tmp_path / f"{version}-shared"
+    prefix.mkdir()
+    (prefix / ".asyncssl-build.json").write_text(json.dumps(
+        {"version": version, "static": False, "configure": [f"--openssldir={prefix / 'ssl'}"]}))
+    env = {**os.environ, "ASYNCSSL_OPENSSL_CACHE": str(tmp_path), "ASYNCSSL_DEBIAN_MIRROR": "http://127.0.0.1:9/none"}
+    result = subprocess.run([sys.executable, str(SCRIPT), "3.5"], env=env, capture_output=True, text=True, timeout=120)
+    assert "reusing" not in result.stderr
+    assert result.returncode != 0  # it tried to fetch and build instead (no network here)
 
 
 def test_a_build_for_another_openssldir_is_not_reused(tmp_path: Path):

@@ -186,8 +186,5 @@ def openssl_cli() -> str:
 
 @pytest.fixture(scope="session")
 def openssl_env() -> dict:
-    env = dict(os.environ)
-    prefix = _binding.openssl_prefix()
-    if prefix:
-        env["LD_LIBRARY_PATH"] = str(Path(prefix) / "lib")
-    return env
+    # the CLI finds its own libraries through its RUNPATH, as a user's shell would run it
+    return {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}

@@ -377,7 +377,7 @@ class PythonSSL(PythonContender):
         raise RuntimeError("handshake made no progress in 100 rounds")
 
     def describe(self) -> dict:
-        return {"openssl": ssl.OPENSSL_VERSION, "openssl_source": "_ssl's libssl.so.3 as loaded (LD_LIBRARY_PATH)",
+        return {"openssl": ssl.OPENSSL_VERSION, "openssl_source": "the libssl Python's _ssl module was built with",
                 "negotiated": self.negotiated, "notes": self.notes}
 
     def _run_bulk(self):

@@ -1,12 +1,11 @@
 """Run a suite's measurements in a child process whose environment pins the OpenSSL build.
 
-Why a child: in one process there is one ``libssl.so.3``.  Python's ``_ssl`` loads it by
-soname, so without ``LD_LIBRARY_PATH`` pointing at the build asyncssl was compiled
-against, ``import ssl`` gets the system library and the "same OpenSSL" comparison is
-quietly false (or asyncssl refuses to import, because the loaded library is older).
-The environment must be right before the process starts, hence a child.
+Why a child: the measurements run in a process whose OpenSSL configuration is the
+benchmark's own, set before any OpenSSL is initialised. Python's ``ssl`` runs on the
+library it was built with (the system's); asyncssl and the C contender on the build asyncssl
+was compiled against: each contender's library is reported, never assumed.
 
-The child also gets ``OPENSSL_CONF`` naming a small configuration whose ``system_default``
+The child gets ``OPENSSL_CONF`` naming a small configuration whose ``system_default``
 section restricts every ``SSL_CTX`` created in that process to the benchmark's group and
 TLS 1.3 suite.  Python's ``ssl`` has no API for TLS 1.3 suites, and this is OpenSSL's own,
 documented way to set them process-wide; the other contenders set the same values
@@ -40,15 +39,12 @@ def write_policy(path: Path, groups: str, ciphersuites: str) -> Path:
     return path
 
 
-def child_environment(libdir: str | None, policy: Path | None) -> dict[str, str]:
-    """The parent's environment plus: the build's lib dir first on LD_LIBRARY_PATH, the
-    policy as OPENSSL_CONF, and the package on PYTHONPATH (the parent may have found it
-    through sys.path tweaks, e.g. pytest's, that a child would not inherit)."""
+def child_environment(policy: Path | None) -> dict[str, str]:
+    """The parent's environment plus: the policy as OPENSSL_CONF, and the package on
+    PYTHONPATH (the parent may have found it through sys.path tweaks, e.g. pytest's, that a
+    child would not inherit)."""
     env = dict(os.environ)
     env[CHILD_MARK] = "1"
-    if libdir:
-        rest = [p for p in env.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p != libdir]
-        env["LD_LIBRARY_PATH"] = os.pathsep.join([libdir, *rest])
     if policy is not None:
         env["OPENSSL_CONF"] = str(policy)
     package_parent = str(Path(__file__).resolve().parents[2])

@@ -74,7 +74,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "with the server's loop under cProfile and print the top entries")
     parser.add_argument("--profile-top", type=int, default=30, metavar="N", help="entries --profile prints")
     parser.add_argument("--no-isolate", action="store_true",
-                        help="measure in this process as it is (LD_LIBRARY_PATH and OPENSSL_CONF untouched)")
+                        help="measure in this process as it is (OPENSSL_CONF untouched)")
     args = parser.parse_args(argv)
     args.repeat = args.repeat or (QUICK_REPEAT if args.quick else DEFAULT_REPEAT)
     args.seconds = args.seconds or (QUICK_SECONDS if args.quick else DEFAULT_SECONDS)
@@ -90,16 +90,11 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.no_isolate or isolate.in_child():
         return run(args)
-    from .ccompile import linked_prefix, openssl_flags
     from .contenders import CIPHERSUITE, GROUP
 
-    try:
-        libdir = openssl_flags(linked_prefix())[2]
-    except Exception:  # no extension yet, or no prefix: the child says why, with the right environment
-        libdir = None
     with tempfile.TemporaryDirectory(prefix="asyncssl-bench-") as tmp:
         policy = isolate.write_policy(Path(tmp) / "openssl.cnf", GROUP, CIPHERSUITE)
-        return isolate.run_child(["offload", *argv], isolate.child_environment(libdir, policy))
+        return isolate.run_child(["offload", *argv], isolate.child_environment(policy))
 
 
 # --- the run ------------------------------------------------------------------------------

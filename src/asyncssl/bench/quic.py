@@ -98,18 +98,13 @@ class Setup:
     """Certificates, the C binaries, the workers' environment, and who can run."""
 
     def __init__(self, args, directory: Path, progress: report.Progress):
-        from .ccompile import CCompileError, linked_prefix, openssl_flags
+        from .ccompile import CCompileError, linked_prefix
         from .certs import write_certificates
 
         self.args = args
         self.certs = write_certificates(directory)
         prefix = linked_prefix()
-        try:
-            libdir = openssl_flags(prefix)[2]
-        except CCompileError:
-            libdir = None
-        # The workers load the same libssl as this process: pin it in their environment.
-        self.env = isolate.child_environment(libdir, None)
+        self.env = isolate.child_environment(None)
         self.prefix = prefix
         self.unavailable: dict[str, str] = {}
         self.binaries: dict[str, str] = {}

@@ -109,7 +109,6 @@ def document(args, setup, measured: dict) -> dict:
                                      "(server); handshake and process start-up excluded",
                      "cpu": "time.process_time() / CLOCK_PROCESS_CPUTIME_ID over each side's window",
                      "mb": "10**6 bytes of stream payload", "isolated_workers": True,
-                     "LD_LIBRARY_PATH": setup.env.get("LD_LIBRARY_PATH", ""),
                      "worker_marker": isolate.CHILD_MARK},
         "contenders": {n: _contender_info(n, bulk.get(n, []), setup) for n in NAMES
                        if n in bulk or n in setup.unavailable},

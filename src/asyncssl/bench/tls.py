@@ -74,7 +74,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile-test", choices=TESTS, default="pingpong", help="workload for --profile")
     parser.add_argument("--profile-top", type=int, default=25, metavar="N", help="entries --profile prints")
     parser.add_argument("--no-isolate", action="store_true",
-                        help="measure in this process as it is (LD_LIBRARY_PATH and OPENSSL_CONF untouched)")
+                        help="measure in this process as it is (OPENSSL_CONF untouched)")
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = QUICK_REPEAT if args.quick else DEFAULT_REPEAT
@@ -99,17 +99,11 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.no_isolate or isolate.in_child():
         return run(args)
-    from .ccompile import CCompileError, openssl_flags
     from .contenders import CIPHERSUITE, GROUP
 
-    prefix, _ = _linked()
-    try:
-        libdir = openssl_flags(prefix)[2]
-    except CCompileError:
-        libdir = None
     with tempfile.TemporaryDirectory(prefix="asyncssl-bench-") as tmp:
         policy = isolate.write_policy(Path(tmp) / "openssl.cnf", GROUP, CIPHERSUITE)
-        return isolate.run_child(["tls", *argv], isolate.child_environment(libdir, policy))
+        return isolate.run_child(["tls", *argv], isolate.child_environment(policy))
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -178,7 +172,7 @@ def _annotate_linkage(info: dict) -> None:
         policy = Path(conf).read_text() if conf else ""
     except OSError:
         policy = ""
-    info["_process"] = {"mapped_libraries": mapped, "LD_LIBRARY_PATH": os.environ.get("LD_LIBRARY_PATH", ""),
+    info["_process"] = {"mapped_libraries": mapped,
                         "OPENSSL_CONF": conf, "openssl_conf_text": policy}
 
 
@@ -340,7 +334,7 @@ def _emit(args, data: dict, progress: report.Progress) -> None:
     mismatched = [info[n]["label"] for n in names if n != "pyopenssl" and not info[n].get("same_build_as_reference")]
     if mismatched:
         print(f"\nWARNING: not on the reference OpenSSL build: {', '.join(mismatched)} "
-              "(run without --no-isolate, or set LD_LIBRARY_PATH to asyncssl's OpenSSL lib dir)")
+              "(Python's ssl runs on the OpenSSL it was built with)")
     if "pyopenssl" in names:
         print("note: pyOpenSSL runs on cryptography's OpenSSL, not on the reference build; its numbers compare "
               "bindings on a different OpenSSL")
