@@ -7,14 +7,23 @@ so an offloading provider can pause it (``ASYNC_pause_job``) -- and no Python ev
 the job's small stack.  The owner (``aio.sign``) calls ``step()`` to start or resume the
 job and, between steps, waits for ``wait_fds()`` (or the wait ctx callback).
 
-Rules OpenSSL imposes, enforced here: a paused job is resumed on the thread that started
-it; the buffers it uses stay alive and unmoved until it finishes (they are attributes of
-this object, which the owner keeps until ``done``).
+Rules OpenSSL imposes, enforced here:
+
+1. A paused job is resumed on the thread that started it. Threads are told apart by a token
+   kept in thread-local storage, never by ``threading.get_ident()``: a new thread may get a
+   dead thread's ident, and resuming a job there would jump into freed async state.
+2. The buffers the job uses stay alive and unmoved until it finishes: they are attributes of
+   this object, and while the job is paused the object is also held by ``_PAUSED`` — so an
+   owner that drops it (a cancelled task, a finished thread, the garbage collector) cannot
+   free memory the job or the provider's device still writes to. A job whose thread is gone
+   can never be finished; it is kept, not freed (a leak the size of one signature's state,
+   instead of a crash).
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -22,6 +31,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from ._async_wait import AsyncWaitCtx
 from ._binding import drain_errors, error_from_queue, ffi, lib
 from ._errors import Error
+
+
+_PAUSED: set[Any] = set()  # jobs an OpenSSL async job is paused in (rule 2)
+_thread_tokens = threading.local()
+
+
+def thread_token() -> object:
+    """An object unique to the calling thread for as long as the process lives (rule 1)."""
+    token = getattr(_thread_tokens, "token", None)
+    if token is None:
+        token = _thread_tokens.token = object()
+    return token
 
 
 def _libctx_pointer(libctx):
@@ -87,7 +108,7 @@ class SignJob:
         self.wait_ctx = wait_ctx if wait_ctx is not None else AsyncWaitCtx()
         self._job = ffi.new("ASYNC_JOB **")
         self._ret = ffi.new("int *")
-        self._thread: int | None = None
+        self._thread: object | None = None  # thread_token() of the thread that started the job
         self.paused = False
         self.done = False
         self.pauses = 0
@@ -96,7 +117,7 @@ class SignJob:
         """Start or resume the job (``ASYNC_start_job``); True once it has finished."""
         if self.done:
             raise Error("this sign job has already finished")
-        me = threading.get_ident()
+        me = thread_token()
         if self._thread is None:
             self._thread = me
             drain_errors()  # the job's errors end up on this thread's queue
@@ -106,8 +127,10 @@ class SignJob:
         if r == lib.ASYNC_PAUSE:
             self.paused = True
             self.pauses += 1
+            _PAUSED.add(self)
             return False
         self.paused = False
+        _PAUSED.discard(self)
         if r == lib.ASYNC_FINISH:
             self.done = True
             return True
