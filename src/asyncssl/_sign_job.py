@@ -32,7 +32,6 @@ from ._async_wait import AsyncWaitCtx
 from ._binding import drain_errors, error_from_queue, ffi, lib
 from ._errors import Error
 
-
 _PAUSED: set[Any] = set()  # jobs an OpenSSL async job is paused in (rule 2)
 _thread_tokens = threading.local()
 
