@@ -14,7 +14,7 @@ from pathlib import Path
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "providers" / "simaccel"
 # The files that make the provider; simaccel_module.c (OSSL_provider_init) is only for
 # the loadable module.
-PROVIDER_SOURCES = ["simaccel_device.c", "simaccel_prov.c", "simaccel_keymgmt.c", "simaccel_sig.c"]
+PROVIDER_SOURCES = ["simaccel_err.c", "simaccel_device.c", "simaccel_prov.c", "simaccel_keymgmt.c", "simaccel_sig.c"]
 
 
 def _c_string(text: str) -> str:

@@ -25,12 +25,11 @@ import tempfile
 from pathlib import Path
 
 from . import isolate, report, timing
+from .quic_common import LABELS, NAMES
 from .quic_run import Side, StepFailed, python_worker, run_pair
 
 DESCRIPTION = "native QUIC on 127.0.0.1: 1-stream bulk MB/s + CPU vs C and aioquic; 100 conns x 4 streams"
 
-NAMES = ("c", "sync", "aio", "aioquic")
-LABELS = {"c": "C (same OpenSSL)", "sync": "asyncssl sync", "aio": "asyncssl asyncio", "aioquic": "aioquic"}
 
 DEFAULT_REPEAT, QUICK_REPEAT = 3, 1
 DEFAULT_BYTES, QUICK_BYTES = 64 << 20, 4 << 20

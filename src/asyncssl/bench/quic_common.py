@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 
 ALPN = b"asyncssl-bench"
+NAMES = ("c", "sync", "aio", "aioquic")  # the bulk contenders, in report order
+LABELS = {"c": "C (same OpenSSL)", "sync": "asyncssl sync", "aio": "asyncssl asyncio", "aioquic": "aioquic"}
 CIPHERSUITE = "TLS_AES_128_GCM_SHA256"  # pinned for every contender: bulk speed depends on it
 HOST = "127.0.0.1"
 SERVER_NAME = "localhost"  # the name in the benchmark certificate (bench/certs.py)

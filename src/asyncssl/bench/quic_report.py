@@ -13,6 +13,7 @@ import re
 import sys
 
 from . import isolate, report, timing
+from .quic_common import LABELS, NAMES
 
 # (asyncssl contender, baseline, minimum ratio of bulk MB/s): the targets.
 TARGETS = [("sync", "c", 0.9), ("aio", "c", 0.9), ("sync", "aioquic", 10.0), ("aio", "aioquic", 10.0)]
@@ -26,7 +27,6 @@ def _summary(values: list[float]) -> dict:
 
 
 def _contender_info(name: str, runs: list[dict], setup) -> dict:
-    from .quic import LABELS
 
     if name in setup.unavailable:
         return {"label": LABELS[name], "available": False, "reason": setup.unavailable[name]}
@@ -67,7 +67,6 @@ def _many_summary(args, many: list[dict]) -> dict:
 
 
 def document(args, setup, measured: dict) -> dict:
-    from .quic import NAMES
     from .quic_common import ALPN, CIPHERSUITE
 
     bulk = measured["bulk"]
@@ -126,7 +125,6 @@ def document(args, setup, measured: dict) -> dict:
 
 
 def emit(args, data: dict, progress: report.Progress) -> None:
-    from .quic import LABELS, NAMES
 
     s, info = data["settings"], data["contenders"]
     names = [n for n in NAMES if n in data["tests"]["bulk"]["results"]]

@@ -127,8 +127,7 @@ def build_simulated_accelerator_module(dest_dir: str | os.PathLike, *, extra_cfl
     if prefix:
         libdir = next((Path(prefix) / d for d in ("lib", "lib64") if (Path(prefix) / d).is_dir()), Path(prefix) / "lib")
         cmd += [f"-I{prefix}/include", f"-L{libdir}", f"-Wl,-rpath,{libdir}"]
-    cmd += [str(src / name) for name in ("simaccel_device.c", "simaccel_prov.c", "simaccel_keymgmt.c",
-                                         "simaccel_sig.c", "simaccel_module.c")]
+    cmd += sorted(str(path) for path in src.glob("simaccel_*.c"))  # the provider's parts and its module entry
     cmd += ["-o", str(out), "-lcrypto"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

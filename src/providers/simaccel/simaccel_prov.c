@@ -1,9 +1,8 @@
 /*
  * simaccel's provider entry point: the dispatch table, the algorithm tables, the
  * provider context (a private library context with the default provider, which does
- * the math) and error reporting through the core's upcalls.
+ * the math); errors are raised through simaccel_err.c.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <openssl/core_names.h>
 #include <openssl/opensslv.h>
@@ -38,20 +37,6 @@ static const OSSL_ITEM simaccel_reasons[] = {
     { SIMACCEL_R_DEVICE_ERROR, "simulated accelerator: device error" },
     { 0, NULL }
 };
-
-void simaccel_raise(const struct simaccel_provctx *prov, int reason, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (prov == NULL || prov->new_error == NULL || prov->vset_error == NULL)
-        return;
-    prov->new_error(prov->handle);
-    if (prov->set_error_debug != NULL)
-        prov->set_error_debug(prov->handle, __FILE__, __LINE__, "simaccel");
-    va_start(ap, fmt);
-    prov->vset_error(prov->handle, (uint32_t)reason, fmt, ap);
-    va_end(ap);
-}
 
 static const OSSL_ALGORITHM *simaccel_query(void *provctx, int operation_id, int *no_cache)
 {
