@@ -23,7 +23,8 @@ def test_a_finished_build_in_the_cache_is_reused_without_rebuilding(tmp_path: Pa
     prefix = tmp_path / f"{version}-shared"
     prefix.mkdir()
     (prefix / ".asyncssl-build.json").write_text(json.dumps(
-        {"version": version, "static": False, "configure": [f"--openssldir={prefix / 'ssl'}"]}))
+        {"version": version, "static": False, "configure": [f"--openssldir={prefix / 'ssl'}"],
+         "shlib_variant": "-asyncssl"}))
     result = provision(tmp_path, "3.5")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(prefix)
