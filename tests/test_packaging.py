@@ -6,7 +6,6 @@ Fast checks only; building wheels and sdists is `nox -s wheel sdist` and wheels.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import io
 import subprocess
 import sys
@@ -14,16 +13,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from helpers.wheels import WHEELS, load_wheels_module
 
 ROOT = Path(__file__).resolve().parents[1]
-WHEELS = ROOT / "wheels"
-
-
-def load_wheels_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, WHEELS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def cibuildwheel_config() -> dict:
