@@ -312,8 +312,14 @@ class PythonSSL(PythonContender):
         client.load_verify_locations(str(certs.cafile))
         for ctx in (server, client):
             ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-            # CPython >= 3.10 on OpenSSL 3 implements this with SSL_CTX_set1_groups: X25519 only
-            ctx.set_ecdh_curve(GROUP)
+            # CPython >= 3.11 implements this with SSL_CTX_set1_groups_list (X25519 only); 3.10
+            # knows only EC curves by name: there the group comes from the OPENSSL_CONF policy
+            # (isolate.py), and the group read off the wire below says which one was used.
+            try:
+                ctx.set_ecdh_curve(GROUP)
+            except ssl.SSLError:
+                if ctx is server:
+                    self.notes.append(f"this Python cannot select {GROUP} itself: the OpenSSL policy does")
         # TLS 1.3 suites cannot be set from Python; they come from OpenSSL's configuration.
         suites = [c["name"] for c in client.get_ciphers() if c.get("protocol") == "TLSv1.3"]
         if suites != [CIPHERSUITE]:
