@@ -35,7 +35,10 @@ Non-blocking I/O is the normal case, not an afterthought:
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 import socket as _socket_mod
+import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +54,7 @@ from ._offload import AsyncOffloadConnectionMixin
 from ._quic import QuicConnectionMixin
 from ._quic_errors import raise_for_quic_io
 from ._session import Session
+from ._uncopyable import Uncopyable
 
 _ERROR_SSL = lib.SSL_ERROR_SSL
 _ERROR_WANT_ASYNC = lib.SSL_ERROR_WANT_ASYNC
@@ -91,6 +95,35 @@ def _check_size(value: Any, what: str) -> None:
         raise ValueError(f"{what} must not be negative")
 
 
+# A DNS hostname in ASCII (internationalised names as IDNA A-labels, "xn--..."): RFC 6066
+# section 3 sends exactly that, without a trailing dot, never an IP literal. Underscores
+# are accepted, as OpenSSL and browsers do.
+_SNI_LABEL = re.compile(rb"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+def _check_sni_hostname(name: bytes) -> None:
+    labels = name.split(b".")
+    if not 0 < len(name) <= 253 or not all(_SNI_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"SNI name {name!r} is not a valid DNS hostname: ASCII labels of 1-63 letters, digits or "
+                         "hyphens separated by dots, at most 253 bytes (encode internationalised names with "
+                         "name.encode('idna'))")
+
+
+def _check_socket_fd(fd: Any) -> int:
+    """`fd` must be an open socket's descriptor: OpenSSL would otherwise write into whatever file has that number."""
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        raise TypeError(f"socket.fileno() must return an int, not {type(fd).__name__}")
+    try:
+        mode = os.fstat(fd).st_mode if fd >= 0 else None
+    except OSError:
+        mode = None
+    if mode is None:
+        raise ValueError(f"socket.fileno() returned {fd}, which is not an open file descriptor (a closed socket?)")
+    if not stat.S_ISSOCK(mode):
+        raise ValueError(f"socket.fileno() returned {fd}, which is not a socket")
+    return fd
+
+
 def _bio_too_large(size: int) -> ValueError:
     return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
 
@@ -102,7 +135,7 @@ def _buffer_error(buf: Any, writable: bool) -> TypeError:
     return TypeError(f"buffer must be {what}, not {type(buf).__name__}")
 
 
-class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
+class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     """A TLS, DTLS or QUIC connection. Corresponds to ``SSL_new``.
 
     `socket` is ``None`` for memory-BIO mode, or a socket object (anything with
@@ -188,7 +221,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         fileno = getattr(sock, "fileno", None)
         if isinstance(sock, int) or fileno is None:
             raise TypeError("socket must be None (memory-BIO mode) or a socket object with a fileno() method")
-        fd = fileno()
+        fd = _check_socket_fd(fileno())
         if self._context.method_kind == "dtls" and getattr(sock, "type", None) == _socket_mod.SOCK_DGRAM:
             # A datagram BIO keeps datagram boundaries and knows the path MTU; SSL_set_fd
             # would give a stream BIO.
@@ -247,16 +280,6 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
-
-    def __copy__(self):
-        raise TypeError("asyncssl.SSL.Connection cannot be copied: it owns an OpenSSL connection; "
-                        "create a new Connection instead")
-
-    def __deepcopy__(self, memo):
-        self.__copy__()
-
-    def __reduce_ex__(self, protocol):
-        raise TypeError("asyncssl.SSL.Connection cannot be pickled or copied: it owns an OpenSSL connection")
 
     def __getattr__(self, name: str) -> Any:
         # pyOpenSSL: unknown attributes come from the socket (fileno, settimeout, ...).
@@ -399,6 +422,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise TypeError("name must be a byte string")
         if b"\0" in name:
             raise TypeError("name must not contain NUL byte")
+        _check_sni_hostname(name)
         if not lib.SSL_set_tlsext_host_name(self._ptr(), name):
             raise error_from_queue(Error, "SSL_set_tlsext_host_name failed")
 

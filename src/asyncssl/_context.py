@@ -44,6 +44,7 @@ from ._constants import (
 from ._errors import Error
 from ._offload import AsyncOffloadContextMixin
 from ._trust import verify_locations
+from ._uncopyable import Uncopyable
 
 __all__ = ["Context", "ContextFrozenError", "create_default_context"]
 
@@ -121,7 +122,7 @@ def _alpn_wire(protos: Any) -> bytes:
     return bytes(out)
 
 
-class Context(AsyncOffloadContextMixin):
+class Context(AsyncOffloadContextMixin, Uncopyable):
     """Settings shared by connections: certificates, verification, protocols, callbacks.
 
     Corresponds to ``SSL_CTX_new_ex``. `method` is one of the ``*_METHOD`` constants;
