@@ -939,8 +939,11 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         """The largest datagram to send. Corresponds to ``SSL_set_mtu`` (with ``OP_NO_QUERY_MTU``)."""
         _require_int(mtu, "mtu")
         ssl = self._ptr()
+        had_option = lib.SSL_get_options(ssl) & lib.SSL_OP_NO_QUERY_MTU
         lib.SSL_set_options(ssl, lib.SSL_OP_NO_QUERY_MTU)
         if not lib.SSL_set_mtu(ssl, mtu):
+            if not had_option:   # a rejected setter leaves the connection as it was
+                lib.SSL_clear_options(ssl, lib.SSL_OP_NO_QUERY_MTU)
             raise error_from_queue(Error, f"SSL_set_mtu({mtu}) failed (below the minimum MTU?)")
 
     @guarded(ACCESS)

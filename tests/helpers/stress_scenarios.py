@@ -225,7 +225,87 @@ def threads(rng):
         gc.collect()
 
 
-SCENARIOS = {"lifetimes": lifetimes, "callbacks": callbacks, "threads": threads}
+async def _tls_cancellations(rng, sctx):
+    import asyncio
+
+    from asyncssl import aio
+
+    async def echo(reader, writer):
+        try:
+            writer.write(await reader.readline())
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await aio.start_server(echo, "127.0.0.1", 0, context=sctx)
+    port = server.sockets[0].getsockname()[1]
+    cctx = client_context()
+
+    async def client():
+        reader, writer = await aio.open_connection("127.0.0.1", port, context=cctx, server_hostname="localhost")
+        writer.write(b"ping\n")
+        await writer.drain()
+        line = await reader.readline()
+        writer.close()
+        return line
+
+    tasks = [asyncio.ensure_future(client()) for _ in range(rng.randint(3, 12))]
+    for task in tasks:
+        loop = asyncio.get_running_loop()
+        loop.call_later(rng.uniform(0, 0.4), task.cancel)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    gc.collect()
+    assert await asyncio.wait_for(client(), 20) == b"ping\n"   # the server still serves
+    server.close()
+    await server.wait_closed()
+
+
+async def _dtls_cancellations(rng):
+    import asyncio
+
+    from asyncssl import aio
+
+    async def echo(endpoint):
+        while True:
+            try:
+                endpoint.send(await endpoint.recv())
+            except EOFError:
+                return
+
+    server = await aio.dtls_serve("127.0.0.1", 0, context=server_context(SSL.DTLS_SERVER_METHOD), handler=echo)
+    address = server.sockets[0].getsockname()[:2]
+
+    async def client():
+        async with await aio.dtls_connect(*address, context=client_context(SSL.DTLS_CLIENT_METHOD),
+                                          server_hostname="localhost", initial_timeout=0.1) as endpoint:
+            endpoint.send(b"ping")
+            return await endpoint.recv()
+
+    tasks = [asyncio.ensure_future(client()) for _ in range(rng.randint(2, 6))]
+    for task in tasks:
+        asyncio.get_running_loop().call_later(rng.uniform(0, 0.2), task.cancel)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    gc.collect()
+    assert await asyncio.wait_for(client(), 20) == b"ping"
+    server.close()
+    await server.wait_closed()
+
+
+def aio_cancel(rng):
+    """asyncio clients cancelled at random points of the TLS (with and without MODE_ASYNC) and DTLS adapters."""
+    import asyncio
+
+    kind = rng.choice(["tls", "tls-async", "dtls"])
+    if kind == "dtls":
+        asyncio.run(_dtls_cancellations(rng))
+        return
+    with accelerated(latency=rng.choice([0.02, 0.1, 0.3])) as libctx:
+        sctx = server_context(libctx=libctx, async_mode=kind == "tls-async")
+        asyncio.run(_tls_cancellations(rng, sctx))
+        gc.collect()
+
+
+SCENARIOS = {"lifetimes": lifetimes, "callbacks": callbacks, "threads": threads, "aio_cancel": aio_cancel}
 
 
 def run(name: str, seed: int) -> None:

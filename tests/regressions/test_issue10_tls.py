@@ -268,3 +268,19 @@ def test_copying_wrapper_objects_is_a_clear_type_error():
     lines = out.splitlines()
     assert all("TypeError" in line for line in lines[:-1]), out
     assert lines[-1] == "b'still fine'"
+
+
+def test_a_rejected_setter_leaves_the_connection_as_it_was():
+    out = run_scenario("""
+    sctx, cctx = dtls_contexts()
+    client, server = tls_pair(sctx, cctx)
+    before = client.get_options() if hasattr(client, "get_options") else client.set_options(0)
+    print(outcome(client.set_ciphertext_mtu, 10))        # below DTLS's minimum
+    print(client.set_options(0) == before)
+    client.set_tlsext_host_name(b"kept.example")
+    print(outcome(client.set_tlsext_host_name, b"bad name"), client.get_servername())
+    print(drive(client, server))
+    """)
+    lines = out.splitlines()
+    assert lines[0].startswith("Error: SSL_set_mtu(10) failed"), out
+    assert lines[1:] == ["True", lines[2], "done"] and lines[2].endswith("b'kept.example'"), out
