@@ -30,6 +30,8 @@ MODULES = [
     "quic",
     "async_",
     "glue",
+    "guard",
+    "callbacks",
     "offload",
     "simaccel",
 ]

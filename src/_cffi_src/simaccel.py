@@ -52,6 +52,7 @@ void asyncssl_simaccel_configure(double, unsigned int, unsigned int);
 void asyncssl_simaccel_stats(struct simaccel_stats *);
 void asyncssl_simaccel_reset_stats(void);
 void asyncssl_simaccel_set_trace_file(const char *);
+void asyncssl_simaccel_after_fork_child(void);
 """
 
 CUSTOMIZATIONS = (
@@ -75,5 +76,6 @@ void asyncssl_simaccel_configure(double latency, unsigned int fail_every, unsign
 void asyncssl_simaccel_stats(struct simaccel_stats *out) {{ simaccel_get_stats(out); }}
 void asyncssl_simaccel_reset_stats(void) {{ simaccel_reset_stats(); }}
 void asyncssl_simaccel_set_trace_file(const char *path) {{ simaccel_set_trace_file(path); }}
+void asyncssl_simaccel_after_fork_child(void) {{ simaccel_after_fork_child(); }}
 """
 )

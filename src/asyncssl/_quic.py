@@ -164,16 +164,14 @@ class QuicConnectionMixin(QuicEventMethods):
 
         conn = cls.__new__(cls)
         conn._init_state(context, None)
-        conn._ssl = ptr          # borrowed until accepted: never freed through this object
-        conn._closed = False
+        conn._own_ssl(ptr, shared=True, borrowed=True)  # borrowed until accepted: never freed by it
         _callbacks.attach_connection(conn, ptr)
         return conn
 
     def _quic_take_ownership(self, ptr, listener) -> None:
         """The listener accepted this connection: own its ``SSL *`` (one reference, from
         ``SSL_accept_connection``) and share the listener's socket."""
-        self._ssl = ffi.gc(ptr, lib.SSL_free)
-        self._closed = False
+        lib.asyncssl_guard_adopt(self._guard)  # the reference SSL_accept_connection returned
         self._socket = listener._socket
         # The listener's connections do not inherit the SSL_CTX modes: give them the
         # Context's (pyOpenSSL's defaults: partial writes, moving write buffer).

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ._binding import ffi, lib
+from ._uncopyable import Uncopyable
 
 
-class Session:
+class Session(Uncopyable):
     """A TLS session, from ``Connection.get_session()``, to pass to ``Connection.set_session()``.
 
     Wraps an owned ``SSL_SESSION*`` (freed with ``SSL_SESSION_free``).

@@ -9,9 +9,10 @@ job and, between steps, waits for ``wait_fds()`` (or the wait ctx callback).
 
 Rules OpenSSL imposes, enforced here:
 
-1. A paused job is resumed on the thread that started it. Threads are told apart by a token
-   kept in thread-local storage, never by ``threading.get_ident()``: a new thread may get a
-   dead thread's ident, and resuming a job there would jump into freed async state.
+1. A paused job is resumed on the thread that started it. Threads are told apart by
+   ``asyncssl_thread_tag()`` (a number never reused in the process), never by
+   ``threading.get_ident()``: a new thread may get a dead thread's ident, and resuming a job
+   there would jump into freed async state.
 2. The buffers the job uses stay alive and unmoved until it finishes: they are attributes of
    this object, and while the job is paused the object is also held by ``_PAUSED`` — so an
    owner that drops it (a cancelled task, a finished thread, the garbage collector) cannot
@@ -22,7 +23,6 @@ Rules OpenSSL imposes, enforced here:
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,15 +33,6 @@ from ._binding import drain_errors, error_from_queue, ffi, lib
 from ._errors import Error
 
 _PAUSED: set[Any] = set()  # jobs an OpenSSL async job is paused in (rule 2)
-_thread_tokens = threading.local()
-
-
-def thread_token() -> object:
-    """An object unique to the calling thread for as long as the process lives (rule 1)."""
-    token = getattr(_thread_tokens, "token", None)
-    if token is None:
-        token = _thread_tokens.token = object()
-    return token
 
 
 def _libctx_pointer(libctx):
@@ -107,7 +98,7 @@ class SignJob:
         self.wait_ctx = wait_ctx if wait_ctx is not None else AsyncWaitCtx()
         self._job = ffi.new("ASYNC_JOB **")
         self._ret = ffi.new("int *")
-        self._thread: object | None = None  # thread_token() of the thread that started the job
+        self._thread: int | None = None  # asyncssl_thread_tag() of the thread that started the job
         self.paused = False
         self.done = False
         self.pauses = 0
@@ -116,7 +107,7 @@ class SignJob:
         """Start or resume the job (``ASYNC_start_job``); True once it has finished."""
         if self.done:
             raise Error("this sign job has already finished")
-        me = thread_token()
+        me = lib.asyncssl_thread_tag()  # never reused, unlike a thread ident (see _cffi_src/guard.py)
         if self._thread is None:
             self._thread = me
             drain_errors()  # the job's errors end up on this thread's queue

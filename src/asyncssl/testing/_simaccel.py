@@ -29,6 +29,7 @@ PREFERENCE: str = ffi.string(lib.ASYNCSSL_SIMACCEL_PREFERENCE).decode()
 NAME: str = ffi.string(lib.ASYNCSSL_SIMACCEL_NAME).decode()
 
 _default_ctx_registered = False
+_fork_hook_registered = False
 
 
 def configure_simulated_accelerator(*, latency: float = 0.001, fail_every: int = 0, eagain_every: int = 0) -> None:
@@ -52,7 +53,11 @@ def load_simulated_accelerator(libctx: LibraryContext | None, *, latency: float 
                                eagain_every: int = 0) -> Provider:
     """Load the simulated accelerator into `libctx` (None: the process's default context) and
     make it preferred for the signatures it offers (ECDSA, RSA PKCS#1 v1.5 and PSS)."""
-    global _default_ctx_registered
+    global _default_ctx_registered, _fork_hook_registered
+    if not _fork_hook_registered:
+        # the device's worker thread does not survive fork(): the child gets a new one
+        os.register_at_fork(after_in_child=lib.asyncssl_simaccel_after_fork_child)
+        _fork_hook_registered = True
     if libctx is not None and not isinstance(libctx, LibraryContext):
         raise TypeError("libctx must be an asyncssl.LibraryContext or None")
     configure_simulated_accelerator(latency=latency, fail_every=fail_every, eagain_every=eagain_every)

@@ -47,6 +47,10 @@ void simaccel_configure(double latency, unsigned fail_every, unsigned eagain_eve
 void simaccel_get_stats(struct simaccel_stats *out);
 void simaccel_reset_stats(void);
 
+/* In the child of fork(), from a normal context (not the pthread_atfork handler): give the
+   device its worker thread back. Without it the worker restarts at the next submission. */
+void simaccel_after_fork_child(void);
+
 /* Append one line per operation to this file (NULL: stop tracing). */
 void simaccel_set_trace_file(const char *path);
 

@@ -75,6 +75,9 @@ static pthread_cond_t simaccel_done_cond; /* submitters: a request was notified 
 static struct simaccel_req *simaccel_queue; /* sorted by due time */
 static pthread_t simaccel_worker;
 static int simaccel_worker_running, simaccel_worker_stop, simaccel_users;
+/* In a child of fork(): the device was on, but its worker thread did not come along.
+   The next submission starts a new one; release must not join the missing one. */
+static int simaccel_worker_lost;
 static double simaccel_latency = 0.001;
 static unsigned simaccel_fail_every, simaccel_eagain_every;
 static struct simaccel_stats simaccel_counters;
@@ -85,7 +88,22 @@ static OSSL_PROVIDER *simaccel_default;
 /* Its address is the wait fd's key in every ASYNC_WAIT_CTX. */
 static const char simaccel_wait_key = 0;
 
-static void simaccel_init_conds(void)
+/* fork(): hold both locks across it, so the child never inherits one held by a thread
+   that does not exist there; the child gets fresh condition variables (the worker may
+   have been waiting on one) and notes that its worker is gone. */
+static void simaccel_fork_prepare(void)
+{
+    pthread_mutex_lock(&simaccel_lifecycle_lock);
+    pthread_mutex_lock(&simaccel_lock);
+}
+
+static void simaccel_fork_parent(void)
+{
+    pthread_mutex_unlock(&simaccel_lock);
+    pthread_mutex_unlock(&simaccel_lifecycle_lock);
+}
+
+static void simaccel_make_conds(void)
 {
     pthread_condattr_t attr;
 
@@ -95,6 +113,43 @@ static void simaccel_init_conds(void)
     pthread_cond_init(&simaccel_work_cond, &attr);
     pthread_condattr_destroy(&attr);
     pthread_cond_init(&simaccel_done_cond, NULL);
+}
+
+static void simaccel_fork_child(void)
+{
+    simaccel_make_conds();
+    if (simaccel_worker_running)
+        simaccel_worker_lost = 1;
+    pthread_mutex_unlock(&simaccel_lock);
+    pthread_mutex_unlock(&simaccel_lifecycle_lock);
+}
+
+static void *simaccel_worker_main(void *unused);
+
+/* Called with simaccel_lock held: a forked child's device gets its worker back. */
+static void simaccel_revive_worker_locked(void)
+{
+    if (simaccel_worker_running && simaccel_worker_lost) {
+        if (pthread_create(&simaccel_worker, NULL, simaccel_worker_main, NULL) != 0)
+            simaccel_worker_running = 0;
+        simaccel_worker_lost = 0;
+    }
+}
+
+/* For the application's after-fork hook in the child (os.register_at_fork): restart the
+   worker at once, so that requests queued before the fork complete too. Creating a
+   thread is not allowed inside the pthread_atfork child handler itself. */
+void simaccel_after_fork_child(void)
+{
+    pthread_mutex_lock(&simaccel_lock);
+    simaccel_revive_worker_locked();
+    pthread_mutex_unlock(&simaccel_lock);
+}
+
+static void simaccel_init_conds(void)
+{
+    simaccel_make_conds();
+    pthread_atfork(simaccel_fork_prepare, simaccel_fork_parent, simaccel_fork_child);
 }
 
 void simaccel_configure(double latency, unsigned fail_every, unsigned eagain_every)
@@ -345,12 +400,17 @@ void simaccel_device_release(void)
     if (simaccel_users > 0 && --simaccel_users == 0) {
         /* The worker drains what is queued, then exits; it must be gone before a
            provider module's code is unmapped, and before its library context is freed. */
+        int lost;
+
         pthread_mutex_lock(&simaccel_lock);
         simaccel_worker_stop = 1;
         simaccel_worker_running = 0;
+        lost = simaccel_worker_lost;
+        simaccel_worker_lost = 0;
         pthread_cond_signal(&simaccel_work_cond);
         pthread_mutex_unlock(&simaccel_lock);
-        pthread_join(simaccel_worker, NULL);
+        if (!lost)
+            pthread_join(simaccel_worker, NULL);
         OSSL_PROVIDER_unload(simaccel_default);
         OSSL_LIB_CTX_free(simaccel_libctx);
         simaccel_default = NULL;
@@ -367,6 +427,7 @@ static int simaccel_enqueue(struct simaccel_req *r, double latency)
 
     simaccel_deadline(&r->due, latency);
     pthread_mutex_lock(&simaccel_lock);
+    simaccel_revive_worker_locked();   /* first submission in a forked child */
     if (!simaccel_worker_running) {
         pthread_mutex_unlock(&simaccel_lock);
         return 0;

@@ -1,0 +1,30 @@
+"""Randomized crash-safety runs (issue 10): TLS, DTLS and MODE_ASYNC objects closed, dropped and
+collected in random orders; every callback type closing, re-entering and raising; several threads
+on one object; asyncio clients cancelled at random points of the TLS and DTLS adapters. Each run is a fresh interpreter; a signal death or hang fails with its seed.
+
+ASYNCSSL_STRESS_RUNS (default 10) sets the runs per scenario; ASYNCSSL_STRESS_SEED replays one seed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from helpers.subproc import run_scenario
+
+import asyncssl
+
+RUNS = int(os.environ.get("ASYNCSSL_STRESS_RUNS", "10"))
+ONE_SEED = os.environ.get("ASYNCSSL_STRESS_SEED")
+SEEDS = [int(ONE_SEED)] if ONE_SEED else [1000 + i for i in range(RUNS)]
+
+needs_async = pytest.mark.skipif(not asyncssl.is_async_capable(), reason="ASYNC_is_capable() is 0 here")
+
+
+@needs_async
+@pytest.mark.parametrize("scenario", ["lifetimes", "callbacks", "threads", "aio_cancel"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_stress(scenario, seed):
+    code = f"from helpers.stress_scenarios import run\nrun({scenario!r}, {seed})\n"
+    out = run_scenario(code, seed=seed, timeout=120)
+    assert out.endswith(f"{scenario} {seed} ok\n"), out
