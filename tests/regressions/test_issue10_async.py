@@ -232,3 +232,30 @@ def test_a_callback_that_starts_offloaded_crypto_on_another_connection():
     print("exit")
     """)
     assert out == "done ['started', 'done']\nexit\n", out
+
+
+@needs_enlarged_stacks
+def test_the_reaper_survives_callbacks_of_the_jobs_it_resumes():
+    # A resumed handshake calls Python callbacks; one that makes or closes Connections
+    # reaches the reaper again (a nested reap, a new park): no deadlock, no double free.
+    out = run_scenario("""
+    from asyncssl._offload import reap_abandoned_connections
+    with accelerated(latency=0.05) as libctx:
+        sctx = server_context(libctx=libctx, async_mode=True)
+        made = []
+        def info(conn, where, ret):
+            made.append(SSL.Connection(sctx, None))   # Connection() is a reap point
+            if len(made) % 3 == 0:
+                made.pop().close()
+        sctx.set_info_callback(info)
+        for _ in range(3):
+            client, server = tls_pair(sctx)
+            print(run_until_async(server.do_handshake, client, server), end=" ")
+            server.close()
+        deadline = time.monotonic() + 10
+        while (left := reap_abandoned_connections()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        print(left)
+    print("exit")
+    """)
+    assert out == "paused " * 3 + "0\nexit\n", out
