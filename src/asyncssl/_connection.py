@@ -38,6 +38,8 @@ from ._certs import load_x509, x509_name_to_cryptography, x509_stack_to_list, x5
 from ._constants import MODE_ASYNC
 from ._context import Context, _alpn_wire, _require_callable, _require_int
 from ._errors import Error, WantReadError, WantWriteError
+from ._io import buffer_error as _buffer_error
+from ._io import check_size as _check_size
 from ._io import raise_for_error_code, reraise_callback_exception
 from ._offload import AsyncOffloadConnectionMixin
 from ._quic import QuicConnectionMixin
@@ -64,20 +66,6 @@ _INT_MAX = 2**31 - 1
 # recv(bufsiz) reads at most this much per call into its scratch buffer: a TLS record
 # is at most 16 KiB, so a larger scratch would only waste memory.
 _SCRATCH_MAX = 256 * 1024
-
-
-def _check_size(value: Any, what: str) -> None:
-    if not isinstance(value, int):
-        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must not be negative")
-
-
-def _buffer_error(buf: Any, writable: bool) -> TypeError:
-    if isinstance(buf, str):
-        return TypeError("buf must be a memoryview, buffer or byte string, not str (encode it first)")
-    what = "a writable buffer (bytearray, memoryview, array)" if writable else "a bytes-like object"
-    return TypeError(f"buffer must be {what}, not {type(buf).__name__}")
 
 
 class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):

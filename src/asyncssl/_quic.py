@@ -3,8 +3,8 @@
 Theory of operation
 -------------------
 Every QUIC object is an ``SSL *``: a client connection comes from ``SSL_new`` on a
-QUIC client ``SSL_CTX`` with a UDP socket attached by ``SSL_set_fd`` (which, for QUIC,
-makes a datagram BIO); a server connection comes from ``SSL_accept_connection`` on a
+QUIC client ``SSL_CTX`` with a UDP socket attached as a datagram BIO on a duplicate of
+its fd (``attach_udp_socket``); a server connection comes from ``SSL_accept_connection`` on a
 listener (``_quic_listener.py``); streams from ``SSL_new_stream``/``SSL_accept_stream``
 (``_quic_stream.py``). OpenSSL drives the UDP socket non-blocking itself; whether *our*
 calls block is the object's application-level blocking mode (``set_blocking_mode``).
@@ -51,27 +51,13 @@ from ._quic_constants import (
 )
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
 from ._quic_events import QuicEventMethods
+from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
 from ._quic_stream import Stream, check_app_error_code, conclude_stream
 
 __all__ = ["QuicConnectionMixin", "ConnCloseInfo", "QuicConnectionClosedError", "Stream",
            "check_udp_socket", "alpn_missing_message"]
 
 _UINT64_MAX = (1 << 64) - 1
-
-
-def check_udp_socket(udp_socket) -> bool:
-    """Validate a UDP socket for QUIC; make it non-blocking. Returns whether it was blocking."""
-    if not isinstance(udp_socket, socket.socket):
-        raise TypeError(f"QUIC needs a socket.socket of type SOCK_DGRAM, not {type(udp_socket).__name__}")
-    if udp_socket.type != socket.SOCK_DGRAM:
-        raise TypeError("QUIC runs over UDP: pass a socket.socket(AF_INET or AF_INET6, SOCK_DGRAM)")
-    if udp_socket.fileno() < 0:
-        raise ValueError("the UDP socket is closed")
-    was_blocking = udp_socket.getblocking()
-    # OpenSSL drives the network BIO non-blocking itself (quic_impl.c calls BIO_set_nbio);
-    # doing it here too keeps Python's view of the socket truthful.
-    udp_socket.setblocking(False)
-    return was_blocking
 
 
 def alpn_missing_message(side: str) -> str:
@@ -130,7 +116,7 @@ class QuicConnectionMixin(QuicEventMethods):
 
     def _init_quic(self, context, udp_socket) -> None:
         """Client connection: attach `udp_socket` to the ``SSL *`` that ``Connection.__init__``
-        made (``SSL_set_fd``, which for QUIC makes a datagram BIO that leaves the fd open).
+        made (a datagram BIO on a duplicate of its fd: see ``attach_udp_socket``).
 
         Called by ``Connection.__init__`` when `context` has a QUIC method.
         """
@@ -146,8 +132,7 @@ class QuicConnectionMixin(QuicEventMethods):
         blocking = check_udp_socket(udp_socket)
         ptr = self._ssl
         clear_errors()
-        if lib.SSL_set_fd(ptr, udp_socket.fileno()) != 1:
-            raise quic_error_from_queue(None, "SSL_set_fd")
+        attach_udp_socket(ptr, udp_socket)
         if lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) != 1:
             raise quic_error_from_queue(None, "SSL_set_blocking_mode")
         self._quic = _QuicState(udp_socket, None, is_server=False)
@@ -189,6 +174,7 @@ class QuicConnectionMixin(QuicEventMethods):
                         "QUIC_CLIENT_METHOD, QUIC_CLIENT_THREAD_METHOD or QUIC_SERVER_METHOD")
         if q.closed or self._closed:
             raise Error(f"this QUIC connection is closed{q.closed_why}")
+        check_socket_open(q.socket, "connection")
         return self._ssl
 
     def _poll_ssl(self):

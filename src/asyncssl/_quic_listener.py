@@ -1,8 +1,8 @@
-"""``SSL.Listener``: a QUIC server port (``SSL_new_listener`` + ``SSL_set_fd`` + ``SSL_listen``).
+"""``SSL.Listener``: a QUIC server port (``SSL_new_listener`` + a datagram BIO + ``SSL_listen``).
 
 Theory of operation
 -------------------
-One listener owns one UDP socket; every connection accepted from it shares that socket
+One listener uses one UDP socket (through its own duplicate of the fd); every connection accepted from it shares that socket
 and the listener's event loop state (one descriptor pair and one timeout for all of
 them, so an application-driven loop needs one registration per listener).
 
@@ -32,9 +32,10 @@ from . import _callbacks
 from ._binding import ffi, has, lib, not_supported
 from ._errors import Error
 from ._io import clear_errors
-from ._quic import _refuse_async_mode, alpn_missing_message, check_udp_socket
+from ._quic import _refuse_async_mode, alpn_missing_message
 from ._quic_errors import quic_error_from_queue
 from ._quic_events import QuicEventMethods
+from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
 
 __all__ = ["Listener"]
 
@@ -74,12 +75,12 @@ def _prune_pending(now: float) -> None:
 class Listener(QuicEventMethods):
     """A QUIC server listening on `udp_socket` (bound by the caller), for a server `context`.
 
-    Corresponds to ``SSL_new_listener`` + ``SSL_set_fd`` + ``SSL_listen``. Address
+    Corresponds to ``SSL_new_listener`` + ``SSL_set_fd`` (on a duplicate fd) + ``SSL_listen``. Address
     validation (a Retry round trip for clients without a token) is on unless
     ``validate_address=False`` (``SSL_LISTENER_FLAG_NO_VALIDATE``).
     """
 
-    __slots__ = ("_ssl", "_context", "_socket", "_connections", "_closed", "__weakref__")
+    __slots__ = ("_ssl", "_context", "_socket", "_fd", "_connections", "_closed", "__weakref__")
 
     def __init__(self, context, udp_socket, *, validate_address: bool = True):
         self._ssl = None
@@ -113,8 +114,7 @@ class Listener(QuicEventMethods):
             raise quic_error_from_queue(None, "SSL_new_listener")
         self._ssl = ffi.gc(ptr, lib.SSL_free)
         self._closed = False
-        if lib.SSL_set_fd(ptr, udp_socket.fileno()) != 1:
-            raise quic_error_from_queue(None, "SSL_set_fd")
+        self._fd = attach_udp_socket(ptr, udp_socket)
         if lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) != 1:
             raise quic_error_from_queue(None, "SSL_set_blocking_mode")
         if lib.SSL_listen(ptr) != 1:
@@ -125,6 +125,7 @@ class Listener(QuicEventMethods):
     def _live_ssl(self):
         if self._closed:
             raise Error("this QUIC listener is closed")
+        check_socket_open(self._socket, "listener")
         return self._ssl
 
     def _poll_ssl(self):
@@ -160,9 +161,10 @@ class Listener(QuicEventMethods):
         return f"<asyncssl.SSL.Listener {state}>"
 
     def fileno(self) -> int:
-        """The UDP socket's fd (the read and write poll descriptor of all its connections)."""
+        """The fd OpenSSL reads and writes: the listener's own duplicate of the UDP socket's
+        (the read and write poll descriptor of all its connections; see ``attach_udp_socket``)."""
         self._live_ssl()
-        return self._socket.fileno()
+        return self._fd
 
     def get_context(self):
         return self._context

@@ -17,10 +17,11 @@ import time
 
 from ._binding import ffi, lib
 from ._errors import Error, WantReadError, WantWriteError
-from ._io import clear_errors
+from ._io import buffer_error, check_size, clear_errors
 from ._quic_constants import FEATURE_VALUES, VALUE_CLASS_FEATURE_REQUEST, VALUE_CLASS_GENERIC
 from ._quic_errors import quic_error_from_queue, raise_for_quic_io
 from ._quic_events import QuicEventMethods
+from ._quic_socket import check_socket_open
 
 
 def _peek_reason() -> str:
@@ -44,6 +45,11 @@ def check_app_error_code(code: int, what: str = "app_error_code") -> int:
 
 _send = lib.asyncssl_send
 _recv = lib.asyncssl_recv
+
+
+def _refuse_flags(flags) -> None:
+    if flags is not None:
+        raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
 
 
 def conclude_stream(ptr, what: str, hint: str = "") -> None:
@@ -97,6 +103,7 @@ class Stream(QuicEventMethods):
             ssl = None
         if ssl is None:
             raise Error(f"this QUIC stream is closed{self._closed_why}: open or accept a new one")
+        check_socket_open(self._conn._quic.socket, "connection")
         return ssl
 
     def _conn_ptr(self):
@@ -205,11 +212,21 @@ class Stream(QuicEventMethods):
         control); retry after ``handle_events()``/network activity.
         """
         ptr = self._live_ssl()
-        if type(data) is not bytes:  # cffi passes bytes to `const char *` as is
-            data = ffi.from_buffer(data)
-        if not len(data):
-            return 0
-        n = _send(ptr, data, len(data))  # clears the error queue, returns count or -code
+        if type(data) is bytes:  # cffi passes bytes to `const char *` as is
+            if not data:
+                return 0
+            n = _send(ptr, data, len(data))  # clears the error queue, returns count or -code
+            if n < 0:
+                raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=False)
+            return n
+        try:
+            view = ffi.from_buffer(data)
+        except TypeError:
+            raise buffer_error(data, False) from None
+        # Released before anything is raised: a traceback that keeps this frame alive in a
+        # reference cycle must not keep the caller's buffer exported (issue 10, fault 10).
+        with view:
+            n = _send(ptr, view, len(view)) if len(view) else 0
         if n < 0:
             raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=False)
         return n
@@ -237,13 +254,13 @@ class Stream(QuicEventMethods):
         """Corresponds to ``SSL_read_ex``: up to `bufsiz` bytes from the stream.
 
         ``ZeroReturnError`` at the peer's FIN; ``WantReadError`` in non-blocking use
-        when nothing has arrived yet.
+        when nothing has arrived yet. Arguments are checked as ``Connection.recv`` does.
         """
-        if flags is not None:
-            raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
-        if bufsiz <= 0:
-            raise ValueError("bufsiz must be positive")
+        _refuse_flags(flags)
+        check_size(bufsiz, "bufsiz")
         ptr = self._live_ssl()
+        if bufsiz == 0:
+            return b""
         buf = ffi.new("char[]", bufsiz)
         n = _recv(ptr, buf, bufsiz)
         if n < 0:
@@ -253,15 +270,22 @@ class Stream(QuicEventMethods):
     read = recv
 
     def recv_into(self, buffer, nbytes: int | None = None, flags: int | None = None) -> int:
-        """Corresponds to ``SSL_read_ex`` straight into `buffer` (no copy); returns the count."""
-        if flags is not None:
-            raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
+        """Corresponds to ``SSL_read_ex`` straight into `buffer` (no copy); returns the count.
+
+        Arguments are checked as ``Connection.recv_into`` does.
+        """
+        _refuse_flags(flags)
+        if nbytes is not None:
+            check_size(nbytes, "nbytes")
         ptr = self._live_ssl()
-        buf = ffi.from_buffer(buffer) if type(buffer) is bytearray else ffi.from_buffer(buffer, require_writable=True)
-        size = len(buf) if nbytes is None else min(nbytes, len(buf))
-        if size <= 0:
-            return 0
-        n = _recv(ptr, buf, size)  # straight into the caller's buffer
+        try:
+            buf = ffi.from_buffer(buffer) if type(buffer) is bytearray else \
+                ffi.from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise buffer_error(buffer, True) from None
+        with buf:  # released before raising, as in send()
+            size = len(buf) if nbytes is None else min(nbytes, len(buf))
+            n = _recv(ptr, buf, size) if size else 0  # straight into the caller's buffer
         if n < 0:
             raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=True)
         return n
