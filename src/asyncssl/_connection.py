@@ -88,7 +88,9 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         ssl = lib.SSL_new(context._ctx)
         if ssl == ffi.NULL:
             raise error_from_queue(Error, "SSL_new failed")
-        self._ssl = ffi.gc(ssl, lib.SSL_free)
+        # QUIC objects have their own free (deferred inside OpenSSL callbacks, see
+        # src/_cffi_src/reentry.py).
+        self._ssl = ffi.gc(ssl, lib.asyncssl_quic_free if context.is_quic else lib.SSL_free)
         self._closed = False
         context._used = True
         _callbacks.attach_connection(self, ssl)
@@ -105,7 +107,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """Every attribute a Connection has, before it owns an ``SSL*``.
 
         Also used for server QUIC connections that OpenSSL creates itself (see
-        ``_quic._quic_pending``), so that both kinds are the same object inside.
+        ``_quic._quic_server_connection``), so that both kinds are the same object inside.
         """
         self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
         self._socket = socket
@@ -170,6 +172,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
     # --- lifetime --------------------------------------------------------------------------
 
     def _closed_error(self) -> Error:
+        if self._quic is not None and self._quic.closed:
+            return Error(f"this QUIC connection is closed{self._quic.closed_why}")
         return Error("this Connection is closed; create a new Connection to talk again")
 
     def close(self) -> None:
@@ -234,6 +238,13 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if self._closed:
             raise self._closed_error()
         return self._ssl
+
+    def _event_ptr(self):
+        """The SSL* for a call that, on QUIC, enters the QUIC engine (event loop calls,
+        shutdown): with the QUIC checks too (closed socket, inside an OpenSSL callback)."""
+        if self._quic is not None:
+            return self._live_ssl()
+        return self._ptr()
 
     def _reraise(self) -> None:
         if self._callback_exception is not None:
@@ -646,7 +657,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     def shutdown(self) -> bool:
         """Send close_notify; True once the peer's close_notify was also received. Corresponds to ``SSL_shutdown``."""
-        ssl = self._ptr()
+        ssl = self._event_ptr()
         if self._async_pending is not None:
             self._async_resuming("shutdown", "shutdown")
         ret = _new("int *")
@@ -693,7 +704,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         On OpenSSL < 3.2 a DTLS connection uses ``DTLSv1_handle_timeout`` instead and
         other connections do nothing, as documented upstream.
         """
-        ssl = self._ptr()
+        ssl = self._event_ptr()
         lib.ERR_clear_error()
         ok = lib.asyncssl_handle_events(ssl)
         self._reraise()
@@ -706,7 +717,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         Corresponds to ``SSL_get_event_timeout`` (on OpenSSL < 3.2: the DTLS timer).
         Query it again after every other call: any call may change it.
         """
-        ssl = self._ptr()
+        ssl = self._event_ptr()
         seconds = self._timeout_out()
         if not lib.asyncssl_get_event_timeout(ssl, seconds):
             raise error_from_queue(Error, "SSL_get_event_timeout failed")
@@ -721,11 +732,11 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     def net_read_desired(self) -> bool:
         """Whether the network should be polled for reading. Corresponds to ``SSL_net_read_desired`` (3.2+)."""
-        return bool(lib.SSL_net_read_desired(self._ptr()))
+        return bool(lib.SSL_net_read_desired(self._event_ptr()))
 
     def net_write_desired(self) -> bool:
         """Whether the network should be polled for writing. Corresponds to ``SSL_net_write_desired`` (3.2+)."""
-        return bool(lib.SSL_net_write_desired(self._ptr()))
+        return bool(lib.SSL_net_write_desired(self._event_ptr()))
 
     def get_rpoll_descriptor(self) -> int:
         """The fd to poll for readability; -1 if the BIO has none (memory BIOs).
@@ -756,7 +767,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         TLS and DTLS connections follow their socket's blocking state instead
         (``socket.setblocking``); calling this on them raises Error.
         """
-        ssl = self._ptr()
+        ssl = self._event_ptr()
         setter = lib.SSL_set_blocking_mode  # NotSupportedError before 3.2
         if not self._context.is_quic:
             raise Error("set_blocking_mode applies to QUIC connections; a TLS/DTLS connection blocks as its "
@@ -767,7 +778,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     def get_blocking_mode(self) -> bool:
         """Corresponds to ``SSL_get_blocking_mode`` (3.2+); TLS/DTLS report their socket's blocking state."""
-        ssl = self._ptr()
+        ssl = self._event_ptr()
         getter = lib.SSL_get_blocking_mode
         if not self._context.is_quic:
             if self._socket is None:

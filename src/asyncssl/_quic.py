@@ -50,7 +50,7 @@ from ._quic_constants import (
     VALUE_CLASS_GENERIC,
 )
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
-from ._quic_events import QuicEventMethods
+from ._quic_events import QuicEventMethods, check_may_enter
 from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
 from ._quic_stream import Stream, check_app_error_code, conclude_stream
 
@@ -138,32 +138,42 @@ class QuicConnectionMixin(QuicEventMethods):
         self._quic = _QuicState(udp_socket, None, is_server=False)
 
     @classmethod
-    def _quic_pending(cls, context, ptr):
-        """A Connection for a server connection OpenSSL pre-created (not owned yet).
+    def _quic_server_connection(cls, listener, ptr, *, pending: bool):
+        """A Connection for a server connection OpenSSL made itself, on `listener`.
 
-        Made in the pending-connection callback so that TLS callbacks (ALPN, verify,
-        SNI) running during the handshake find their Connection; it takes ownership of
-        the ``SSL *`` in ``_quic_take_ownership`` when the listener accepts it.
+        `pending`: made in the pending-connection callback, before ``SSL_accept_connection``
+        (so that the TLS callbacks running during the handshake find their Connection).
+        OpenSSL only lends that ``SSL *``: it is up-ref'd here, with a reference to the
+        listener too, which OpenSSL does not count for pending connections
+        (``asyncssl_quic_hold_pending``). Otherwise `ptr` is the reference
+        ``SSL_accept_connection`` returned, now ours. Either way the one free is the
+        ``ffi.gc`` destructor ``asyncssl_quic_free`` (via ``close()`` or the collector).
         """
         from . import _callbacks
 
+        if pending and not lib.asyncssl_quic_hold_pending(ptr, listener._ssl):
+            raise MemoryError("SSL_up_ref failed")
         conn = cls.__new__(cls)
-        conn._init_state(context, None)
-        conn._ssl = ptr          # borrowed until accepted: never freed through this object
+        conn._init_state(listener._context, listener._socket)
+        conn._ssl = ffi.gc(ptr, lib.asyncssl_quic_free)
         conn._closed = False
+        conn._quic = _QuicState(listener._socket, listener, is_server=True)
         _callbacks.attach_connection(conn, ptr)
         return conn
 
-    def _quic_take_ownership(self, ptr, listener) -> None:
-        """The listener accepted this connection: own its ``SSL *`` (one reference, from
-        ``SSL_accept_connection``) and share the listener's socket."""
-        self._ssl = ffi.gc(ptr, lib.SSL_free)
-        self._closed = False
-        self._socket = listener._socket
+    def _quic_accepted(self, ptr) -> None:
+        """``SSL_accept_connection`` returned this connection (`ptr` is ``self._ssl``)."""
+        if ptr != self._ssl:
+            raise AssertionError("accepted a different SSL* than this Connection holds")
+        # It was pending, so this object already holds a reference: drop the accept's.
+        lib.SSL_free(ptr)
+        self._quic_set_server_modes()
+
+    def _quic_set_server_modes(self) -> None:
         # The listener's connections do not inherit the SSL_CTX modes: give them the
-        # Context's (pyOpenSSL's defaults: partial writes, moving write buffer).
-        lib.SSL_set_mode(ptr, lib.SSL_CTX_get_mode(listener._context._ctx))
-        self._quic = _QuicState(listener._socket, listener, is_server=True)
+        # Context's (pyOpenSSL's defaults: partial writes, moving write buffer). Not in
+        # the pending callback: SSL_set_mode takes the engine lock OpenSSL holds there.
+        lib.SSL_set_mode(self._ssl, lib.SSL_CTX_get_mode(self._context._ctx))
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -175,6 +185,7 @@ class QuicConnectionMixin(QuicEventMethods):
         if q.closed or self._closed:
             raise Error(f"this QUIC connection is closed{q.closed_why}")
         check_socket_open(q.socket, "connection")
+        check_may_enter("a QUIC connection method")
         return self._ssl
 
     def _poll_ssl(self):
@@ -192,6 +203,7 @@ class QuicConnectionMixin(QuicEventMethods):
         q = self._quic
         if q is None or q.closed:
             return
+        check_may_enter("Connection.close()")
         q.closed = True
         q.closed_why = why
         for stream in list(q.streams):

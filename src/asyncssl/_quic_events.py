@@ -15,7 +15,24 @@ import time
 from ._binding import check, ffi, has, lib
 from ._errors import Error
 
-__all__ = ["QuicEventMethods", "wait_for_network", "event_timeout"]
+__all__ = ["QuicEventMethods", "wait_for_network", "event_timeout", "check_may_enter", "IN_CALLBACK_MESSAGE"]
+
+IN_CALLBACK_MESSAGE = (
+    "{what} cannot be called from inside an OpenSSL callback (verify, SNI, ALPN select, info, keylog, "
+    "new pending connection): OpenSSL runs these callbacks in the middle of a QUIC handshake with the QUIC "
+    "engine's lock held, and this call would take that lock again (a deadlock). Record what you need in "
+    "the callback and make the call after the OpenSSL call that ran it has returned")
+_may_enter = lib.asyncssl_quic_may_enter
+
+
+def check_may_enter(what: str = "this QUIC call") -> None:
+    """Raise instead of entering the QUIC engine from inside an OpenSSL callback (fault 4).
+
+    Outside callbacks it also performs the QUIC frees that were queued inside one
+    (``asyncssl_quic_free``, src/_cffi_src/reentry.py). One C call.
+    """
+    if not _may_enter():
+        raise Error(IN_CALLBACK_MESSAGE.format(what=what))
 
 
 def event_timeout(ssl_ptr) -> float | None:

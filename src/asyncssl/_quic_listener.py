@@ -34,17 +34,18 @@ from ._errors import Error
 from ._io import clear_errors
 from ._quic import _refuse_async_mode, alpn_missing_message
 from ._quic_errors import quic_error_from_queue
-from ._quic_events import QuicEventMethods
+from ._quic_events import QuicEventMethods, check_may_enter
 from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
 
 __all__ = ["Listener"]
 
-# Pending server connections made by the pending-connection callback, until accepted:
-# callback key -> (Connection, time made). Strong references: the SSL* is not ours yet.
-_pending: dict[int, tuple[object, float]] = {}
 _PENDING_MAX_AGE = 300.0   # a handshake never takes that long: older entries were discarded
 _contexts: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 _context_keys = itertools.count(1)
+# The live listeners by the fd OpenSSL uses for them (their own duplicate, so unique while
+# they live): the pending-connection callback finds its listener through SSL_get_fd,
+# which for a QUIC connection reads the port's BIO without taking the engine lock.
+_listeners_by_fd: weakref.WeakValueDictionary[int, Listener] = weakref.WeakValueDictionary()
 
 
 def _connection_class():
@@ -53,23 +54,23 @@ def _connection_class():
     return Connection
 
 
-@ffi.def_extern()
+@ffi.def_extern(name="asyncssl_new_pending_conn_py")  # through a C trampoline (reentry.py)
 def asyncssl_new_pending_conn_cb(ctx_ptr, new_ssl, arg):
-    """Attach a Python ``Connection`` to a server connection OpenSSL has just created."""
+    """Attach a Python ``Connection`` to a server connection OpenSSL has just created.
+
+    Runs with the engine lock held: only calls that do not take it (SSL_get_fd, up-refs,
+    ex_data).
+    """
     try:
-        context = _contexts.get(int(ffi.cast("uintptr_t", arg)))
-        if context is None:
-            return 1   # the Context is gone; let OpenSSL carry on without Python callbacks
-        conn = _connection_class()._quic_pending(context, new_ssl)
-        _pending[conn._callback_key] = (conn, time.monotonic())
+        listener = _listeners_by_fd.get(lib.SSL_get_fd(new_ssl))
+        if listener is None or listener._closed:
+            return 1   # not one of ours: let OpenSSL carry on without Python callbacks
+        conn = _connection_class()._quic_server_connection(listener, new_ssl, pending=True)
+        listener._pending[conn._callback_key] = (conn, time.monotonic())
+        listener._connections.add(conn)
     except BaseException:  # noqa: BLE001 - never raise into C; the connection still works
         pass
     return 1
-
-
-def _prune_pending(now: float) -> None:
-    for key in [k for k, (_, t) in _pending.items() if now - t > _PENDING_MAX_AGE]:
-        del _pending[key]
 
 
 class Listener(QuicEventMethods):
@@ -80,7 +81,7 @@ class Listener(QuicEventMethods):
     ``validate_address=False`` (``SSL_LISTENER_FLAG_NO_VALIDATE``).
     """
 
-    __slots__ = ("_ssl", "_context", "_socket", "_fd", "_connections", "_closed", "__weakref__")
+    __slots__ = ("_ssl", "_context", "_socket", "_fd", "_connections", "_pending", "_closed", "__weakref__")
 
     def __init__(self, context, udp_socket, *, validate_address: bool = True):
         self._ssl = None
@@ -97,7 +98,12 @@ class Listener(QuicEventMethods):
         blocking = check_udp_socket(udp_socket)
         self._context = context
         self._socket = udp_socket
-        self._connections: weakref.WeakSet = weakref.WeakSet()
+        self._connections: weakref.WeakSet = weakref.WeakSet()   # accepted and pending
+        # Pending connections (made by the pending-connection callback) until accepted:
+        # callback key -> (Connection, time made). Strong: a callback may have stored
+        # things on the object that accept_connection() must return.
+        self._pending: dict[int, tuple[object, float]] = {}
+        self._fd = -1
         # The SSL_CTX's settings are now copied into OpenSSL objects: freeze the Context
         # like Connection does.
         context._used = True
@@ -112,9 +118,10 @@ class Listener(QuicEventMethods):
         ptr = lib.SSL_new_listener(context._ctx, 0 if validate_address else lib.SSL_LISTENER_FLAG_NO_VALIDATE)
         if ptr == ffi.NULL:
             raise quic_error_from_queue(None, "SSL_new_listener")
-        self._ssl = ffi.gc(ptr, lib.SSL_free)
+        self._ssl = ffi.gc(ptr, lib.asyncssl_quic_free)   # the one free (src/_cffi_src/reentry.py)
         self._closed = False
         self._fd = attach_udp_socket(ptr, udp_socket)
+        _listeners_by_fd[self._fd] = self
         if lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) != 1:
             raise quic_error_from_queue(None, "SSL_set_blocking_mode")
         if lib.SSL_listen(ptr) != 1:
@@ -126,6 +133,7 @@ class Listener(QuicEventMethods):
         if self._closed:
             raise Error("this QUIC listener is closed")
         check_socket_open(self._socket, "listener")
+        check_may_enter("a QUIC listener method")
         return self._ssl
 
     def _poll_ssl(self):
@@ -133,15 +141,22 @@ class Listener(QuicEventMethods):
 
     def _forget_connection(self, conn) -> None:
         self._connections.discard(conn)
+        self._pending.pop(getattr(conn, "_callback_key", None), None)
 
     def close(self) -> None:
-        """Close every connection accepted from this listener (they share its socket), then
-        free the listener. Idempotent. The UDP socket stays open: it is the caller's."""
+        """Close every connection accepted from this listener (they share its socket) and the
+        pending ones a callback has seen, then free the listener. Idempotent. The UDP
+        socket stays open: it is the caller's."""
         if self._closed:
             return
-        for conn in list(self._connections):
+        check_may_enter("Listener.close()")
+        pending = [conn for conn, _ in self._pending.values()]
+        for conn in list(self._connections) + pending:
             conn._quic_close(" (its listener was closed)")
+        self._pending.clear()
         self._closed = True
+        if _listeners_by_fd.get(self._fd) is self:
+            del _listeners_by_fd[self._fd]
         ptr, self._ssl = self._ssl, None
         if ptr is not None:
             ffi.release(ptr)
@@ -205,14 +220,18 @@ class Listener(QuicEventMethods):
         return conn
 
     def _adopt(self, cptr):
+        """The Connection for `cptr`, just returned by ``SSL_accept_connection``."""
         now = time.monotonic()
-        _prune_pending(now)
+        for key in [k for k, (_, t) in self._pending.items() if now - t > _PENDING_MAX_AGE]:
+            del self._pending[key]   # OpenSSL discarded it long ago; the collector frees ours
         conn = _callbacks.connection_for(cptr)
-        entry = _pending.pop(getattr(conn, "_callback_key", None), None) if conn is not None else None
-        cls = _connection_class()
-        if entry is None or entry[0] is not conn:
-            conn = cls._quic_pending(self._context, cptr)
-        conn._quic_take_ownership(cptr, self)
+        entry = self._pending.pop(getattr(conn, "_callback_key", None), None) if conn is not None else None
+        if entry is not None and entry[0] is conn and not conn._closed:
+            conn._quic_accepted(cptr)
+        else:
+            # No callback saw it, or its pending object was closed or collected meanwhile.
+            conn = _connection_class()._quic_server_connection(self, cptr, pending=False)
+            conn._quic_set_server_modes()
         self._connections.add(conn)
         return conn
 

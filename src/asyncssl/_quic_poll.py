@@ -11,6 +11,7 @@ import time
 
 from ._binding import ffi, lib, not_supported
 from ._quic_errors import quic_error_from_queue
+from ._quic_events import check_may_enter
 
 __all__ = ["poll"]
 
@@ -32,6 +33,7 @@ def poll(items, timeout: float | None = None) -> list[int]:
     items = list(items)
     if not lib.ASYNCSSL_HAS_SSL_POLL:
         raise not_supported("SSL_poll")
+    check_may_enter("SSL.poll()")
     if timeout != 0 and not lib.ASYNCSSL_HAS_BLOCKING_SSL_POLL:
         # 3.3/3.4 reject any timeout but zero (SSL_poll(3) HISTORY).
         raise not_supported("SSL_poll with a non-zero timeout", "3.5")

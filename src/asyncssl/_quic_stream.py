@@ -20,7 +20,7 @@ from ._errors import Error, WantReadError, WantWriteError
 from ._io import buffer_error, check_size, clear_errors
 from ._quic_constants import FEATURE_VALUES, VALUE_CLASS_FEATURE_REQUEST, VALUE_CLASS_GENERIC
 from ._quic_errors import quic_error_from_queue, raise_for_quic_io
-from ._quic_events import QuicEventMethods
+from ._quic_events import QuicEventMethods, check_may_enter
 from ._quic_socket import check_socket_open
 
 
@@ -90,7 +90,7 @@ class Stream(QuicEventMethods):
                             "not by calling SSL.Stream()")
         self._conn = connection
         # Owned: freed by close(), or by the garbage collector (ffi.gc) if never closed.
-        self._ssl = ffi.gc(_ptr, lib.SSL_free)
+        self._ssl = ffi.gc(_ptr, lib.asyncssl_quic_free)
         self._closed_why = ""
 
     # --- lifetime -------------------------------------------------------------------------
@@ -104,6 +104,7 @@ class Stream(QuicEventMethods):
         if ssl is None:
             raise Error(f"this QUIC stream is closed{self._closed_why}: open or accept a new one")
         check_socket_open(self._conn._quic.socket, "connection")
+        check_may_enter("a QUIC stream method")
         return ssl
 
     def _conn_ptr(self):

@@ -1,0 +1,223 @@
+"""Code that runs inside OpenSSL's calls: the callback marker, and QUIC frees that must wait.
+
+OpenSSL runs the TLS callbacks (verify, info, keylog, SNI, ALPN select, and for a QUIC
+server the pending-connection callback) in the middle of a handshake. For a QUIC object
+that handshake runs with the QUIC engine's mutex held, and that mutex is not recursive:
+any QUIC call from inside the callback that takes it again (SSL_handle_events,
+SSL_get_event_timeout, SSL_new_stream, SSL_poll, SSL_free of a QUIC object, ...)
+deadlocks the thread, or aborts in thread_posix.c (issue 10, fault 4).
+
+So every Python callback is reached through a C trampoline that counts, per thread, how
+many OpenSSL callbacks are running on it (``asyncssl_in_ssl_callback``). The QUIC object
+modules check it before a call that takes the engine lock and raise a clear error
+instead. Frees cannot raise (they come from close(), ffi.gc destructors and the garbage
+collector, which may run inside a callback): ``asyncssl_quic_free`` queues a free that
+would run inside a callback, and ``asyncssl_quic_drain_frees`` does it later, outside.
+
+The same function is the one free of every QUIC ``SSL *`` Python owns. A pending server
+connection (made by OpenSSL before ``SSL_accept_connection``, seen in a callback) holds a
+reference to its listener as well (``asyncssl_quic_hold_pending``): OpenSSL does not
+count one for it, and a listener freed before such a connection leaves it with a freed
+engine and mutex (issue 10, fault 3).
+"""
+
+INCLUDES = """
+#include <pthread.h>
+#include <stdlib.h>
+#include <openssl/ssl.h>
+"""
+
+TYPES = """
+"""
+
+FUNCTIONS = """
+int asyncssl_in_ssl_callback(void);
+int asyncssl_quic_may_enter(void);
+void asyncssl_quic_free(SSL *);
+int asyncssl_quic_deferred_frees(void);
+void asyncssl_quic_drain_frees(void);
+int asyncssl_quic_hold_pending(SSL *, SSL *);
+
+/* The C callbacks registered with OpenSSL (trampolines to the Python ones below). */
+int asyncssl_verify_cb(int, X509_STORE_CTX *);
+void asyncssl_info_cb(const SSL *, int, int);
+void asyncssl_keylog_cb(const SSL *, const char *);
+int asyncssl_servername_cb(SSL *, int *, void *);
+int asyncssl_alpn_select_cb(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
+int asyncssl_new_pending_conn_cb(SSL_CTX *, SSL *, void *);
+
+/* Python callbacks (defined with @ffi.def_extern(name=...) in _callbacks / _quic_listener). */
+extern "Python" int asyncssl_verify_py(int, X509_STORE_CTX *);
+extern "Python" void asyncssl_info_py(const SSL *, int, int);
+extern "Python" void asyncssl_keylog_py(const SSL *, const char *);
+extern "Python" int asyncssl_servername_py(SSL *, int *, void *);
+extern "Python" int asyncssl_alpn_select_py(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
+extern "Python" int asyncssl_new_pending_conn_py(SSL_CTX *, SSL *, void *);
+"""
+
+CUSTOMIZATIONS = """
+/* cffi defines the extern "Python" functions after this source: declare them first. */
+static int asyncssl_verify_py(int, X509_STORE_CTX *);
+static void asyncssl_info_py(const SSL *, int, int);
+static void asyncssl_keylog_py(const SSL *, const char *);
+static int asyncssl_servername_py(SSL *, int *, void *);
+static int asyncssl_alpn_select_py(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
+static int asyncssl_new_pending_conn_py(SSL_CTX *, SSL *, void *);
+
+/* How many OpenSSL callbacks are running on this thread (nested handshakes of other
+   objects can nest them). */
+static _Thread_local int asyncssl_callback_depth = 0;
+
+int asyncssl_in_ssl_callback(void) { return asyncssl_callback_depth > 0; }
+
+void asyncssl_quic_drain_frees(void);
+
+/* Before a QUIC call that takes the engine lock: 0 inside an OpenSSL callback (the
+   caller raises); else 1, after doing the frees queued inside callbacks. One C call. */
+int asyncssl_quic_may_enter(void)
+{
+    if (asyncssl_callback_depth > 0)
+        return 0;
+    asyncssl_quic_drain_frees();
+    return 1;
+}
+
+int asyncssl_verify_cb(int ok, X509_STORE_CTX *store)
+{
+    int r;
+    asyncssl_callback_depth++;
+    r = asyncssl_verify_py(ok, store);
+    asyncssl_callback_depth--;
+    return r;
+}
+
+void asyncssl_info_cb(const SSL *s, int where, int ret)
+{
+    asyncssl_callback_depth++;
+    asyncssl_info_py(s, where, ret);
+    asyncssl_callback_depth--;
+}
+
+void asyncssl_keylog_cb(const SSL *s, const char *line)
+{
+    asyncssl_callback_depth++;
+    asyncssl_keylog_py(s, line);
+    asyncssl_callback_depth--;
+}
+
+int asyncssl_servername_cb(SSL *s, int *alert, void *arg)
+{
+    int r;
+    asyncssl_callback_depth++;
+    r = asyncssl_servername_py(s, alert, arg);
+    asyncssl_callback_depth--;
+    return r;
+}
+
+int asyncssl_alpn_select_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
+                            const unsigned char *in, unsigned int inlen, void *arg)
+{
+    int r;
+    asyncssl_callback_depth++;
+    r = asyncssl_alpn_select_py(s, out, outlen, in, inlen, arg);
+    asyncssl_callback_depth--;
+    return r;
+}
+
+int asyncssl_new_pending_conn_cb(SSL_CTX *ctx, SSL *s, void *arg)
+{
+    int r;
+    asyncssl_callback_depth++;
+    r = asyncssl_new_pending_conn_py(ctx, s, arg);
+    asyncssl_callback_depth--;
+    return r;
+}
+
+/* --- the one free of a QUIC SSL* Python owns ------------------------------------------ */
+
+/* ex_data slot of a pending connection: the listener reference it holds (see the module
+   docstring). Made once, on first use, under the run-once lock. */
+static int asyncssl_held_listener_idx = -1;
+static pthread_once_t asyncssl_held_once = PTHREAD_ONCE_INIT;
+
+static void asyncssl_held_init(void)
+{
+    asyncssl_held_listener_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+int asyncssl_quic_hold_pending(SSL *conn, SSL *listener)
+{
+    pthread_once(&asyncssl_held_once, asyncssl_held_init);
+    if (asyncssl_held_listener_idx < 0 || !SSL_up_ref(conn))
+        return 0;
+    if (!SSL_up_ref(listener)) {
+        SSL_free(conn);
+        return 0;
+    }
+    if (!SSL_set_ex_data(conn, asyncssl_held_listener_idx, listener)) {
+        SSL_free(listener);
+        SSL_free(conn);
+        return 0;
+    }
+    return 1;
+}
+
+static void asyncssl_quic_free_now(SSL *s)
+{
+    SSL *held = NULL;
+    if (asyncssl_held_listener_idx >= 0) {
+        held = SSL_get_ex_data(s, asyncssl_held_listener_idx);
+        if (held != NULL)
+            SSL_set_ex_data(s, asyncssl_held_listener_idx, NULL);
+    }
+    SSL_free(s);
+    SSL_free(held);   /* after the connection: it may be the listener's last reference */
+}
+
+struct asyncssl_deferred { SSL *s; struct asyncssl_deferred *next; };
+static pthread_mutex_t asyncssl_deferred_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct asyncssl_deferred *asyncssl_deferred_head = NULL;
+static int asyncssl_deferred_count = 0;
+
+void asyncssl_quic_free(SSL *s)
+{
+    struct asyncssl_deferred *d;
+    if (s == NULL)
+        return;
+    if (asyncssl_callback_depth == 0) {
+        asyncssl_quic_free_now(s);
+        return;
+    }
+    d = malloc(sizeof(*d));
+    if (d == NULL)
+        return;   /* out of memory inside a callback: leaking beats deadlocking */
+    d->s = s;
+    pthread_mutex_lock(&asyncssl_deferred_lock);
+    d->next = asyncssl_deferred_head;
+    asyncssl_deferred_head = d;
+    __atomic_add_fetch(&asyncssl_deferred_count, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&asyncssl_deferred_lock);
+}
+
+int asyncssl_quic_deferred_frees(void)
+{
+    return __atomic_load_n(&asyncssl_deferred_count, __ATOMIC_RELAXED);
+}
+
+void asyncssl_quic_drain_frees(void)
+{
+    struct asyncssl_deferred *d, *next;
+    if (asyncssl_callback_depth > 0 || asyncssl_quic_deferred_frees() == 0)
+        return;
+    pthread_mutex_lock(&asyncssl_deferred_lock);
+    d = asyncssl_deferred_head;
+    asyncssl_deferred_head = NULL;
+    __atomic_store_n(&asyncssl_deferred_count, 0, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&asyncssl_deferred_lock);
+    for (; d != NULL; d = next) {
+        next = d->next;
+        asyncssl_quic_free_now(d->s);
+        free(d);
+    }
+}
+"""
