@@ -31,6 +31,8 @@ MODULES = [
     "reentry",
     "async_",
     "glue",
+    "guard",
+    "callbacks",
     "offload",
     "simaccel",
 ]

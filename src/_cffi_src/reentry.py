@@ -7,8 +7,9 @@ any QUIC call from inside the callback that takes it again (SSL_handle_events,
 SSL_get_event_timeout, SSL_new_stream, SSL_poll, SSL_free of a QUIC object, ...)
 deadlocks the thread, or aborts in thread_posix.c (issue 10, fault 4).
 
-So every Python callback is reached through a C trampoline that counts, per thread, how
-many OpenSSL callbacks are running on it (``asyncssl_in_ssl_callback``). The QUIC object
+So every Python callback is reached through a C entry point that counts, per thread, how
+many OpenSSL callbacks are running on it (``asyncssl_in_ssl_callback``): the TLS ones in
+callbacks.py, the pending-connection one here. The QUIC object
 modules check it before a call that takes the engine lock and raise a clear error
 instead. Frees cannot raise (they come from close(), ffi.gc destructors and the garbage
 collector, which may run inside a callback): ``asyncssl_quic_free`` queues a free that
@@ -38,31 +39,14 @@ int asyncssl_quic_deferred_frees(void);
 void asyncssl_quic_drain_frees(void);
 int asyncssl_quic_hold_pending(SSL *, SSL *);
 
-/* The C callbacks registered with OpenSSL (trampolines to the Python ones below). */
-int asyncssl_verify_cb(int, X509_STORE_CTX *);
-void asyncssl_info_cb(const SSL *, int, int);
-void asyncssl_keylog_cb(const SSL *, const char *);
-int asyncssl_servername_cb(SSL *, int *, void *);
-int asyncssl_alpn_select_cb(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
-int asyncssl_new_pending_conn_cb(SSL_CTX *, SSL *, void *);
-
-/* Python callbacks (defined with @ffi.def_extern(name=...) in _callbacks / _quic_listener). */
-extern "Python" int asyncssl_verify_py(int, X509_STORE_CTX *);
-extern "Python" void asyncssl_info_py(const SSL *, int, int);
-extern "Python" void asyncssl_keylog_py(const SSL *, const char *);
-extern "Python" int asyncssl_servername_py(SSL *, int *, void *);
-extern "Python" int asyncssl_alpn_select_py(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
-extern "Python" int asyncssl_new_pending_conn_py(SSL_CTX *, SSL *, void *);
+/* The pending-connection callback asyncssl registers (the TLS callbacks' entry points,
+   asyncssl_entry_*_cb in callbacks.py, count the same way). */
+int asyncssl_entry_new_pending_conn_cb(SSL_CTX *, SSL *, void *);
 """
 
 CUSTOMIZATIONS = """
-/* cffi defines the extern "Python" functions after this source: declare them first. */
-static int asyncssl_verify_py(int, X509_STORE_CTX *);
-static void asyncssl_info_py(const SSL *, int, int);
-static void asyncssl_keylog_py(const SSL *, const char *);
-static int asyncssl_servername_py(SSL *, int *, void *);
-static int asyncssl_alpn_select_py(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
-static int asyncssl_new_pending_conn_py(SSL_CTX *, SSL *, void *);
+/* cffi defines the extern "Python" functions after this source: declare it first. */
+static int asyncssl_new_pending_conn_cb(SSL_CTX *, SSL *, void *);
 
 /* How many OpenSSL callbacks are running on this thread (nested handshakes of other
    objects can nest them). */
@@ -82,54 +66,16 @@ int asyncssl_quic_may_enter(void)
     return 1;
 }
 
-int asyncssl_verify_cb(int ok, X509_STORE_CTX *store)
+/* Every C entry point OpenSSL calls a Python callback through brackets it with these. */
+#define ASYNCSSL_CALLBACK_ENTER() (asyncssl_callback_depth++)
+#define ASYNCSSL_CALLBACK_LEAVE() (asyncssl_callback_depth--)
+
+int asyncssl_entry_new_pending_conn_cb(SSL_CTX *ctx, SSL *s, void *arg)
 {
     int r;
-    asyncssl_callback_depth++;
-    r = asyncssl_verify_py(ok, store);
-    asyncssl_callback_depth--;
-    return r;
-}
-
-void asyncssl_info_cb(const SSL *s, int where, int ret)
-{
-    asyncssl_callback_depth++;
-    asyncssl_info_py(s, where, ret);
-    asyncssl_callback_depth--;
-}
-
-void asyncssl_keylog_cb(const SSL *s, const char *line)
-{
-    asyncssl_callback_depth++;
-    asyncssl_keylog_py(s, line);
-    asyncssl_callback_depth--;
-}
-
-int asyncssl_servername_cb(SSL *s, int *alert, void *arg)
-{
-    int r;
-    asyncssl_callback_depth++;
-    r = asyncssl_servername_py(s, alert, arg);
-    asyncssl_callback_depth--;
-    return r;
-}
-
-int asyncssl_alpn_select_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
-                            const unsigned char *in, unsigned int inlen, void *arg)
-{
-    int r;
-    asyncssl_callback_depth++;
-    r = asyncssl_alpn_select_py(s, out, outlen, in, inlen, arg);
-    asyncssl_callback_depth--;
-    return r;
-}
-
-int asyncssl_new_pending_conn_cb(SSL_CTX *ctx, SSL *s, void *arg)
-{
-    int r;
-    asyncssl_callback_depth++;
-    r = asyncssl_new_pending_conn_py(ctx, s, arg);
-    asyncssl_callback_depth--;
+    ASYNCSSL_CALLBACK_ENTER();
+    r = asyncssl_new_pending_conn_cb(ctx, s, arg);
+    ASYNCSSL_CALLBACK_LEAVE();
     return r;
 }
 

@@ -332,8 +332,12 @@ long asyncssl_peek(SSL *, char *, size_t);
 long asyncssl_bio_put(BIO *, const char *, size_t);
 long asyncssl_bio_get(BIO *, char *, size_t);
 
-/* Python callbacks (defined with @ffi.def_extern in the object modules). The handshake
-   callbacks (verify, info, keylog, SNI, ALPN) go through C trampolines: see reentry.py. */
+/* Python callbacks (defined with @ffi.def_extern in the object modules). */
+extern "Python" int asyncssl_verify_cb(int, X509_STORE_CTX *);
+extern "Python" void asyncssl_info_cb(const SSL *, int, int);
+extern "Python" void asyncssl_keylog_cb(const SSL *, const char *);
+extern "Python" int asyncssl_servername_cb(SSL *, int *, void *);
+extern "Python" int asyncssl_alpn_select_cb(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
 extern "Python" int asyncssl_passwd_cb(char *, int, int, void *);
 extern "Python" int asyncssl_cookie_generate_cb(SSL *, unsigned char *, unsigned int *);
 extern "Python" int asyncssl_cookie_verify_cb(SSL *, const unsigned char *, unsigned int);

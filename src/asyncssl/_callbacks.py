@@ -68,7 +68,7 @@ def stash(owner, exc: BaseException) -> None:
 # --- certificate verification -----------------------------------------------------------
 
 
-@ffi.def_extern(name="asyncssl_verify_py")  # reached through a C trampoline (reentry.py)
+@ffi.def_extern()
 def asyncssl_verify_cb(ok, store_ctx):
     ssl_ptr = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx())
     conn = connection_for(ffi.cast("SSL *", ssl_ptr))
@@ -96,7 +96,7 @@ def asyncssl_verify_cb(ok, store_ctx):
 # --- informational callbacks -------------------------------------------------------------
 
 
-@ffi.def_extern(name="asyncssl_info_py")  # reached through a C trampoline (reentry.py)
+@ffi.def_extern()
 def asyncssl_info_cb(ssl_ptr, where, ret):
     conn = connection_for(ssl_ptr)
     if conn is None:
@@ -110,7 +110,7 @@ def asyncssl_info_cb(ssl_ptr, where, ret):
         stash(conn, exc)
 
 
-@ffi.def_extern(name="asyncssl_keylog_py")  # reached through a C trampoline (reentry.py)
+@ffi.def_extern()
 def asyncssl_keylog_cb(ssl_ptr, line):
     conn = connection_for(ssl_ptr)
     if conn is None:
@@ -127,7 +127,7 @@ def asyncssl_keylog_cb(ssl_ptr, line):
 # --- SNI and ALPN ----------------------------------------------------------------------
 
 
-@ffi.def_extern(name="asyncssl_servername_py")  # reached through a C trampoline (reentry.py)
+@ffi.def_extern()
 def asyncssl_servername_cb(ssl_ptr, alert, arg):
     conn = connection_for(ssl_ptr)
     if conn is None:
@@ -155,7 +155,7 @@ def _parse_protocol_list(data: bytes) -> list[bytes]:
     return protos
 
 
-@ffi.def_extern(name="asyncssl_alpn_select_py")  # reached through a C trampoline (reentry.py)
+@ffi.def_extern()
 def asyncssl_alpn_select_cb(ssl_ptr, out, outlen, in_, inlen, arg):
     conn = connection_for(ssl_ptr)
     if conn is None:

@@ -21,8 +21,15 @@ Non-blocking I/O is the normal case, not an afterthought:
    The ``size_t`` out-parameters are allocated once per connection.
 4. Timers (DTLS retransmission, QUIC) are driven from outside: wait at most
    ``get_event_timeout()`` seconds, then call ``handle_events()``.
-5. After ``close()`` every method raises ``Error("... is closed")``; nothing reaches C
-   with a freed pointer.
+5. The ``SSL*`` is owned by an in-call guard (``_guard``, see ``_guard`` and
+   _cffi_src/guard.py): every call enters it -- the hot paths in C, the others through
+   ``@guarded``. After ``close()`` every method raises ``Error("... is closed")``; a
+   close() or drop during a call (another thread, a callback) frees the ``SSL*`` only
+   when the call has returned; a callback re-entering the call it runs in, or a second
+   thread on a TLS/DTLS Connection, gets a clear ``Error``.
+6. Under ``MODE_ASYNC`` the paused job reads and writes memory the guard owns: a paused
+   ``send``/``sendall`` keeps the bytes it was given (the retry must start with the same
+   bytes), a paused read never writes into a buffer the caller may have dropped.
 """
 
 from __future__ import annotations
@@ -32,12 +39,13 @@ import socket as _socket_mod
 from collections.abc import Callable
 from typing import Any
 
-from . import _callbacks
+from . import _callbacks, _guard
 from ._binding import error_from_queue, ffi, lib, not_supported
 from ._certs import load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
 from ._constants import MODE_ASYNC
 from ._context import Context, _alpn_wire, _require_callable, _require_int
 from ._errors import Error, WantReadError, WantWriteError
+from ._guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
 from ._io import buffer_error as _buffer_error
 from ._io import check_size as _check_size
 from ._io import raise_for_error_code, reraise_callback_exception
@@ -53,12 +61,22 @@ _ERROR_SYSCALL = lib.SSL_ERROR_SYSCALL
 __all__ = ["Connection"]
 
 # Bound once: the hot paths call these through module globals, not attribute chains.
-_recv = lib.asyncssl_recv
-_send = lib.asyncssl_send
-_bio_put = lib.asyncssl_bio_put
-_bio_get = lib.asyncssl_bio_get
-_peek = lib.asyncssl_peek
+# Each takes the guard and enters/leaves it in C.
+_recv = lib.asyncssl_guarded_recv
+_send = lib.asyncssl_guarded_send
+_bio_put = lib.asyncssl_guarded_bio_put
+_bio_get = lib.asyncssl_guarded_bio_get
+_peek = lib.asyncssl_guarded_peek
+_handshake = lib.asyncssl_guarded_do_handshake
+_shutdown = lib.asyncssl_guarded_shutdown
+_GUARD_MIN = lib.ASYNCSSL_GUARD_MIN_CODE
+_CLOSED_DURING = lib.ASYNCSSL_GUARD_CLOSED_DURING
+_BIO_WANT_READ = lib.ASYNCSSL_BIO_WANT_READ
+_BIO_WANT_WRITE = lib.ASYNCSSL_BIO_WANT_WRITE
 _from_buffer = ffi.from_buffer
+# A from_buffer object is released as soon as its call returned: held by a traceback
+# in a reference cycle it would keep the buffer exported into cyclic GC (a crash).
+_release = ffi.release
 _unpack = ffi.unpack
 _new = ffi.new
 _MSG_PEEK = _socket_mod.MSG_PEEK
@@ -68,13 +86,18 @@ _INT_MAX = 2**31 - 1
 _SCRATCH_MAX = 256 * 1024
 
 
+def _bio_too_large(size: int) -> ValueError:
+    return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
+
+
 class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
     """A TLS, DTLS or QUIC connection. Corresponds to ``SSL_new``.
 
     `socket` is ``None`` for memory-BIO mode, or a socket object (anything with
     ``fileno()``). For a QUIC Context it is the UDP socket. Attributes other modules rely
-    on: ``_ssl`` (the ``SSL*``, freed when the object is collected or closed) and
-    ``_context``.
+    on: ``_guard`` (owns the ``SSL*``), ``_ssl`` (the ``SSL*`` itself: use it only inside
+    the guard -- a ``@guarded`` method -- because it may be freed once the guard is left)
+    and ``_context``.
     """
 
     def __init__(self, context: Context, socket: Any = None) -> None:
@@ -84,14 +107,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
         if context.is_quic:
             self._quic_check_context(context)  # before SSL_new, which only says "should not call"
+        _guard.reap()  # a reap point for this thread's connections dropped with a paused job
         lib.ERR_clear_error()
         ssl = lib.SSL_new(context._ctx)
         if ssl == ffi.NULL:
             raise error_from_queue(Error, "SSL_new failed")
-        # QUIC objects have their own free (deferred inside OpenSSL callbacks, see
-        # src/_cffi_src/reentry.py).
-        self._ssl = ffi.gc(ssl, lib.asyncssl_quic_free if context.is_quic else lib.SSL_free)
-        self._closed = False
+        self._own_ssl(ssl, shared=context.is_quic)
         context._used = True
         _callbacks.attach_connection(self, ssl)
 
@@ -110,11 +131,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         ``_quic._quic_server_connection``), so that both kinds are the same object inside.
         """
         self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
+        self._guard = CLOSED_GUARD  # every call is refused as closed until _own_ssl
+        self._ssl = ffi.NULL
         self._socket = socket
         self._context = context
         self._initial_context = context
         self._callback_exception: BaseException | None = None
-        self._async_pending = None  # (operation, method, thread) of a paused async job, see _offload
         self._verify_callback: Callable | None = context._verify_callback
         self._info_callback: Callable | None = None
         self._app_data: Any = None
@@ -127,6 +149,16 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         self._bscratch = ffi.NULL
         self._bscratch_len = 0
 
+    def _own_ssl(self, ssl, *, shared: bool, borrowed: bool = False) -> None:
+        """Own `ssl` (one reference) through this Connection's guard, the one place that frees it.
+
+        `shared` for QUIC (OpenSSL locks it: concurrent calls allowed); `borrowed` when
+        OpenSSL lends the pointer (see ``_guard.new_guard``).
+        """
+        self._guard = new_guard(ssl, shared=shared, borrowed=borrowed)
+        self._ssl = ssl
+        self._closed = False
+
     def _init_memory_bios(self) -> None:
         into = lib.BIO_new(lib.BIO_s_mem())
         out = lib.BIO_new(lib.BIO_s_mem())
@@ -136,6 +168,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise MemoryError("BIO_new(BIO_s_mem()) failed")
         # SSL_set_bio hands both BIOs to the SSL*, which frees them: keep raw pointers.
         lib.SSL_set_bio(self._ssl, into, out)
+        lib.asyncssl_guard_set_bios(self._guard, into, out)
         self._into_ssl = into
         self._from_ssl = out
 
@@ -187,17 +220,13 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             # streams first, then a CONNECTION_CLOSE to the peer; it calls back here to free
             self._quic_close()
             return
-        if self._park_if_async_paused():
-            # A job is paused on this SSL*: OpenSSL cannot cancel it, and freeing now would
-            # leave the provider writing into freed memory. The Connection is parked and
-            # freed once its job finishes (see _offload, invariant 4).
-            self._closed = True
-            return
         self._closed = True
-        ssl = self._ssl
-        self._ssl = ffi.NULL
         self._into_ssl = self._from_ssl = None
-        ffi.release(ssl)
+        # The guard frees the SSL* now, or -- when a call is inside (another thread, or
+        # the callback this close() runs in) or an async job is paused -- as soon as that
+        # call has returned / the job has finished. self._ssl is never reset: it is only
+        # used inside the guard, which refuses every call from now on.
+        lib.asyncssl_guard_close(self._guard)
 
     @property
     def closed(self) -> bool:
@@ -208,6 +237,16 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+    def __copy__(self):
+        raise TypeError("asyncssl.SSL.Connection cannot be copied: it owns an OpenSSL connection; "
+                        "create a new Connection instead")
+
+    def __deepcopy__(self, memo):
+        self.__copy__()
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("asyncssl.SSL.Connection cannot be pickled or copied: it owns an OpenSSL connection")
 
     def __getattr__(self, name: str) -> Any:
         # pyOpenSSL: unknown attributes come from the socket (fileno, settimeout, ...).
@@ -222,19 +261,23 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     # --- error mapping -----------------------------------------------------------------------
 
-    def _raise(self, code: int, *, reading: bool | None = None, op: tuple[str, str] | None = None) -> None:
-        """Raise for an error `code` of a hot-path helper (errno is still the call's).
+    def _raise(self, code: int, method: str, *, reading: bool | None = None) -> None:
+        """Raise for an error `code` of a hot-path helper of `method` (errno is still the call's).
 
-        On a QUIC connection's default stream a failed read/write is explained by the
-        stream and connection state (reset with its code, closed and why)."""
+        Codes from ``ASYNCSSL_GUARD_MIN_CODE`` up are the guard's refusals (closed,
+        re-entered, another thread, async-job misuse). On a QUIC connection's default
+        stream a failed read/write is explained by the stream and connection state
+        (reset with its code, closed and why)."""
+        if code >= _GUARD_MIN:
+            if code == _CLOSED_DURING and self._callback_exception is not None:
+                reraise_callback_exception(self)  # the callback that closed it and raised says more
+            raise refusal(code, self, method)
         if reading is not None and self._quic is not None and code in (_ERROR_SSL, _ERROR_SYSCALL):
             raise_for_quic_io(self._ssl, self._ssl, 0, reading=reading, conn=self)
-        if code == _ERROR_WANT_ASYNC and op is not None:
-            self._async_paused(*op)  # only this operation may resume the job (see _offload)
         raise_for_error_code(code, errno=ffi.errno, conn=self)
 
     def _ptr(self):
-        """The SSL* for a non-hot-path call, with the closed check."""
+        """The SSL* for a call made inside the guard (a ``@guarded`` method)."""
         if self._closed:
             raise self._closed_error()
         return self._ssl
@@ -256,6 +299,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """The Context this connection uses now."""
         return self._context
 
+    @guarded(ACCESS)
     def set_context(self, context: Context) -> None:
         """Switch to another Context (typically from an SNI callback). Corresponds to ``SSL_set_SSL_CTX``."""
         if not isinstance(context, Context):
@@ -264,11 +308,13 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         context._used = True
         self._context = context
 
+    @guarded(ACCESS)
     def set_options(self, options: int) -> int:
         """Corresponds to ``SSL_set_options``; returns the new option mask."""
         _require_int(options, "options")
         return lib.SSL_set_options(self._ptr(), options)
 
+    @guarded(ACCESS)
     def set_mode(self, mode: int) -> int:
         """Corresponds to ``SSL_set_mode``; returns the new mode mask."""
         _require_int(mode, "mode")
@@ -276,27 +322,32 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL; use it on TLS or DTLS connections")
         return lib.SSL_set_mode(self._ptr(), mode)
 
+    @guarded(ACCESS)
     def clear_mode(self, mode_to_clear: int) -> int:
         """Corresponds to ``SSL_clear_mode``; returns the new mode mask."""
         _require_int(mode_to_clear, "mode_to_clear")
         return lib.SSL_clear_mode(self._ptr(), mode_to_clear)
 
+    @guarded(ACCESS)
     def get_mode(self) -> int:
         """Corresponds to ``SSL_get_mode``."""
         return lib.SSL_get_mode(self._ptr())
 
+    @guarded(ACCESS)
     def set_verify(self, mode: int, callback: Callable | None = None) -> None:
         """Corresponds to ``SSL_set_verify``; see ``Context.set_verify`` for `callback`."""
         _require_int(mode, "mode")
         if callback is not None:
             _require_callable(callback)
         self._verify_callback = callback
-        lib.SSL_set_verify(self._ptr(), mode, lib.asyncssl_verify_cb if callback is not None else ffi.NULL)
+        lib.SSL_set_verify(self._ptr(), mode, lib.asyncssl_entry_verify_cb if callback is not None else ffi.NULL)
 
+    @guarded(ACCESS)
     def get_verify_mode(self) -> int:
         """Corresponds to ``SSL_get_verify_mode``."""
         return lib.SSL_get_verify_mode(self._ptr())
 
+    @guarded(ACCESS)
     def set1_host(self, name: str) -> None:
         """The peer certificate must match `name`, a DNS name or an IP literal.
 
@@ -324,18 +375,21 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if not ok:
             raise error_from_queue(Error, f"SSL_set1_host({name!r}) failed")
 
+    @guarded(ACCESS)
     def use_certificate(self, cert: Any) -> None:
         """Corresponds to ``SSL_use_certificate``."""
         ssl = self._ptr()
         if not lib.SSL_use_certificate(ssl, load_x509(cert)):
             raise error_from_queue(Error, "SSL_use_certificate failed")
 
+    @guarded(ACCESS)
     def use_privatekey(self, pkey: Any) -> None:
         """Corresponds to ``SSL_use_PrivateKey``."""
         ssl = self._ptr()
         if not lib.SSL_use_PrivateKey(ssl, self._context._load_key(pkey)):
             raise error_from_queue(Error, "SSL_use_PrivateKey failed")
 
+    @guarded(ACCESS)
     def set_tlsext_host_name(self, name: bytes) -> None:
         """Send `name` in the SNI extension. Corresponds to ``SSL_set_tlsext_host_name``."""
         if not isinstance(name, bytes):
@@ -345,11 +399,13 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if not lib.SSL_set_tlsext_host_name(self._ptr(), name):
             raise error_from_queue(Error, "SSL_set_tlsext_host_name failed")
 
+    @guarded(ACCESS)
     def get_servername(self) -> bytes | None:
         """The SNI name the client sent (server) or set (client). Corresponds to ``SSL_get_servername``."""
         name = lib.SSL_get_servername(self._ptr(), lib.TLSEXT_NAMETYPE_host_name)
         return None if name == ffi.NULL else ffi.string(name)
 
+    @guarded(ACCESS)
     def set_alpn_protos(self, protos: list) -> None:
         """Corresponds to ``SSL_set_alpn_protos``; `protos` is a list of bytes."""
         wire = _alpn_wire(protos)
@@ -357,6 +413,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise error_from_queue(Error, "SSL_set_alpn_protos failed")
         self._alpn_protos = list(protos)  # QUIC checks for it before the first packet
 
+    @guarded(ACCESS)
     def get_alpn_proto_negotiated(self) -> bytes:
         """The protocol ALPN agreed on, b"" if none. Corresponds to ``SSL_get0_alpn_selected``."""
         data = _new("const unsigned char **")
@@ -364,12 +421,14 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         lib.SSL_get0_alpn_selected(self._ptr(), data, length)
         return b"" if length[0] == 0 else ffi.buffer(data[0], length[0])[:]
 
+    @guarded(ACCESS)
     def set_info_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_set_info_callback``; `callback(conn, where, ret)`."""
         _require_callable(callback)
         self._info_callback = callback
-        lib.SSL_set_info_callback(self._ptr(), lib.asyncssl_info_cb)
+        lib.SSL_set_info_callback(self._ptr(), lib.asyncssl_entry_info_cb)
 
+    @guarded(DRIVE)
     def set_session(self, session: Session) -> None:
         """Resume `session` on the next handshake. Corresponds to ``SSL_set_session``."""
         if not isinstance(session, Session):
@@ -377,6 +436,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if not lib.SSL_set_session(self._ptr(), session._session):
             raise error_from_queue(Error, "SSL_set_session failed")
 
+    @guarded(ACCESS)
     def get_session(self) -> Session | None:
         """Corresponds to ``SSL_get1_session``."""
         ptr = lib.SSL_get1_session(self._ptr())
@@ -390,27 +450,25 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     # --- handshake -------------------------------------------------------------------------------
 
+    @guarded(DRIVE)
     def set_connect_state(self) -> None:
         """Act as the client. Corresponds to ``SSL_set_connect_state``."""
         lib.SSL_set_connect_state(self._ptr())
 
+    @guarded(DRIVE)
     def set_accept_state(self) -> None:
         """Act as the server. Corresponds to ``SSL_set_accept_state``."""
         lib.SSL_set_accept_state(self._ptr())
 
     def do_handshake(self) -> None:
         """Corresponds to ``SSL_do_handshake``; raises a ``WantError`` when it would block."""
-        if self._closed:
-            raise self._closed_error()
         if self._quic is not None:
             # QUIC explains a missing ALPN or a failed handshake (peer's close reason)
             self._quic_handshake()
             return
-        if self._async_pending is not None:
-            self._async_resuming("handshake", "do_handshake")
-        code = lib.asyncssl_do_handshake(self._ssl)
+        code = _handshake(self._guard)
         if code:
-            self._raise(code, op=("handshake", "do_handshake"))
+            self._raise(code, "do_handshake")
         if self._callback_exception is not None:
             reraise_callback_exception(self)
 
@@ -437,6 +495,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise TypeError(f"{what}() needs a socket: this Connection is in memory-BIO mode")
         return self._socket
 
+    @guarded(DRIVE)
     def renegotiate(self) -> bool:
         """Start a renegotiation (TLS ≤ 1.2). Corresponds to ``SSL_renegotiate``."""
         ssl = self._ptr()
@@ -447,10 +506,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise error_from_queue(Error, "SSL_renegotiate failed (TLS 1.3 has no renegotiation)")
         return True
 
+    @guarded(ACCESS)
     def renegotiate_pending(self) -> bool:
         """Corresponds to ``SSL_renegotiate_pending``."""
         return bool(lib.SSL_renegotiate_pending(self._ptr()))
 
+    @guarded(ACCESS)
     def total_renegotiations(self) -> int:
         """Corresponds to ``SSL_total_renegotiations``."""
         return lib.SSL_total_renegotiations(self._ptr())
@@ -464,21 +525,18 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         ``WantWriteError``/``WantReadError`` means nothing was taken — retry with the
         same data (a different buffer object is fine). `flags` is ignored (pyOpenSSL).
         """
-        if self._closed:
-            raise self._closed_error()
-        if self._async_pending is not None:
-            self._async_resuming("write", "send")
         if type(buf) is bytes:
             # cffi passes a bytes object to `const char *` without copying or from_buffer
-            n = _send(self._ssl, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
+            n = _send(self._guard, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
         else:
             try:
                 data = _from_buffer(buf)
             except TypeError:
                 raise _buffer_error(buf, False) from None
-            n = _send(self._ssl, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+            n = _send(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+            _release(data)
         if n < 0:
-            self._raise(-n, reading=False, op=("write", "send"))
+            self._raise(-n, "send", reading=False)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return n
@@ -489,30 +547,32 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """Send all of `buf`, looping over partial writes; returns ``len(buf)``.
 
         On a non-blocking socket it can be interrupted by ``WantWriteError`` (or any
-        other error): the exception then has a ``bytes_sent`` attribute telling how many
-        bytes of `buf` were sent before it — resume with ``buf[exc.bytes_sent:]``.
+        other error, ``WantAsyncError`` under ``MODE_ASYNC`` included): the exception then
+        has a ``bytes_sent`` attribute telling how many bytes of `buf` were sent before
+        it — resume with ``buf[exc.bytes_sent:]``.
         """
-        if self._closed:
-            raise self._closed_error()
-        if self._async_pending is not None:
-            self._async_resuming("write", "sendall")
         try:
             data = _from_buffer(buf)
         except TypeError:
             raise _buffer_error(buf, False) from None
         total = 0
         left = len(data)
-        ssl = self._ssl
-        while left:
-            n = _send(ssl, data + total, min(left, _INT_MAX))
-            if n < 0:
-                try:
-                    self._raise(-n, reading=False, op=("write", "sendall"))
-                except Error as exc:
-                    exc.bytes_sent = total
-                    raise
-            total += n
-            left -= n
+        guard = self._guard
+        try:
+            while left:
+                # Under MODE_ASYNC the C helper hands the job its own copy of the chunk,
+                # so a pause is safe: resume with buf[exc.bytes_sent:].
+                n = _send(guard, data + total, min(left, _INT_MAX))
+                if n < 0:
+                    try:
+                        self._raise(-n, "sendall", reading=False)
+                    except Error as exc:
+                        exc.bytes_sent = total
+                        raise
+                total += n
+                left -= n
+        finally:
+            _release(data)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return total
@@ -523,29 +583,25 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         ``flags=socket.MSG_PEEK`` looks without consuming (``SSL_peek_ex``).
         Raises ``ZeroReturnError`` when the peer closed cleanly.
         """
-        if self._closed:
-            raise self._closed_error()
-        if self._async_pending is not None:
-            self._async_resuming("read", "recv")
-            # the paused job writes into the scratch buffer it was given: never replace it now
-            bufsiz = min(bufsiz, self._scratch_len) if isinstance(bufsiz, int) else bufsiz
         try:
             if bufsiz > self._scratch_len:
                 self._grow_scratch(bufsiz)
                 bufsiz = min(bufsiz, self._scratch_len)
+            # A local: another thread's refused recv may replace self._scratch meanwhile.
+            scratch = self._scratch
             if flags and flags & _MSG_PEEK:
-                got = _peek(self._ssl, self._scratch, bufsiz)
+                got = _peek(self._guard, scratch, bufsiz)
             else:
-                got = _recv(self._ssl, self._scratch, bufsiz)
+                got = _recv(self._guard, scratch, bufsiz)
         except (TypeError, OverflowError):
             _check_size(bufsiz, "bufsiz")
             _require_int(flags or 0, "flags")
             raise
         if got < 0:
-            self._raise(-got, reading=True, op=("read", "recv"))
+            self._raise(-got, "recv", reading=True)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
-        return _unpack(self._scratch, got)
+        return _unpack(scratch, got)
 
     read = recv
 
@@ -562,10 +618,6 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         Corresponds to ``SSL_read_ex`` (``SSL_peek_ex`` with ``flags=MSG_PEEK``). Reads at
         most `nbytes` (default: the buffer's size in bytes).
         """
-        if self._closed:
-            raise self._closed_error()
-        if self._async_pending is not None:
-            self._async_resuming("read", "recv_into")
         try:
             # A bytearray is always writable: skip require_writable (its keyword
             # argument alone doubles from_buffer's cost on this hot path).
@@ -574,40 +626,51 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise _buffer_error(buffer, True) from None
         n = len(data)
         if nbytes is not None:
-            _check_size(nbytes, "nbytes")
+            try:
+                _check_size(nbytes, "nbytes")
+            except BaseException:
+                _release(data)
+                raise
             if nbytes < n:
                 n = nbytes
         if flags and flags & _MSG_PEEK:
-            got = _peek(self._ssl, data, n)
+            got = _peek(self._guard, data, n)
         else:
-            got = _recv(self._ssl, data, n)
+            got = _recv(self._guard, data, n)
+        _release(data)
         if got < 0:
-            self._raise(-got, reading=True, op=("read", "recv_into"))
+            self._raise(-got, "recv_into", reading=True)
         if self._callback_exception is not None:
             reraise_callback_exception(self)
         return got
 
+    @guarded(ACCESS)
     def pending(self) -> int:
         """Plaintext bytes already decrypted and buffered (readable without I/O). Corresponds to ``SSL_pending``."""
-        if self._closed:
-            raise self._closed_error()
         return lib.SSL_pending(self._ssl)
 
     def bio_write(self, buf: Any) -> int:
         """Feed ciphertext received from the network (memory-BIO mode). Corresponds to ``BIO_write_ex``."""
-        into = self._into_ssl
-        if into is None:
+        if self._into_ssl is None:
             self._no_memory_bio()
         if type(buf) is bytes:
-            n = _bio_put(into, buf, len(buf)) if buf else 0
+            size = len(buf)
+            if size > _INT_MAX:
+                raise _bio_too_large(size)
+            n = _bio_put(self._guard, buf, size) if size else 0
         else:
             try:
                 data = _from_buffer(buf)
             except TypeError:
                 raise _buffer_error(buf, False) from None
-            n = _bio_put(into, data, len(data)) if len(data) else 0
+            size = len(data)
+            if size > _INT_MAX:
+                _release(data)
+                raise _bio_too_large(size)
+            n = _bio_put(self._guard, data, size) if size else 0
+            _release(data)
         if n < 0:
-            self._bio_error(into, "BIO_write_ex")
+            self._bio_failed(-n, "bio_write", "BIO_write_ex")
         return n
 
     def bio_read(self, bufsiz: int) -> bytes:
@@ -615,8 +678,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
         Corresponds to ``BIO_read_ex``; raises ``WantReadError`` when there is none.
         """
-        out = self._from_ssl
-        if out is None:
+        if self._from_ssl is None:
             self._no_memory_bio()
         try:
             if bufsiz > self._bscratch_len:
@@ -624,13 +686,14 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
                 self._bscratch_len = size = min(max(bufsiz, 4096), _SCRATCH_MAX)
                 self._bscratch = ffi.new("char[]", size)
                 bufsiz = min(bufsiz, size)
-            n = _bio_get(out, self._bscratch, bufsiz)
+            scratch = self._bscratch
+            n = _bio_get(self._guard, scratch, bufsiz)
         except (TypeError, OverflowError):
             _check_size(bufsiz, "bufsiz")
             raise
         if n < 0:
-            self._bio_error(out, "BIO_read_ex")
-        return _unpack(self._bscratch, n)
+            self._bio_failed(-n, "bio_read", "BIO_read_ex")
+        return _unpack(scratch, n)
 
     def _no_memory_bio(self) -> None:
         if self._closed:
@@ -638,39 +701,42 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         raise TypeError("Connection sock was not None: bio_read/bio_write/bio_shutdown are for memory-BIO mode "
                         "(create the Connection with socket=None)")
 
-    def _bio_error(self, bio, what: str) -> None:
-        if lib.BIO_should_retry(bio):
-            if lib.BIO_should_read(bio):
-                raise WantReadError()
-            if lib.BIO_should_write(bio):
-                raise WantWriteError()
-            raise Error(f"{what}: unknown retry condition")
+    def _bio_failed(self, code: int, method: str, what: str) -> None:
+        if code >= _GUARD_MIN:
+            raise refusal(code, self, method)
+        if code == _BIO_WANT_READ:
+            raise WantReadError()
+        if code == _BIO_WANT_WRITE:
+            raise WantWriteError()
         raise error_from_queue(Error, f"{what} failed")
 
+    @guarded(DRIVE)
     def bio_shutdown(self) -> None:
         """Signal end of input: no more ciphertext will come. Corresponds to ``BIO_set_mem_eof_return(bio, 0)``."""
-        if self._into_ssl is None:
+        into = self._into_ssl
+        if into is None:
             self._no_memory_bio()
-        lib.BIO_set_mem_eof_return(self._into_ssl, 0)
+        lib.BIO_set_mem_eof_return(into, 0)
 
     # --- shutdown and state ------------------------------------------------------------------------
 
     def shutdown(self) -> bool:
         """Send close_notify; True once the peer's close_notify was also received. Corresponds to ``SSL_shutdown``."""
-        ssl = self._event_ptr()
-        if self._async_pending is not None:
-            self._async_resuming("shutdown", "shutdown")
+        if self._quic is not None:
+            self._live_ssl()   # the QUIC checks (closed socket, inside an OpenSSL callback)
         ret = _new("int *")
-        code = lib.asyncssl_shutdown(ssl, ret)
+        code = _shutdown(self._guard, ret)
         if code:
-            self._raise(code, op=("shutdown", "shutdown"))
+            self._raise(code, "shutdown")
         self._reraise()
         return ret[0] > 0
 
+    @guarded(ACCESS)
     def get_shutdown(self) -> int:
         """``SENT_SHUTDOWN``/``RECEIVED_SHUTDOWN`` bits. Corresponds to ``SSL_get_shutdown``."""
         return lib.SSL_get_shutdown(self._ptr())
 
+    @guarded(ACCESS)
     def set_shutdown(self, state: int) -> None:
         """Corresponds to ``SSL_set_shutdown``."""
         _require_int(state, "state")
@@ -684,20 +750,24 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """Not supported, as in pyOpenSSL."""
         raise NotImplementedError("Cannot make file object of asyncssl.SSL.Connection")
 
+    @guarded(ACCESS)
     def want_read(self) -> bool:
         """Whether the last operation needs more input. Corresponds to ``SSL_want_read``."""
         return bool(lib.SSL_want_read(self._ptr()))
 
+    @guarded(ACCESS)
     def want_write(self) -> bool:
         """Whether the last operation needs output to drain. Corresponds to ``SSL_want_write``."""
         return bool(lib.SSL_want_write(self._ptr()))
 
+    @guarded(ACCESS)
     def get_state_string(self) -> bytes:
         """Corresponds to ``SSL_state_string_long``."""
         return ffi.string(lib.SSL_state_string_long(self._ptr()))
 
     # --- event API (TLS, DTLS, QUIC) --------------------------------------------------------------
 
+    @guarded(DRIVE)
     def handle_events(self) -> None:
         """Do whatever timer or network work is due. Corresponds to ``SSL_handle_events``.
 
@@ -711,6 +781,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if not ok:
             raise error_from_queue(Error, "SSL_handle_events failed (for DTLS: too many retransmissions)")
 
+    @guarded(ACCESS)
     def get_event_timeout(self) -> float | None:
         """Seconds until ``handle_events()`` is due; None when no timer runs.
 
@@ -730,14 +801,17 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             out = self._timeout_p = _new("double *")
         return out
 
+    @guarded(ACCESS)
     def net_read_desired(self) -> bool:
         """Whether the network should be polled for reading. Corresponds to ``SSL_net_read_desired`` (3.2+)."""
         return bool(lib.SSL_net_read_desired(self._event_ptr()))
 
+    @guarded(ACCESS)
     def net_write_desired(self) -> bool:
         """Whether the network should be polled for writing. Corresponds to ``SSL_net_write_desired`` (3.2+)."""
         return bool(lib.SSL_net_write_desired(self._event_ptr()))
 
+    @guarded(ACCESS)
     def get_rpoll_descriptor(self) -> int:
         """The fd to poll for readability; -1 if the BIO has none (memory BIOs).
 
@@ -745,6 +819,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         return self._poll_fd(lib.asyncssl_get_rpoll_fd, "SSL_get_rpoll_descriptor")
 
+    @guarded(ACCESS)
     def get_wpoll_descriptor(self) -> int:
         """The fd to poll for writability; -1 if the BIO has none. Corresponds to ``SSL_get_wpoll_descriptor`` (3.2+)."""
         return self._poll_fd(lib.asyncssl_get_wpoll_fd, "SSL_get_wpoll_descriptor")
@@ -761,6 +836,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise error_from_queue(Error, f"{name} failed")
         return fd
 
+    @guarded(ACCESS)
     def set_blocking_mode(self, blocking: bool) -> None:
         """QUIC application-level blocking. Corresponds to ``SSL_set_blocking_mode`` (3.2+).
 
@@ -776,6 +852,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if not setter(ssl, 1 if blocking else 0):
             raise error_from_queue(Error, "SSL_set_blocking_mode failed (blocking needs a socket-backed QUIC connection)")
 
+    @guarded(ACCESS)
     def get_blocking_mode(self) -> bool:
         """Corresponds to ``SSL_get_blocking_mode`` (3.2+); TLS/DTLS report their socket's blocking state."""
         ssl = self._event_ptr()
@@ -791,6 +868,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     # --- DTLS --------------------------------------------------------------------------------------
 
+    @guarded(DRIVE)
     def DTLSv1_listen(self) -> None:
         """Stateless cookie exchange on a DTLS server socket. Corresponds to ``DTLSv1_listen``.
 
@@ -812,6 +890,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if result < 0:
             raise error_from_queue(Error, "DTLSv1_listen failed")
 
+    @guarded(ACCESS)
     def DTLSv1_get_timeout(self) -> float | None:
         """Seconds left on the retransmission timer, None if none runs. Corresponds to ``DTLSv1_get_timeout``."""
         tv = _new("struct timeval *")
@@ -819,6 +898,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             return tv.tv_sec + tv.tv_usec / 1e6
         return None
 
+    @guarded(DRIVE)
     def DTLSv1_handle_timeout(self) -> bool:
         """Retransmit if the timer expired; True if something was done. Corresponds to ``DTLSv1_handle_timeout``."""
         ssl = self._ptr()
@@ -829,6 +909,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise error_from_queue(Error, "DTLSv1_handle_timeout failed (too many retransmissions?)")
         return bool(result)
 
+    @guarded(ACCESS)
     def set_ciphertext_mtu(self, mtu: int) -> None:
         """The largest datagram to send. Corresponds to ``SSL_set_mtu`` (with ``OP_NO_QUERY_MTU``)."""
         _require_int(mtu, "mtu")
@@ -837,10 +918,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         if not lib.SSL_set_mtu(ssl, mtu):
             raise error_from_queue(Error, f"SSL_set_mtu({mtu}) failed (below the minimum MTU?)")
 
+    @guarded(ACCESS)
     def get_cleartext_mtu(self) -> int:
         """The largest plaintext per datagram (0 if unknown). Corresponds to ``DTLS_get_data_mtu``."""
         return lib.DTLS_get_data_mtu(self._ptr())
 
+    @guarded(ACCESS)
     def set_dtls_initial_timeout(self, seconds: float) -> None:
         """First DTLS retransmission timeout (default 1 s); it doubles on each loss up to 60 s.
 
@@ -858,6 +941,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
 
     # --- introspection ---------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def get_cipher_list(self) -> list[str]:
         """Corresponds to ``SSL_get_cipher_list``."""
         ssl = self._ptr()
@@ -869,6 +953,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             out.append(ffi.string(name).decode("ascii"))
             i += 1
 
+    @guarded(ACCESS)
     def get_client_ca_list(self) -> list:
         """The CA names the server asked for (as cryptography ``x509.Name``). Corresponds to ``SSL_get_client_CA_list``."""
         names = lib.SSL_get_client_CA_list(self._ptr())
@@ -876,6 +961,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             return []
         return [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
 
+    @guarded(ACCESS)
     def get_certificate(self, *, as_cryptography: bool = True) -> Any:
         """Our certificate, or None. Corresponds to ``SSL_get_certificate``.
 
@@ -883,6 +969,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         """
         return x509_to_cryptography(lib.SSL_get_certificate(self._ptr()))
 
+    @guarded(ACCESS)
     def get_peer_certificate(self, *, as_cryptography: bool = True) -> Any:
         """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``."""
         ptr = lib.SSL_get1_peer_certificate(self._ptr())
@@ -893,14 +980,17 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         finally:
             lib.X509_free(ptr)
 
+    @guarded(ACCESS)
     def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list | None:
         """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
         return x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._ptr()))
 
+    @guarded(ACCESS)
     def get_verified_chain(self, *, as_cryptography: bool = True) -> list | None:
         """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
         return x509_stack_to_list(lib.SSL_get0_verified_chain(self._ptr()))
 
+    @guarded(ACCESS)
     def get_verify_result(self) -> int:
         """Corresponds to ``SSL_get_verify_result`` (``X509_V_OK`` = 0)."""
         return lib.SSL_get_verify_result(self._ptr())
@@ -908,18 +998,21 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
     def _session_ptr(self):
         return lib.SSL_get_session(self._ptr())
 
+    @guarded(ACCESS)
     def server_random(self) -> bytes | None:
         """Corresponds to ``SSL_get_server_random``; None before a session exists."""
         if self._session_ptr() == ffi.NULL:
             return None
         return self._fetch(lambda buf, n: lib.SSL_get_server_random(self._ssl, buf, n))
 
+    @guarded(ACCESS)
     def client_random(self) -> bytes | None:
         """Corresponds to ``SSL_get_client_random``; None before a session exists."""
         if self._session_ptr() == ffi.NULL:
             return None
         return self._fetch(lambda buf, n: lib.SSL_get_client_random(self._ssl, buf, n))
 
+    @guarded(ACCESS)
     def master_key(self) -> bytes | None:
         """Corresponds to ``SSL_SESSION_get_master_key``; None before a session exists."""
         session = self._session_ptr()
@@ -934,10 +1027,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         got = get(buf, size)
         return ffi.buffer(buf, got)[:]
 
+    @guarded(ACCESS)
     def get_finished(self) -> bytes | None:
         """Our last Finished message, None before one was sent. Corresponds to ``SSL_get_finished``."""
         return self._finished(lib.SSL_get_finished)
 
+    @guarded(ACCESS)
     def get_peer_finished(self) -> bytes | None:
         """The peer's last Finished message. Corresponds to ``SSL_get_peer_finished``."""
         return self._finished(lib.SSL_get_peer_finished)
@@ -951,6 +1046,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         func(ssl, buf, size)
         return ffi.buffer(buf, size)[:]
 
+    @guarded(ACCESS)
     def export_keying_material(self, label: bytes, olen: int, context: bytes | None = None) -> bytes:
         """RFC 5705 keying material. Corresponds to ``SSL_export_keying_material``."""
         if not isinstance(label, bytes):
@@ -971,34 +1067,41 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             raise error_from_queue(Error, "SSL_export_keying_material failed (handshake not finished?)")
         return ffi.buffer(out, olen)[:]
 
+    @guarded(ACCESS)
     def get_cipher_name(self) -> str | None:
         """Corresponds to ``SSL_CIPHER_get_name``; None before the handshake."""
         cipher = lib.SSL_get_current_cipher(self._ptr())
         return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("utf-8")
 
+    @guarded(ACCESS)
     def get_cipher_bits(self) -> int | None:
         """Corresponds to ``SSL_CIPHER_get_bits``; None before the handshake."""
         cipher = lib.SSL_get_current_cipher(self._ptr())
         return None if cipher == ffi.NULL else lib.SSL_CIPHER_get_bits(cipher, ffi.NULL)
 
+    @guarded(ACCESS)
     def get_cipher_version(self) -> str | None:
         """Corresponds to ``SSL_CIPHER_get_version``; None before the handshake."""
         cipher = lib.SSL_get_current_cipher(self._ptr())
         return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("utf-8")
 
+    @guarded(ACCESS)
     def get_protocol_version_name(self) -> str:
         """E.g. ``"TLSv1.3"``. Corresponds to ``SSL_get_version``."""
         return ffi.string(lib.SSL_get_version(self._ptr())).decode("utf-8")
 
+    @guarded(ACCESS)
     def get_protocol_version(self) -> int:
         """E.g. ``TLS1_3_VERSION``. Corresponds to ``SSL_version``."""
         return lib.SSL_version(self._ptr())
 
+    @guarded(ACCESS)
     def get_selected_srtp_profile(self) -> bytes:
         """Corresponds to ``SSL_get_selected_srtp_profile``; b"" if none."""
         profile = lib.SSL_get_selected_srtp_profile(self._ptr())
         return b"" if profile == ffi.NULL else ffi.string(profile.name)
 
+    @guarded(ACCESS)
     def get_group_name(self) -> str | None:
         """The key-exchange group, e.g. ``"X25519"``; None if none. Corresponds to ``SSL_get_negotiated_group``."""
         ssl = self._ptr()
@@ -1008,10 +1111,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         name = lib.SSL_group_to_name(ssl, nid)
         return None if name == ffi.NULL else ffi.string(name).decode("utf-8")
 
+    @guarded(ACCESS)
     def session_reused(self) -> bool:
         """Corresponds to ``SSL_session_reused``."""
         return bool(lib.SSL_session_reused(self._ptr()))
 
+    @guarded(ACCESS)
     def is_server(self) -> bool:
         """Corresponds to ``SSL_is_server``."""
         return bool(lib.SSL_is_server(self._ptr()))

@@ -327,7 +327,7 @@ class Context(AsyncOffloadContextMixin):
         if callback is not None:
             _require_callable(callback)
         self._verify_callback = callback
-        lib.SSL_CTX_set_verify(self._ctx, mode, lib.asyncssl_verify_cb if callback is not None else ffi.NULL)
+        lib.SSL_CTX_set_verify(self._ctx, mode, lib.asyncssl_entry_verify_cb if callback is not None else ffi.NULL)
 
     @_mutator
     def set_verify_depth(self, depth: int) -> None:
@@ -489,21 +489,21 @@ class Context(AsyncOffloadContextMixin):
         """Corresponds to ``SSL_CTX_set_info_callback``; `callback(conn, where, ret)`."""
         _require_callable(callback)
         self._info_callback = callback
-        lib.SSL_CTX_set_info_callback(self._ctx, lib.asyncssl_info_cb)
+        lib.SSL_CTX_set_info_callback(self._ctx, lib.asyncssl_entry_info_cb)
 
     @_mutator
     def set_keylog_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_keylog_callback``; `callback(conn, line: bytes)`."""
         _require_callable(callback)
         self._keylog_callback = callback
-        lib.SSL_CTX_set_keylog_callback(self._ctx, lib.asyncssl_keylog_cb)
+        lib.SSL_CTX_set_keylog_callback(self._ctx, lib.asyncssl_entry_keylog_cb)
 
     @_mutator
     def set_tlsext_servername_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_tlsext_servername_callback``; `callback(conn)`."""
         _require_callable(callback)
         self._tlsext_servername_callback = callback
-        lib.SSL_CTX_set_tlsext_servername_callback(self._ctx, lib.asyncssl_servername_cb)
+        lib.SSL_CTX_set_tlsext_servername_callback(self._ctx, lib.asyncssl_entry_servername_cb)
 
     @_mutator
     def set_tlsext_use_srtp(self, profiles: bytes) -> None:
@@ -532,21 +532,21 @@ class Context(AsyncOffloadContextMixin):
         """
         _require_callable(callback)
         self._alpn_select_callback = callback
-        lib.SSL_CTX_set_alpn_select_cb(self._ctx, lib.asyncssl_alpn_select_cb, ffi.NULL)
+        lib.SSL_CTX_set_alpn_select_cb(self._ctx, lib.asyncssl_entry_alpn_select_cb, ffi.NULL)
 
     @_mutator
     def set_cookie_generate_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_cookie_generate_cb``; `callback(conn) -> bytes` (≤ 255 bytes)."""
         _require_callable(callback)
         self._cookie_generate_callback = callback
-        lib.SSL_CTX_set_cookie_generate_cb(self._ctx, lib.asyncssl_cookie_generate_cb)
+        lib.SSL_CTX_set_cookie_generate_cb(self._ctx, lib.asyncssl_entry_cookie_generate_cb)
 
     @_mutator
     def set_cookie_verify_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_cookie_verify_cb``; `callback(conn, cookie: bytes) -> bool`."""
         _require_callable(callback)
         self._cookie_verify_callback = callback
-        lib.SSL_CTX_set_cookie_verify_cb(self._ctx, lib.asyncssl_cookie_verify_cb)
+        lib.SSL_CTX_set_cookie_verify_cb(self._ctx, lib.asyncssl_entry_cookie_verify_cb)
 
     # --- application data ------------------------------------------------------------------
 

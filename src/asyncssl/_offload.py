@@ -12,32 +12,36 @@ Invariants this module keeps (the classes below are mixed into ``SSL.Context`` a
 ``SSL.Connection``; ``__init_subclass__`` wraps the subclass's methods named here):
 
 1. A paused job is resumed only by the call family that started it (handshake, read,
-   write, shutdown) and on the thread that started it; anything else raises a clear
-   ``Error`` instead of silently returning another operation's result.
+   peek, write, shutdown) and on the thread that started it; anything else raises a clear
+   ``Error`` instead of silently returning another operation's result.  The in-call
+   guard enforces it in C (_cffi_src/guard.py), with thread identities that are never
+   reused (a finished job returns into the async context of the thread that started it).
 2. Python never runs on a 32 KiB job stack: where the stacks cannot be enlarged (OpenSSL
    3.0/3.1, see ``_binding.async_stacks_enlarged``), Python TLS callbacks (verify, info,
    keylog, SNI, ALPN, cookies) and ``MODE_ASYNC`` are refused together.
 3. The completion callback is installed before the first async job (OpenSSL reads it
    once, when the job's wait ctx is created); setting it later raises.
 4. An ``SSL*`` is never freed while a job is paused on it (OpenSSL cannot cancel a job:
-   freeing leaks the fibre and leaves the provider writing into freed memory).  A
-   Connection dropped in that state is parked -- kept alive with its buffers -- and its
-   job is resumed until it finishes at later reap points (the next Connection
-   deallocation or offload call on that thread, or ``reap_abandoned_connections()``);
-   then it is freed normally.
+   freeing leaks the fibre and leaves the provider writing into freed memory).  The
+   in-call guard owns the ``SSL*`` and the memory the job reads and writes; a Connection
+   closed or dropped (also by the cyclic GC) in that state leaves its guard parked, and
+   the job is resumed -- on its own thread -- at later reap points (the next Connection
+   made or offload call on that thread, or ``reap_abandoned_connections()``); then it is
+   freed.  A job whose thread has exited can never be resumed: its ``SSL*`` is leaked.
 """
 
 from __future__ import annotations
 
 import functools
-import threading
+import os
 from collections.abc import Callable
 from typing import Any
 
-from . import _async_callbacks
+from . import _async_callbacks, _guard
 from ._binding import async_stacks_enlarged, check, ffi, lib
 from ._constants import MODE_ASYNC
 from ._errors import Error
+from ._guard import ACCESS, guarded
 from ._offload_types import AsyncStatus
 
 __all__ = [
@@ -98,44 +102,16 @@ def _guard_callback_setter(func: Callable) -> Callable:
 
 # --- invariant 4: connections dropped with a paused job --------------------------------------------
 
-_parked_lock = threading.Lock()
-_parked: list[tuple[int, Any]] = []  # (thread that owns the job, Connection kept alive)
-
 
 def reap_abandoned_connections() -> int:
-    """Resume the paused jobs of Connections that were dropped mid-operation on this thread,
-    freeing those whose job finished.  Returns how many are still waiting for their device.
+    """Resume the paused jobs of Connections that were closed or dropped mid-operation on
+    this thread, freeing those whose job finished.  Returns how many Connections (of all
+    threads) are still waiting for their device.
 
-    Called automatically when a Connection is deallocated and by the async accessors; call
-    it yourself to reclaim them sooner (e.g. from an event loop's idle hook).
+    Called automatically when a Connection is made and by the async accessors; call it
+    yourself to reclaim them sooner (e.g. from an event loop's idle hook).
     """
-    me = threading.get_ident()
-    with _parked_lock:
-        mine = [entry for entry in _parked if entry[0] == me]
-        if not mine:
-            return 0
-        _parked[:] = [entry for entry in _parked if entry[0] != me]
-    still = []
-    for entry in mine:
-        ssl = entry[1].__dict__.get("_ssl")
-        if ssl is not None and ssl != ffi.NULL and not lib.asyncssl_resume_paused_job(ssl):
-            still.append(entry)
-    with _parked_lock:
-        _parked.extend(still)
-    return len(still)
-
-
-def _park_if_paused(conn: Any) -> bool:
-    ssl = conn.__dict__.get("_ssl")
-    if ssl is None or ssl == ffi.NULL or conn.__dict__.get("_closed", True) or not lib.SSL_waiting_for_async(ssl):
-        return False
-    pending = conn.__dict__.get("_async_pending")
-    owner = pending[2] if pending is not None else threading.get_ident()
-    conn._async_abandoned = True  # its callback has no one to wake any more
-    conn._async_pending = None
-    with _parked_lock:
-        _parked.append((owner, conn))  # keeps the SSL* and the job's buffers alive
-    return True
+    return _guard.reap()
 
 
 def _fd_list(buf, count: int) -> list[int]:
@@ -204,48 +180,16 @@ class AsyncOffloadConnectionMixin:
             if name in cls.__dict__:
                 setattr(cls, name, _guard_callback_setter(cls.__dict__[name]))
 
-    def __del__(self):
-        # Invariant 4: never let the SSL* be freed under a paused job.
-        try:
-            _park_if_paused(self)
-            reap_abandoned_connections()
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
-
-    # --- invariant 1: one operation per paused job -------------------------------------------
-    # Connection's I/O methods call these (no wrapper on the hot path: the check is one
-    # attribute test there, and these run only while a job is paused).
-
-    def _async_paused(self, operation: str, method: str) -> None:
-        """`method` (doing `operation`) got WANT_ASYNC: only that operation may resume the job."""
-        self._async_pending = (operation, method, threading.get_ident())
-
-    def _async_resuming(self, operation: str, method: str) -> None:
-        """About to call libssl for `operation` while a job is paused: allowed only if it is
-        the same operation on the same thread (OpenSSL resumes the job whatever the call)."""
-        paused, started_by, thread = self._async_pending
-        if paused != operation:
-            raise Error(
-                f"Connection.{method}() called while an async job started by {started_by}() is paused: OpenSSL "
-                f"would resume that job and return its result. Repeat {started_by}() with the same arguments "
-                "until it completes (wait for the async fds, callback or wakeup fd first).")
-        if thread != threading.get_ident():
-            raise Error(f"Connection.{method}(): the paused async job must be resumed on the thread that started it")
-        self._async_pending = None  # set again if the retry pauses again
-
-    def _park_if_async_paused(self) -> bool:
-        """close() with a job paused: keep the SSL* alive until the job finishes (invariant 4)."""
-        return _park_if_paused(self)
-
     def _offload_ssl(self):
-        if self.__dict__.get("_closed", True):
-            raise Error("this Connection is closed; create a new Connection to talk again")
+        """The SSL*, inside the guard (every caller is a ``@guarded`` method)."""
         return self._ssl
 
+    @guarded(ACCESS)
     def waiting_for_async(self) -> bool:
         """Corresponds to ``SSL_waiting_for_async``: a job is paused on this connection."""
         return bool(lib.SSL_waiting_for_async(self._offload_ssl()))
 
+    @guarded(ACCESS)
     def get_all_async_fds(self) -> list[int]:
         """Corresponds to ``SSL_get_all_async_fds``: wait for any of them to become readable,
         then repeat the call that raised ``WantAsyncError``.  The fds belong to the provider:
@@ -259,6 +203,7 @@ class AsyncOffloadConnectionMixin:
         check(lib.SSL_get_all_async_fds(ssl, fds, n), "SSL_get_all_async_fds")
         return _fd_list(fds, n[0])
 
+    @guarded(ACCESS)
     def get_changed_async_fds(self) -> tuple[list[int], list[int]]:
         """Corresponds to ``SSL_get_changed_async_fds``: ``(added, removed)`` since the job last
         resumed -- register the added fds with your event loop, unregister the removed ones."""
@@ -271,6 +216,7 @@ class AsyncOffloadConnectionMixin:
         check(lib.SSL_get_changed_async_fds(ssl, added, na, removed, nd), "SSL_get_changed_async_fds")
         return _fd_list(added, na[0]), _fd_list(removed, nd[0])
 
+    @guarded(ACCESS)
     def get_async_status(self) -> AsyncStatus:
         """Corresponds to ``SSL_get_async_status``: what the provider reported for the current
         or last offloaded operation (``UNSUPPORTED`` before the first async job)."""
@@ -286,6 +232,7 @@ class AsyncOffloadConnectionMixin:
                 f"Connection.{what}(): this Connection already ran an async job, and OpenSSL reads the completion "
                 "settings only when its first job starts; set them before the first I/O call.")
 
+    @guarded(ACCESS)
     def set_async_callback(self, callback: Callable[[Any], object] | None) -> None:
         """``SSL_set_async_callback``: ``callback(self)`` is called when an offloaded operation
         completes, on the provider's thread (keep it short: e.g. ``loop.call_soon_threadsafe``);
@@ -300,6 +247,7 @@ class AsyncOffloadConnectionMixin:
         check(lib.SSL_set_async_callback_arg(ssl, ffi.NULL), "SSL_set_async_callback_arg")
         self._async_callback = callback
 
+    @guarded(ACCESS)
     def set_async_wakeup_fd(self, fd: int | None) -> None:
         """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
         GIL).  Keep `fd` open while this Connection lives; make it non-blocking.  Set it before
@@ -310,8 +258,8 @@ class AsyncOffloadConnectionMixin:
         self._async_callback = None
 
     def _fire_async_callback(self) -> None:
-        if self.__dict__.get("_async_abandoned"):
-            return
+        if self.__dict__.get("_closed", True):
+            return  # closed with a job paused: nobody waits for it any more
         callback = self.__dict__.get("_async_callback")
         if callback is None:
             context = self.__dict__.get("_context")
@@ -330,6 +278,11 @@ def _check_fd(fd: int | None) -> int:
             raise TypeError("fd must be an int file descriptor (or an object with fileno()), or None")
     if fd < 0:
         raise ValueError("fd must be a valid (non-negative) file descriptor")
+    try:
+        os.fstat(fd)
+    except OSError as exc:
+        raise ValueError(f"fd {fd} is not an open file descriptor ({exc.strerror}): the wakeup byte would go "
+                         "nowhere, or to whatever file later gets that number") from None
     return fd
 
 

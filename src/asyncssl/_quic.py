@@ -155,8 +155,7 @@ class QuicConnectionMixin(QuicEventMethods):
             raise MemoryError("SSL_up_ref failed")
         conn = cls.__new__(cls)
         conn._init_state(listener._context, listener._socket)
-        conn._ssl = ffi.gc(ptr, lib.asyncssl_quic_free)
-        conn._closed = False
+        conn._own_ssl(ptr, shared=True)   # one reference: the pending hold, or the accept's
         conn._quic = _QuicState(listener._socket, listener, is_server=True)
         _callbacks.attach_connection(conn, ptr)
         return conn

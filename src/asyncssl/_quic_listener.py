@@ -54,7 +54,7 @@ def _connection_class():
     return Connection
 
 
-@ffi.def_extern(name="asyncssl_new_pending_conn_py")  # through a C trampoline (reentry.py)
+@ffi.def_extern()  # reached through asyncssl_entry_new_pending_conn_cb (reentry.py)
 def asyncssl_new_pending_conn_cb(ctx_ptr, new_ssl, arg):
     """Attach a Python ``Connection`` to a server connection OpenSSL has just created.
 
@@ -112,7 +112,7 @@ class Listener(QuicEventMethods):
             key = next(_context_keys)
             context._quic_pending_key = key
             _contexts[key] = context
-            lib.SSL_CTX_set_new_pending_conn_cb(context._ctx, lib.asyncssl_new_pending_conn_cb,
+            lib.SSL_CTX_set_new_pending_conn_cb(context._ctx, lib.asyncssl_entry_new_pending_conn_cb,
                                                 ffi.cast("void *", key))
         clear_errors()
         ptr = lib.SSL_new_listener(context._ctx, 0 if validate_address else lib.SSL_LISTENER_FLAG_NO_VALIDATE)

@@ -14,8 +14,6 @@ this object, which the owner keeps until ``done``).
 
 from __future__ import annotations
 
-import threading
-
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -96,7 +94,7 @@ class SignJob:
         """Start or resume the job (``ASYNC_start_job``); True once it has finished."""
         if self.done:
             raise Error("this sign job has already finished")
-        me = threading.get_ident()
+        me = lib.asyncssl_thread_tag()  # never reused, unlike a thread ident (see _cffi_src/guard.py)
         if self._thread is None:
             self._thread = me
             drain_errors()  # the job's errors end up on this thread's queue

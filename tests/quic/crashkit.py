@@ -31,7 +31,7 @@ def run_scenario(body: str, *, timeout: float = 30.0, args: tuple[str, ...] = ()
 
     A child killed by a signal or one that hangs fails the calling test with its output.
     """
-    code = "import sys; sys.path.insert(0, %r)\n" % str(HERE) + textwrap.dedent(body)
+    code = f"import sys; sys.path.insert(0, {str(HERE)!r})\n" + textwrap.dedent(body)
     try:
         proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                               timeout=timeout)
