@@ -37,6 +37,7 @@ import weakref
 
 from ._binding import ffi, lib
 from ._errors import Error, WantReadError, WantWriteError
+from ._guard import ACCESS, guarded
 from ._io import clear_errors
 from ._quic_constants import (
     DEFAULT_STREAM_MODE_AUTO_BIDI,
@@ -207,18 +208,24 @@ class QuicConnectionMixin(QuicEventMethods):
         q.closed_why = why
         for stream in list(q.streams):
             stream._close(" (its connection was closed)")
-        if not self._closed:
-            ptr = self._ssl
-            # Best effort, never blocking: without a CONNECTION_CLOSE the peer would wait
-            # for its idle timeout. Nothing to say for a connection that never started.
-            info = ffi.new("SSL_CONN_CLOSE_INFO *")
-            if lib.SSL_get_conn_close_info(ptr, info, ffi.sizeof("SSL_CONN_CLOSE_INFO")) == 0 \
-                    and not lib.SSL_in_before(ptr):
-                lib.SSL_shutdown_ex(ptr, lib.SSL_SHUTDOWN_FLAG_RAPID | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK, ffi.NULL, 0)
-            lib.ERR_clear_error()
+        if not self._closed and lib.asyncssl_guard_enter(self._guard, ACCESS) == 0:
+            try:
+                self._quic_say_goodbye()
+            finally:
+                lib.asyncssl_guard_leave(self._guard)
         if q.listener is not None:
             q.listener._forget_connection(self)
         type(self).close(self)   # Connection.close: frees the SSL* (re-entry returns above)
+
+    def _quic_say_goodbye(self) -> None:
+        # Best effort, never blocking: without a CONNECTION_CLOSE the peer would wait
+        # for its idle timeout. Nothing to say for a connection that never started.
+        ptr = self._ssl
+        info = ffi.new("SSL_CONN_CLOSE_INFO *")
+        if lib.SSL_get_conn_close_info(ptr, info, ffi.sizeof("SSL_CONN_CLOSE_INFO")) == 0 \
+                and not lib.SSL_in_before(ptr):
+            lib.SSL_shutdown_ex(ptr, lib.SSL_SHUTDOWN_FLAG_RAPID | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK, ffi.NULL, 0)
+        lib.ERR_clear_error()
 
     def close(self) -> None:  # Connection.close overrides this and calls _quic_close
         """Close the streams, send a rapid CONNECTION_CLOSE (code 0) if the connection is
@@ -228,6 +235,7 @@ class QuicConnectionMixin(QuicEventMethods):
 
     # --- addressing ------------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def set_initial_peer_addr(self, address) -> None:
         """Corresponds to ``SSL_set1_initial_peer_addr``: where the first flight goes.
 
@@ -280,6 +288,7 @@ class QuicConnectionMixin(QuicEventMethods):
         if q is not None and not q.is_server and self._quic_alpn_configured() is False:
             raise Error(alpn_missing_message("client"))
 
+    @guarded(ACCESS)
     def _quic_handshake(self, block: bool | None = None) -> None:
         """Drive ``SSL_do_handshake`` until the handshake is done (per `block`, see module doc)."""
         ptr = self._live_ssl()
@@ -337,13 +346,27 @@ class QuicConnectionMixin(QuicEventMethods):
         return exc
 
     def _block_plan(self, block: bool | None) -> tuple[bool, bool]:
-        """(let OpenSSL block, loop in Python) for a `block` argument."""
+        """(let OpenSSL block, loop in Python) for a `block` argument: the handshake's plan.
+
+        Calls with a NO_BLOCK flag (streams, shutdown) never block in OpenSSL: see
+        ``_wants_block``.
+        """
         mode = lib.SSL_get_blocking_mode(self._live_ssl()) == 1
         if block is None:
             return mode, False
         if block:
             return (True, False) if mode else (False, True)
         return False, False
+
+    def _wants_block(self, block: bool | None) -> bool:
+        """Whether a call with a NO_BLOCK flag should wait: `block`, or the object's mode.
+
+        The waiting is done in Python (``_wait``: bounded, interruptible sleeps), never
+        inside OpenSSL, so Ctrl-C interrupts it and close() from another thread ends it.
+        """
+        if block is None:
+            return lib.SSL_get_blocking_mode(self._live_ssl()) == 1
+        return bool(block)
 
     # --- streams ---------------------------------------------------------------------------------
 
@@ -373,6 +396,7 @@ class QuicConnectionMixin(QuicEventMethods):
         self._quic.streams.add(stream)
         return stream
 
+    @guarded(ACCESS)
     def new_stream(self, *, uni: bool = False, block: bool | None = None) -> Stream:
         """Corresponds to ``SSL_new_stream``: open a local stream (bidirectional unless `uni`).
 
@@ -384,8 +408,8 @@ class QuicConnectionMixin(QuicEventMethods):
         self._auto_stream_mode()
         if not self._quic.is_server and not lib.SSL_is_init_finished(ptr):
             self._quic_handshake(block)
-        native_block, python_block = self._block_plan(block)
-        flags = (lib.SSL_STREAM_FLAG_UNI if uni else 0) | (0 if native_block else lib.SSL_STREAM_FLAG_NO_BLOCK)
+        python_block = self._wants_block(block)
+        flags = (lib.SSL_STREAM_FLAG_UNI if uni else 0) | lib.SSL_STREAM_FLAG_NO_BLOCK
         streak = [0]
         while True:
             clear_errors()
@@ -402,6 +426,7 @@ class QuicConnectionMixin(QuicEventMethods):
                                     "grant more (network activity, handle_events()), then retry")
             raise exc
 
+    @guarded(ACCESS)
     def accept_stream(self, *, block: bool | None = None) -> Stream | None:
         """Corresponds to ``SSL_accept_stream``: the next stream the peer opened.
 
@@ -410,8 +435,8 @@ class QuicConnectionMixin(QuicEventMethods):
         """
         ptr = self._live_ssl()
         self._auto_stream_mode()
-        native_block, python_block = self._block_plan(block)
-        flags = 0 if native_block else lib.SSL_ACCEPT_STREAM_NO_BLOCK
+        python_block = self._wants_block(block)
+        flags = lib.SSL_ACCEPT_STREAM_NO_BLOCK
         streak = [0]
         while True:
             clear_errors()
@@ -423,16 +448,18 @@ class QuicConnectionMixin(QuicEventMethods):
                 lib.ERR_clear_error()
                 raise QuicConnectionClosedError(f"no stream to accept: the QUIC connection is {info.describe()}",
                                                 info)
-            if lib.ERR_peek_error() != 0 or native_block:
+            if lib.ERR_peek_error() != 0:
                 raise quic_error_from_queue(ptr, "SSL_accept_stream")
             if not python_block:
                 return None
             self._wait(None, streak)
 
+    @guarded(ACCESS)
     def get_accept_stream_queue_len(self) -> int:
         """Corresponds to ``SSL_get_accept_stream_queue_len``: peer streams waiting for ``accept_stream``."""
         return int(lib.SSL_get_accept_stream_queue_len(self._live_ssl()))
 
+    @guarded(ACCESS)
     def set_default_stream_mode(self, mode: int) -> None:
         """Corresponds to ``SSL_set_default_stream_mode`` (``SSL.DEFAULT_STREAM_MODE_*``).
 
@@ -448,6 +475,7 @@ class QuicConnectionMixin(QuicEventMethods):
                                              "stream exists)")
         self._quic.explicit_stream_mode = True
 
+    @guarded(ACCESS)
     def set_incoming_stream_policy(self, policy: int, app_error_code: int = 0) -> None:
         """Corresponds to ``SSL_set_incoming_stream_policy`` (``SSL.INCOMING_STREAM_POLICY_*``).
 
@@ -464,31 +492,37 @@ class QuicConnectionMixin(QuicEventMethods):
     # --- the default stream ------------------------------------------------------------------------
 
     @property
+    @guarded(ACCESS)
     def stream_id(self) -> int | None:
         """Corresponds to ``SSL_get_stream_id`` on the connection: its default stream's id, None without one."""
         sid = lib.SSL_get_stream_id(self._live_ssl())
         return None if sid == _UINT64_MAX else int(sid)
 
     @property
+    @guarded(ACCESS)
     def stream_type(self) -> int:
         """Corresponds to ``SSL_get_stream_type``: ``STREAM_TYPE_NONE`` without a default stream."""
         return lib.SSL_get_stream_type(self._live_ssl())
 
     @property
+    @guarded(ACCESS)
     def stream_read_state(self) -> int:
         """Corresponds to ``SSL_get_stream_read_state`` for the default stream."""
         return lib.SSL_get_stream_read_state(self._live_ssl())
 
     @property
+    @guarded(ACCESS)
     def stream_write_state(self) -> int:
         """Corresponds to ``SSL_get_stream_write_state`` for the default stream."""
         return lib.SSL_get_stream_write_state(self._live_ssl())
 
+    @guarded(ACCESS)
     def stream_conclude(self) -> None:
         """Corresponds to ``SSL_stream_conclude`` on the default stream: send FIN."""
         conclude_stream(self._live_ssl(), "the default stream",
                         " (the connection needs a default stream: send or recv on it first)")
 
+    @guarded(ACCESS)
     def stream_reset(self, app_error_code: int = 0) -> None:
         """Corresponds to ``SSL_stream_reset`` on the default stream."""
         check_app_error_code(app_error_code)
@@ -501,6 +535,7 @@ class QuicConnectionMixin(QuicEventMethods):
 
     # --- termination --------------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def shutdown_ex(self, *, app_error_code: int = 0, reason: bytes = b"", rapid: bool = False,
                     block: bool | None = None) -> bool:
         """Corresponds to ``SSL_shutdown_ex``: close the connection with an application error code.
@@ -516,12 +551,12 @@ class QuicConnectionMixin(QuicEventMethods):
         if b"\0" in reason:
             raise ValueError("reason must not contain NUL bytes (OpenSSL takes a C string)")
         ptr = self._live_ssl()
-        native_block, python_block = self._block_plan(block)
+        python_block = self._wants_block(block)
         args = ffi.new("SSL_SHUTDOWN_EX_ARGS *")
         c_reason = ffi.new("char[]", bytes(reason))
         args.quic_error_code = app_error_code
         args.quic_reason = c_reason
-        flags = (lib.SSL_SHUTDOWN_FLAG_RAPID if rapid else 0) | (0 if native_block else lib.SSL_SHUTDOWN_FLAG_NO_BLOCK)
+        flags = (lib.SSL_SHUTDOWN_FLAG_RAPID if rapid else 0) | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK
         streak = [0]
         while True:
             clear_errors()
@@ -534,12 +569,14 @@ class QuicConnectionMixin(QuicEventMethods):
                 return False
             self._wait(None, streak)
 
+    @guarded(ACCESS)
     def get_conn_close_info(self) -> ConnCloseInfo | None:
         """Corresponds to ``SSL_get_conn_close_info``: who closed the connection and why; None while open."""
         return get_conn_close_info(self._live_ssl())
 
     # --- the value API ------------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def get_value_uint(self, kind: int, *, value_class: int | None = None) -> int:
         """Corresponds to ``SSL_get_value_uint`` (3.3+): `kind` is an ``SSL.VALUE_*`` id.
 
@@ -556,6 +593,7 @@ class QuicConnectionMixin(QuicEventMethods):
             raise quic_error_from_queue(ptr, f"SSL_get_value_uint(class {value_class}, id {kind})")
         return int(out[0])
 
+    @guarded(ACCESS)
     def set_value_uint(self, kind: int, value: int, *, value_class: int | None = None) -> None:
         """Corresponds to ``SSL_set_value_uint`` (3.3+); same classes as ``get_value_uint``."""
         ptr = self._live_ssl()

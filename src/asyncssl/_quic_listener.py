@@ -31,6 +31,7 @@ import weakref
 from . import _callbacks
 from ._binding import ffi, has, lib, not_supported
 from ._errors import Error
+from ._guard import ACCESS, CLOSED_GUARD, guarded, new_guard
 from ._io import clear_errors
 from ._quic import _refuse_async_mode, alpn_missing_message
 from ._quic_errors import quic_error_from_queue
@@ -81,10 +82,12 @@ class Listener(QuicEventMethods):
     ``validate_address=False`` (``SSL_LISTENER_FLAG_NO_VALIDATE``).
     """
 
-    __slots__ = ("_ssl", "_context", "_socket", "_fd", "_connections", "_pending", "_closed", "__weakref__")
+    __slots__ = ("_ssl", "_guard", "_context", "_socket", "_fd", "_connections", "_pending", "_closed",
+                 "__weakref__")
 
     def __init__(self, context, udp_socket, *, validate_address: bool = True):
         self._ssl = None
+        self._guard = CLOSED_GUARD
         self._closed = True
         if not has("SSL_new_listener"):
             raise not_supported("SSL_new_listener")
@@ -118,7 +121,10 @@ class Listener(QuicEventMethods):
         ptr = lib.SSL_new_listener(context._ctx, 0 if validate_address else lib.SSL_LISTENER_FLAG_NO_VALIDATE)
         if ptr == ffi.NULL:
             raise quic_error_from_queue(None, "SSL_new_listener")
-        self._ssl = ffi.gc(ptr, lib.asyncssl_quic_free)   # the one free (src/_cffi_src/reentry.py)
+        # Owned through a SHARED guard: the free waits for calls inside (another thread's
+        # accept_connection), and goes through asyncssl_quic_free (src/_cffi_src/reentry.py).
+        self._guard = new_guard(ptr, shared=True)
+        self._ssl = ptr
         self._closed = False
         self._fd = attach_udp_socket(ptr, udp_socket)
         _listeners_by_fd[self._fd] = self
@@ -129,9 +135,12 @@ class Listener(QuicEventMethods):
 
     # --- lifetime -------------------------------------------------------------------------------
 
+    def _closed_error(self) -> Error:
+        return Error("this QUIC listener is closed")
+
     def _live_ssl(self):
         if self._closed:
-            raise Error("this QUIC listener is closed")
+            raise self._closed_error()
         check_socket_open(self._socket, "listener")
         check_may_enter("a QUIC listener method")
         return self._ssl
@@ -157,9 +166,7 @@ class Listener(QuicEventMethods):
         self._closed = True
         if _listeners_by_fd.get(self._fd) is self:
             del _listeners_by_fd[self._fd]
-        ptr, self._ssl = self._ssl, None
-        if ptr is not None:
-            ffi.release(ptr)
+        lib.asyncssl_guard_close(self._guard)
 
     @property
     def closed(self) -> bool:
@@ -175,6 +182,7 @@ class Listener(QuicEventMethods):
         state = "closed" if self._closed else f"port {self._socket.getsockname()[1]}"
         return f"<asyncssl.SSL.Listener {state}>"
 
+    @guarded(ACCESS)
     def fileno(self) -> int:
         """The fd OpenSSL reads and writes: the listener's own duplicate of the UDP socket's
         (the read and write poll descriptor of all its connections; see ``attach_udp_socket``)."""
@@ -186,6 +194,7 @@ class Listener(QuicEventMethods):
 
     # --- accepting ---------------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def accept_connection(self, *, block: bool | None = None):
         """Corresponds to ``SSL_accept_connection``: the next incoming connection, or None.
 
@@ -196,16 +205,17 @@ class Listener(QuicEventMethods):
         connection is used (``accept_stream``, ``do_handshake()``, ``handle_events()``).
         """
         ptr = self._live_ssl()
-        mode = lib.SSL_get_blocking_mode(ptr) == 1
-        want_block = mode if block is None else bool(block)
-        native = want_block and mode
+        want_block = lib.SSL_get_blocking_mode(ptr) == 1 if block is None else bool(block)
         streak = [0]
+        # Never blocks inside OpenSSL: waiting is _wait's bounded, interruptible sleeps
+        # (Ctrl-C, close() from another thread).
         while True:
+            ptr = self._live_ssl()
             clear_errors()
-            cptr = lib.SSL_accept_connection(ptr, 0 if native else lib.SSL_ACCEPT_CONNECTION_NO_BLOCK)
+            cptr = lib.SSL_accept_connection(ptr, lib.SSL_ACCEPT_CONNECTION_NO_BLOCK)
             if cptr != ffi.NULL:
                 break
-            if lib.ERR_peek_error() != 0 or native:
+            if lib.ERR_peek_error() != 0:
                 raise quic_error_from_queue(None, "SSL_accept_connection")
             if not want_block:
                 return None
@@ -235,6 +245,7 @@ class Listener(QuicEventMethods):
         self._connections.add(conn)
         return conn
 
+    @guarded(ACCESS)
     def get_accept_connection_queue_len(self) -> int:
         """Corresponds to ``SSL_get_accept_connection_queue_len``."""
         return int(lib.SSL_get_accept_connection_queue_len(self._live_ssl()))
