@@ -534,7 +534,11 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             except TypeError:
                 raise _buffer_error(buf, False) from None
             n = _send(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+            if n < 0 and self._quic is not None:
+                n = self._quic_retry(-n, _send, data, len(data), "send")
             _release(data)
+        if n < 0 and self._quic is not None and type(buf) is bytes:
+            n = self._quic_retry(-n, _send, buf, len(buf), "send")
         if n < 0:
             self._raise(-n, "send", reading=False)
         if self._callback_exception is not None:
@@ -563,6 +567,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
                 # Under MODE_ASYNC the C helper hands the job its own copy of the chunk,
                 # so a pause is safe: resume with buf[exc.bytes_sent:].
                 n = _send(guard, data + total, min(left, _INT_MAX))
+                if n < 0 and self._quic is not None:
+                    n = self._quic_retry(-n, _send, data + total, min(left, _INT_MAX), "sendall")
                 if n < 0:
                     try:
                         self._raise(-n, "sendall", reading=False)
@@ -593,6 +599,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
                 got = _peek(self._guard, scratch, bufsiz)
             else:
                 got = _recv(self._guard, scratch, bufsiz)
+            if got < 0 and self._quic is not None:
+                got = self._quic_retry(-got, _recv, scratch, bufsiz, "recv")
         except (TypeError, OverflowError):
             _check_size(bufsiz, "bufsiz")
             _require_int(flags or 0, "flags")
@@ -637,6 +645,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
             got = _peek(self._guard, data, n)
         else:
             got = _recv(self._guard, data, n)
+        if got < 0 and self._quic is not None:
+            got = self._quic_retry(-got, _recv, data, n, "recv_into")
         _release(data)
         if got < 0:
             self._raise(-got, "recv_into", reading=True)
@@ -843,28 +853,25 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin):
         TLS and DTLS connections follow their socket's blocking state instead
         (``socket.setblocking``); calling this on them raises Error.
         """
-        ssl = self._event_ptr()
-        setter = lib.SSL_set_blocking_mode  # NotSupportedError before 3.2
+        self._event_ptr()
+        if not lib.ASYNCSSL_HAS_EVENT_API:
+            raise not_supported("SSL_set_blocking_mode")
         if not self._context.is_quic:
             raise Error("set_blocking_mode applies to QUIC connections; a TLS/DTLS connection blocks as its "
                         "socket does (use socket.setblocking)")
-        lib.ERR_clear_error()
-        if not setter(ssl, 1 if blocking else 0):
-            raise error_from_queue(Error, "SSL_set_blocking_mode failed (blocking needs a socket-backed QUIC connection)")
+        self._quic_set_blocking(bool(blocking))
 
     @guarded(ACCESS)
     def get_blocking_mode(self) -> bool:
         """Corresponds to ``SSL_get_blocking_mode`` (3.2+); TLS/DTLS report their socket's blocking state."""
-        ssl = self._event_ptr()
-        getter = lib.SSL_get_blocking_mode
+        self._event_ptr()
+        if not lib.ASYNCSSL_HAS_EVENT_API:
+            raise not_supported("SSL_get_blocking_mode")
         if not self._context.is_quic:
             if self._socket is None:
                 return False
             return bool(self._socket.getblocking()) if hasattr(self._socket, "getblocking") else True
-        value = getter(ssl)
-        if value < 0:
-            raise error_from_queue(Error, "SSL_get_blocking_mode failed")
-        return bool(value)
+        return self._quic.blocking   # asyncssl does QUIC blocking itself (see _quic._wants_block)
 
     # --- DTLS --------------------------------------------------------------------------------------
 

@@ -11,9 +11,13 @@ calls block is the object's application-level blocking mode (``set_blocking_mode
 A ``Connection`` starts in blocking mode iff the socket it was given was blocking.
 
 ``block=None`` on ``new_stream``/``accept_stream``/``shutdown_ex``/``accept_connection``
-follows the object's blocking mode; ``block=False`` never waits (OpenSSL's NO_BLOCK
-flags); ``block=True`` waits even on a non-blocking object, by running the
-openssl-quic(7) event loop (``_quic_events.wait_for_network``) in Python.
+follows the object's blocking mode; ``block=False`` never waits; ``block=True`` waits
+even on a non-blocking object. asyncssl never lets OpenSSL block: OpenSSL's blocking
+mode stays off, every call is made non-blocking (NO_BLOCK flags), and waiting is the
+openssl-quic(7) event loop run in Python (``_quic_events.wait_for_network``) in slices
+of at most 0.1 s. That is what lets Ctrl-C interrupt a blocked call, as it interrupts
+Python's own sockets, and lets ``close()`` from another thread end it (the call then
+raises ``Error``; the free waits until it has left, see the in-call guard).
 
 Invariants
 ----------
@@ -59,6 +63,7 @@ __all__ = ["QuicConnectionMixin", "ConnCloseInfo", "QuicConnectionClosedError", 
            "check_udp_socket", "alpn_missing_message"]
 
 _UINT64_MAX = (1 << 64) - 1
+_WOULD_BLOCK = (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE)
 
 
 def alpn_missing_message(side: str) -> str:
@@ -80,7 +85,7 @@ class _QuicState:
     """Per-connection QUIC bookkeeping (one attribute on Connection: ``_quic``)."""
 
     __slots__ = ("socket", "streams", "listener", "is_server", "closed", "closed_why",
-                 "explicit_stream_mode", "__weakref__")
+                 "explicit_stream_mode", "blocking", "__weakref__")
 
     def __init__(self, udp_socket, listener, is_server: bool):
         self.socket = udp_socket           # kept alive: OpenSSL holds only its fd
@@ -90,6 +95,10 @@ class _QuicState:
         self.closed = False
         self.closed_why = ""
         self.explicit_stream_mode = False
+        # Application-level blocking as the caller sees it. OpenSSL's own blocking mode
+        # is always off: asyncssl waits in Python, in bounded slices, so that Ctrl-C
+        # interrupts a blocked call and close() from another thread ends it (issue 10).
+        self.blocking = False
 
 
 class QuicConnectionMixin(QuicEventMethods):
@@ -134,9 +143,8 @@ class QuicConnectionMixin(QuicEventMethods):
         ptr = self._ssl
         clear_errors()
         attach_udp_socket(ptr, udp_socket)
-        if lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) != 1:
-            raise quic_error_from_queue(None, "SSL_set_blocking_mode")
         self._quic = _QuicState(udp_socket, None, is_server=False)
+        self._quic_set_blocking(blocking)
 
     @classmethod
     def _quic_server_connection(cls, listener, ptr, *, pending: bool):
@@ -169,11 +177,37 @@ class QuicConnectionMixin(QuicEventMethods):
         lib.SSL_free(ptr)
         self._quic_set_server_modes()
 
+    def _quic_set_blocking(self, blocking: bool) -> None:
+        """Record the application-level blocking mode; OpenSSL's stays off (see _QuicState)."""
+        ptr = self._ssl
+        clear_errors()
+        # Asking OpenSSL for blocking checks that it could block here (pollable socket BIOs).
+        if blocking and lib.SSL_set_blocking_mode(ptr, 1) != 1:
+            raise quic_error_from_queue(None, "SSL_set_blocking_mode (blocking needs a socket-backed QUIC "
+                                              "connection)")
+        lib.SSL_set_blocking_mode(ptr, 0)
+        self._quic.blocking = blocking
+
+    def _quic_retry(self, code: int, helper, buf, size: int, method: str) -> int:
+        """After a default-stream I/O helper failed with `code`: in blocking mode wait (in
+        Python, interruptibly) and call it again until it does not want to wait; returns
+        its last result (a count, or a negated code for ``Connection._raise``)."""
+        streak = [0]
+        while self._quic.blocking and code in _WOULD_BLOCK:
+            self._wait(None, streak)   # inside the guard; raises once closed
+            n = helper(self._guard, buf, size)
+            if n >= 0:
+                return n
+            code = -n
+        return -code
+
     def _quic_set_server_modes(self) -> None:
         # The listener's connections do not inherit the SSL_CTX modes: give them the
         # Context's (pyOpenSSL's defaults: partial writes, moving write buffer). Not in
         # the pending callback: SSL_set_mode takes the engine lock OpenSSL holds there.
         lib.SSL_set_mode(self._ssl, lib.SSL_CTX_get_mode(self._context._ctx))
+        # Accepted connections start in the listener's blocking mode.
+        self._quic_set_blocking(lib.SSL_get_blocking_mode(self._quic.listener._ssl) == 1)
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -296,7 +330,7 @@ class QuicConnectionMixin(QuicEventMethods):
             self._raise_if_terminated()
             return
         self._quic_preflight()
-        native_block, python_block = self._block_plan(block)
+        python_block = self._wants_block(block)
         deadline = None
         streak = [0]
         while True:
@@ -345,19 +379,6 @@ class QuicConnectionMixin(QuicEventMethods):
             return new
         return exc
 
-    def _block_plan(self, block: bool | None) -> tuple[bool, bool]:
-        """(let OpenSSL block, loop in Python) for a `block` argument: the handshake's plan.
-
-        Calls with a NO_BLOCK flag (streams, shutdown) never block in OpenSSL: see
-        ``_wants_block``.
-        """
-        mode = lib.SSL_get_blocking_mode(self._live_ssl()) == 1
-        if block is None:
-            return mode, False
-        if block:
-            return (True, False) if mode else (False, True)
-        return False, False
-
     def _wants_block(self, block: bool | None) -> bool:
         """Whether a call with a NO_BLOCK flag should wait: `block`, or the object's mode.
 
@@ -365,7 +386,8 @@ class QuicConnectionMixin(QuicEventMethods):
         inside OpenSSL, so Ctrl-C interrupts it and close() from another thread ends it.
         """
         if block is None:
-            return lib.SSL_get_blocking_mode(self._live_ssl()) == 1
+            self._live_ssl()
+            return self._quic.blocking
         return bool(block)
 
     # --- streams ---------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class Stream(QuicEventMethods):
         # Blocking is done here, in bounded waits (see _wait), never inside OpenSSL: a call
         # blocked in C could not be interrupted by Ctrl-C nor ended by close() from another
         # thread. So the stream is non-blocking in OpenSSL; this is the mode the caller sees.
-        self._blocking = lib.SSL_get_blocking_mode(_ptr) == 1
+        self._blocking = connection._quic.blocking
         lib.SSL_set_blocking_mode(_ptr, 0)
 
     # --- lifetime -------------------------------------------------------------------------
