@@ -25,6 +25,8 @@ engine and mutex (issue 10, fault 3).
 INCLUDES = """
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <unistd.h>
 #include <openssl/ssl.h>
 """
 
@@ -38,6 +40,7 @@ void asyncssl_quic_free(SSL *);
 int asyncssl_quic_deferred_frees(void);
 void asyncssl_quic_drain_frees(void);
 int asyncssl_quic_hold_pending(SSL *, SSL *);
+int asyncssl_quic_mark_owner(SSL *);
 
 /* The pending-connection callback asyncssl registers (the TLS callbacks' entry points,
    asyncssl_entry_*_cb in callbacks.py, count the same way). */
@@ -108,9 +111,32 @@ int asyncssl_quic_hold_pending(SSL *conn, SSL *listener)
     return 1;
 }
 
+/* ex_data slot: the pid of the process that made the object. After fork() the child
+   must not free what it inherited: freeing a thread-assisted connection waits for an
+   assist thread that does not exist in the child (a hang). The child leaks those
+   copies instead; the parent still owns and frees the real ones. */
+static int asyncssl_owner_pid_idx = -1;
+static pthread_once_t asyncssl_owner_once = PTHREAD_ONCE_INIT;
+static void asyncssl_owner_init(void)
+{
+    asyncssl_owner_pid_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+int asyncssl_quic_mark_owner(SSL *s)
+{
+    pthread_once(&asyncssl_owner_once, asyncssl_owner_init);
+    return asyncssl_owner_pid_idx >= 0
+        && SSL_set_ex_data(s, asyncssl_owner_pid_idx, (void *)(intptr_t)getpid());
+}
+
 static void asyncssl_quic_free_now(SSL *s)
 {
     SSL *held = NULL;
+    if (asyncssl_owner_pid_idx >= 0) {
+        intptr_t pid = (intptr_t)SSL_get_ex_data(s, asyncssl_owner_pid_idx);
+        if (pid != 0 && pid != (intptr_t)getpid())
+            return;   /* inherited through fork(): see asyncssl_quic_mark_owner */
+    }
     if (asyncssl_held_listener_idx >= 0) {
         held = SSL_get_ex_data(s, asyncssl_held_listener_idx);
         if (held != NULL)
