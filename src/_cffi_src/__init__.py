@@ -28,6 +28,7 @@ MODULES = [
     "event",
     "poll",
     "quic",
+    "reentry",
     "async_",
     "glue",
     "guard",

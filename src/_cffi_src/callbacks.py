@@ -40,7 +40,9 @@ int asyncssl_entry_verify_cb(int ok, X509_STORE_CTX *ctx)
 {
     int r;
     ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     r = asyncssl_verify_cb(ok, ctx);
+    ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
     return r;
 }
@@ -48,14 +50,18 @@ int asyncssl_entry_verify_cb(int ok, X509_STORE_CTX *ctx)
 void asyncssl_entry_info_cb(const SSL *s, int where, int ret)
 {
     ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     asyncssl_info_cb(s, where, ret);
+    ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
 }
 
 void asyncssl_entry_keylog_cb(const SSL *s, const char *line)
 {
     ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     asyncssl_keylog_cb(s, line);
+    ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
 }
 
@@ -63,7 +69,9 @@ int asyncssl_entry_servername_cb(SSL *s, int *alert, void *arg)
 {
     int r;
     ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     r = asyncssl_servername_cb(s, alert, arg);
+    ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
     return r;
 }
@@ -73,7 +81,9 @@ int asyncssl_entry_alpn_select_cb(SSL *s, const unsigned char **out, unsigned ch
 {
     int r;
     ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     r = asyncssl_alpn_select_cb(s, out, outlen, in, inlen, arg);
+    ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
     return r;
 }
@@ -82,7 +92,9 @@ int asyncssl_entry_cookie_generate_cb(SSL *s, unsigned char *cookie, unsigned in
 {
     int r;
     ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     r = asyncssl_cookie_generate_cb(s, cookie, len);
+    ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
     return r;
 }
@@ -91,7 +103,9 @@ int asyncssl_entry_cookie_verify_cb(SSL *s, const unsigned char *cookie, unsigne
 {
     int r;
     ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     r = asyncssl_cookie_verify_cb(s, cookie, len);
+    ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
     return r;
 }

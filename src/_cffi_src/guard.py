@@ -242,8 +242,12 @@ static void guard_settle(asyncssl_guard *g)
         if (__atomic_compare_exchange_n(&g->state, &old, old | G_FREEING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
     }
-    if (!(old & G_BORROWED))
-        SSL_free(g->ssl);   /* frees the memory BIOs too */
+    if (!(old & G_BORROWED)) {
+        if (old & G_SHARED)
+            asyncssl_quic_free(g->ssl);   /* QUIC: deferred inside callbacks (reentry.py) */
+        else
+            SSL_free(g->ssl);   /* frees the memory BIOs too */
+    }
     g->ssl = NULL;
     g->into = g->from = NULL;
     free(g->jbuf);

@@ -138,7 +138,7 @@ int SSL_get_domain_flags(const SSL *, uint64_t *);
    asyncssl attaches the Python Connection there, so TLS callbacks (ALPN, verify, SNI)
    that run during the handshake find it. */
 void SSL_CTX_set_new_pending_conn_cb(SSL_CTX *, int (*)(SSL_CTX *, SSL *, void *), void *);
-extern "Python" int asyncssl_new_pending_conn_cb(SSL_CTX *, SSL *, void *);
+extern "Python" int asyncssl_new_pending_conn_cb(SSL_CTX *, SSL *, void *);   /* via asyncssl_entry_new_pending_conn_cb */
 """
 
 CUSTOMIZATIONS = """

@@ -49,6 +49,8 @@ from ._constants import MODE_ASYNC
 from ._context import Context, _alpn_wire, _require_callable, _require_int
 from ._errors import Error, WantReadError, WantWriteError
 from ._guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
+from ._io import buffer_error as _buffer_error
+from ._io import check_size as _check_size
 from ._io import raise_for_error_code, reraise_callback_exception
 from ._offload import AsyncOffloadConnectionMixin
 from ._quic import QuicConnectionMixin
@@ -88,13 +90,6 @@ _INT_MAX = 2**31 - 1
 _SCRATCH_MAX = 256 * 1024
 
 
-def _check_size(value: Any, what: str) -> None:
-    if not isinstance(value, int):
-        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must not be negative")
-
-
 # A DNS hostname in ASCII (internationalised names as IDNA A-labels, "xn--..."): RFC 6066
 # section 3 sends exactly that, without a trailing dot, never an IP literal. Underscores
 # are accepted, as OpenSSL and browsers do.
@@ -126,13 +121,6 @@ def _check_socket_fd(fd: Any) -> int:
 
 def _bio_too_large(size: int) -> ValueError:
     return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
-
-
-def _buffer_error(buf: Any, writable: bool) -> TypeError:
-    if isinstance(buf, str):
-        return TypeError("buf must be a memoryview, buffer or byte string, not str (encode it first)")
-    what = "a writable buffer (bytearray, memoryview, array)" if writable else "a bytes-like object"
-    return TypeError(f"buffer must be {what}, not {type(buf).__name__}")
 
 
 class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
@@ -173,7 +161,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         """Every attribute a Connection has, before it owns an ``SSL*``.
 
         Also used for server QUIC connections that OpenSSL creates itself (see
-        ``_quic._quic_pending``), so that both kinds are the same object inside.
+        ``_quic._quic_server_connection``), so that both kinds are the same object inside.
         """
         self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
         self._guard = CLOSED_GUARD  # every call is refused as closed until _own_ssl
@@ -250,6 +238,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     # --- lifetime --------------------------------------------------------------------------
 
     def _closed_error(self) -> Error:
+        if self._quic is not None and self._quic.closed:
+            return Error(f"this QUIC connection is closed{self._quic.closed_why}")
         return Error("this Connection is closed; create a new Connection to talk again")
 
     def close(self) -> None:
@@ -314,6 +304,13 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         if self._closed:
             raise self._closed_error()
         return self._ssl
+
+    def _event_ptr(self):
+        """The SSL* for a call that, on QUIC, enters the QUIC engine (event loop calls,
+        shutdown): with the QUIC checks too (closed socket, inside an OpenSSL callback)."""
+        if self._quic is not None:
+            return self._live_ssl()
+        return self._ptr()
 
     def _reraise(self) -> None:
         if self._callback_exception is not None:
@@ -561,7 +558,11 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             except TypeError:
                 raise _buffer_error(buf, False) from None
             n = _send(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+            if n < 0 and self._quic is not None:
+                n = self._quic_retry(-n, _send, data, len(data), "send")
             _release(data)
+        if n < 0 and self._quic is not None and type(buf) is bytes:
+            n = self._quic_retry(-n, _send, buf, len(buf), "send")
         if n < 0:
             self._raise(-n, "send", reading=False)
         if self._callback_exception is not None:
@@ -590,6 +591,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
                 # Under MODE_ASYNC the C helper hands the job its own copy of the chunk,
                 # so a pause is safe: resume with buf[exc.bytes_sent:].
                 n = _send(guard, data + total, min(left, _INT_MAX))
+                if n < 0 and self._quic is not None:
+                    n = self._quic_retry(-n, _send, data + total, min(left, _INT_MAX), "sendall")
                 if n < 0:
                     try:
                         self._raise(-n, "sendall", reading=False)
@@ -620,6 +623,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
                 got = _peek(self._guard, scratch, bufsiz)
             else:
                 got = _recv(self._guard, scratch, bufsiz)
+            if got < 0 and self._quic is not None:
+                got = self._quic_retry(-got, _recv, scratch, bufsiz, "recv")
         except (TypeError, OverflowError):
             _check_size(bufsiz, "bufsiz")
             _require_int(flags or 0, "flags")
@@ -664,6 +669,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             got = _peek(self._guard, data, n)
         else:
             got = _recv(self._guard, data, n)
+        if got < 0 and self._quic is not None:
+            got = self._quic_retry(-got, _recv, data, n, "recv_into")
         _release(data)
         if got < 0:
             self._raise(-got, "recv_into", reading=True)
@@ -749,6 +756,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
 
     def shutdown(self) -> bool:
         """Send close_notify; True once the peer's close_notify was also received. Corresponds to ``SSL_shutdown``."""
+        if self._quic is not None:
+            self._live_ssl()   # the QUIC checks (closed socket, inside an OpenSSL callback)
         ret = _new("int *")
         code = _shutdown(self._guard, ret)
         if code:
@@ -799,7 +808,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         On OpenSSL < 3.2 a DTLS connection uses ``DTLSv1_handle_timeout`` instead and
         other connections do nothing, as documented upstream.
         """
-        ssl = self._ptr()
+        ssl = self._event_ptr()
         lib.ERR_clear_error()
         ok = lib.asyncssl_handle_events(ssl)
         self._reraise()
@@ -813,7 +822,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         Corresponds to ``SSL_get_event_timeout`` (on OpenSSL < 3.2: the DTLS timer).
         Query it again after every other call: any call may change it.
         """
-        ssl = self._ptr()
+        ssl = self._event_ptr()
         seconds = self._timeout_out()
         if not lib.asyncssl_get_event_timeout(ssl, seconds):
             raise error_from_queue(Error, "SSL_get_event_timeout failed")
@@ -829,12 +838,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def net_read_desired(self) -> bool:
         """Whether the network should be polled for reading. Corresponds to ``SSL_net_read_desired`` (3.2+)."""
-        return bool(lib.SSL_net_read_desired(self._ptr()))
+        return bool(lib.SSL_net_read_desired(self._event_ptr()))
 
     @guarded(ACCESS)
     def net_write_desired(self) -> bool:
         """Whether the network should be polled for writing. Corresponds to ``SSL_net_write_desired`` (3.2+)."""
-        return bool(lib.SSL_net_write_desired(self._ptr()))
+        return bool(lib.SSL_net_write_desired(self._event_ptr()))
 
     @guarded(ACCESS)
     def get_rpoll_descriptor(self) -> int:
@@ -868,28 +877,25 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         TLS and DTLS connections follow their socket's blocking state instead
         (``socket.setblocking``); calling this on them raises Error.
         """
-        ssl = self._ptr()
-        setter = lib.SSL_set_blocking_mode  # NotSupportedError before 3.2
+        self._event_ptr()
+        if not lib.ASYNCSSL_HAS_EVENT_API:
+            raise not_supported("SSL_set_blocking_mode")
         if not self._context.is_quic:
             raise Error("set_blocking_mode applies to QUIC connections; a TLS/DTLS connection blocks as its "
                         "socket does (use socket.setblocking)")
-        lib.ERR_clear_error()
-        if not setter(ssl, 1 if blocking else 0):
-            raise error_from_queue(Error, "SSL_set_blocking_mode failed (blocking needs a socket-backed QUIC connection)")
+        self._quic_set_blocking(bool(blocking))
 
     @guarded(ACCESS)
     def get_blocking_mode(self) -> bool:
         """Corresponds to ``SSL_get_blocking_mode`` (3.2+); TLS/DTLS report their socket's blocking state."""
-        ssl = self._ptr()
-        getter = lib.SSL_get_blocking_mode
+        self._event_ptr()
+        if not lib.ASYNCSSL_HAS_EVENT_API:
+            raise not_supported("SSL_get_blocking_mode")
         if not self._context.is_quic:
             if self._socket is None:
                 return False
             return bool(self._socket.getblocking()) if hasattr(self._socket, "getblocking") else True
-        value = getter(ssl)
-        if value < 0:
-            raise error_from_queue(Error, "SSL_get_blocking_mode failed")
-        return bool(value)
+        return self._quic.blocking   # asyncssl does QUIC blocking itself (see _quic._wants_block)
 
     # --- DTLS --------------------------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ def new_guard(ssl, *, shared: bool, borrowed: bool = False):
     ``lib.asyncssl_guard_adopt``.
     """
     flags = (lib.ASYNCSSL_GUARD_SHARED if shared else 0) | (lib.ASYNCSSL_GUARD_BORROWED if borrowed else 0)
+    if shared and ssl != ffi.NULL:
+        lib.asyncssl_quic_mark_owner(ssl)   # QUIC: a fork() child never frees it (reentry.py)
     guard = lib.asyncssl_guard_new(ssl, flags)
     if guard == ffi.NULL:
         if not borrowed:

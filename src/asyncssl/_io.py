@@ -44,9 +44,28 @@ from ._errors import (
     ZeroReturnError,
 )
 
-__all__ = ["clear_errors", "raise_for_ssl_error", "raise_for_error_code", "reraise_callback_exception"]
+__all__ = ["clear_errors", "raise_for_ssl_error", "raise_for_error_code", "reraise_callback_exception",
+           "check_size", "buffer_error"]
 
 _ERR_CLEAR = lib.ERR_clear_error
+
+
+# --- argument checks shared by every object with send/recv (Connection, QUIC Stream) ---
+
+def check_size(value, what: str) -> None:
+    """A byte count argument (`bufsiz`, `nbytes`): an int >= 0, else TypeError/ValueError."""
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative")
+
+
+def buffer_error(buf, writable: bool) -> TypeError:
+    """The TypeError for a `buf` that ``ffi.from_buffer`` refused."""
+    if isinstance(buf, str):
+        return TypeError("buf must be a memoryview, buffer or byte string, not str (encode it first)")
+    what = "a writable buffer (bytearray, memoryview, array)" if writable else "a bytes-like object"
+    return TypeError(f"buffer must be {what}, not {type(buf).__name__}")
 
 
 def clear_errors() -> None:

@@ -3,17 +3,21 @@
 Theory of operation
 -------------------
 Every QUIC object is an ``SSL *``: a client connection comes from ``SSL_new`` on a
-QUIC client ``SSL_CTX`` with a UDP socket attached by ``SSL_set_fd`` (which, for QUIC,
-makes a datagram BIO); a server connection comes from ``SSL_accept_connection`` on a
+QUIC client ``SSL_CTX`` with a UDP socket attached as a datagram BIO on a duplicate of
+its fd (``attach_udp_socket``); a server connection comes from ``SSL_accept_connection`` on a
 listener (``_quic_listener.py``); streams from ``SSL_new_stream``/``SSL_accept_stream``
 (``_quic_stream.py``). OpenSSL drives the UDP socket non-blocking itself; whether *our*
 calls block is the object's application-level blocking mode (``set_blocking_mode``).
 A ``Connection`` starts in blocking mode iff the socket it was given was blocking.
 
 ``block=None`` on ``new_stream``/``accept_stream``/``shutdown_ex``/``accept_connection``
-follows the object's blocking mode; ``block=False`` never waits (OpenSSL's NO_BLOCK
-flags); ``block=True`` waits even on a non-blocking object, by running the
-openssl-quic(7) event loop (``_quic_events.wait_for_network``) in Python.
+follows the object's blocking mode; ``block=False`` never waits; ``block=True`` waits
+even on a non-blocking object. asyncssl never lets OpenSSL block: OpenSSL's blocking
+mode stays off, every call is made non-blocking (NO_BLOCK flags), and waiting is the
+openssl-quic(7) event loop run in Python (``_quic_events.wait_for_network``) in slices
+of at most 0.1 s. That is what lets Ctrl-C interrupt a blocked call, as it interrupts
+Python's own sockets, and lets ``close()`` from another thread end it (the call then
+raises ``Error``; the free waits until it has left, see the in-call guard).
 
 Invariants
 ----------
@@ -37,6 +41,7 @@ import weakref
 
 from ._binding import ffi, lib
 from ._errors import Error, WantReadError, WantWriteError
+from ._guard import ACCESS, guarded
 from ._io import clear_errors
 from ._quic_constants import (
     DEFAULT_STREAM_MODE_AUTO_BIDI,
@@ -50,28 +55,15 @@ from ._quic_constants import (
     VALUE_CLASS_GENERIC,
 )
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
-from ._quic_events import QuicEventMethods
+from ._quic_events import QuicEventMethods, check_may_enter
+from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
 from ._quic_stream import Stream, check_app_error_code, conclude_stream
 
 __all__ = ["QuicConnectionMixin", "ConnCloseInfo", "QuicConnectionClosedError", "Stream",
            "check_udp_socket", "alpn_missing_message"]
 
 _UINT64_MAX = (1 << 64) - 1
-
-
-def check_udp_socket(udp_socket) -> bool:
-    """Validate a UDP socket for QUIC; make it non-blocking. Returns whether it was blocking."""
-    if not isinstance(udp_socket, socket.socket):
-        raise TypeError(f"QUIC needs a socket.socket of type SOCK_DGRAM, not {type(udp_socket).__name__}")
-    if udp_socket.type != socket.SOCK_DGRAM:
-        raise TypeError("QUIC runs over UDP: pass a socket.socket(AF_INET or AF_INET6, SOCK_DGRAM)")
-    if udp_socket.fileno() < 0:
-        raise ValueError("the UDP socket is closed")
-    was_blocking = udp_socket.getblocking()
-    # OpenSSL drives the network BIO non-blocking itself (quic_impl.c calls BIO_set_nbio);
-    # doing it here too keeps Python's view of the socket truthful.
-    udp_socket.setblocking(False)
-    return was_blocking
+_WOULD_BLOCK = (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE)
 
 
 def alpn_missing_message(side: str) -> str:
@@ -93,7 +85,7 @@ class _QuicState:
     """Per-connection QUIC bookkeeping (one attribute on Connection: ``_quic``)."""
 
     __slots__ = ("socket", "streams", "listener", "is_server", "closed", "closed_why",
-                 "explicit_stream_mode", "__weakref__")
+                 "explicit_stream_mode", "blocking", "__weakref__")
 
     def __init__(self, udp_socket, listener, is_server: bool):
         self.socket = udp_socket           # kept alive: OpenSSL holds only its fd
@@ -103,6 +95,10 @@ class _QuicState:
         self.closed = False
         self.closed_why = ""
         self.explicit_stream_mode = False
+        # Application-level blocking as the caller sees it. OpenSSL's own blocking mode
+        # is always off: asyncssl waits in Python, in bounded slices, so that Ctrl-C
+        # interrupts a blocked call and close() from another thread ends it (issue 10).
+        self.blocking = False
 
 
 class QuicConnectionMixin(QuicEventMethods):
@@ -130,7 +126,7 @@ class QuicConnectionMixin(QuicEventMethods):
 
     def _init_quic(self, context, udp_socket) -> None:
         """Client connection: attach `udp_socket` to the ``SSL *`` that ``Connection.__init__``
-        made (``SSL_set_fd``, which for QUIC makes a datagram BIO that leaves the fd open).
+        made (a datagram BIO on a duplicate of its fd: see ``attach_udp_socket``).
 
         Called by ``Connection.__init__`` when `context` has a QUIC method.
         """
@@ -146,37 +142,72 @@ class QuicConnectionMixin(QuicEventMethods):
         blocking = check_udp_socket(udp_socket)
         ptr = self._ssl
         clear_errors()
-        if lib.SSL_set_fd(ptr, udp_socket.fileno()) != 1:
-            raise quic_error_from_queue(None, "SSL_set_fd")
-        if lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) != 1:
-            raise quic_error_from_queue(None, "SSL_set_blocking_mode")
+        attach_udp_socket(ptr, udp_socket)
         self._quic = _QuicState(udp_socket, None, is_server=False)
+        self._quic_set_blocking(blocking)
 
     @classmethod
-    def _quic_pending(cls, context, ptr):
-        """A Connection for a server connection OpenSSL pre-created (not owned yet).
+    def _quic_server_connection(cls, listener, ptr, *, pending: bool):
+        """A Connection for a server connection OpenSSL made itself, on `listener`.
 
-        Made in the pending-connection callback so that TLS callbacks (ALPN, verify,
-        SNI) running during the handshake find their Connection; it takes ownership of
-        the ``SSL *`` in ``_quic_take_ownership`` when the listener accepts it.
+        `pending`: made in the pending-connection callback, before ``SSL_accept_connection``
+        (so that the TLS callbacks running during the handshake find their Connection).
+        OpenSSL only lends that ``SSL *``: it is up-ref'd here, with a reference to the
+        listener too, which OpenSSL does not count for pending connections
+        (``asyncssl_quic_hold_pending``). Otherwise `ptr` is the reference
+        ``SSL_accept_connection`` returned, now ours. Either way the one free is the
+        ``ffi.gc`` destructor ``asyncssl_quic_free`` (via ``close()`` or the collector).
         """
         from . import _callbacks
 
+        if pending and not lib.asyncssl_quic_hold_pending(ptr, listener._ssl):
+            raise MemoryError("SSL_up_ref failed")
         conn = cls.__new__(cls)
-        conn._init_state(context, None)
-        conn._own_ssl(ptr, shared=True, borrowed=True)  # borrowed until accepted: never freed by it
+        conn._init_state(listener._context, listener._socket)
+        conn._own_ssl(ptr, shared=True)   # one reference: the pending hold, or the accept's
+        conn._quic = _QuicState(listener._socket, listener, is_server=True)
         _callbacks.attach_connection(conn, ptr)
         return conn
 
-    def _quic_take_ownership(self, ptr, listener) -> None:
-        """The listener accepted this connection: own its ``SSL *`` (one reference, from
-        ``SSL_accept_connection``) and share the listener's socket."""
-        lib.asyncssl_guard_adopt(self._guard)  # the reference SSL_accept_connection returned
-        self._socket = listener._socket
+    def _quic_accepted(self, ptr) -> None:
+        """``SSL_accept_connection`` returned this connection (`ptr` is ``self._ssl``)."""
+        if ptr != self._ssl:
+            raise AssertionError("accepted a different SSL* than this Connection holds")
+        # It was pending, so this object already holds a reference: drop the accept's.
+        lib.SSL_free(ptr)
+        self._quic_set_server_modes()
+
+    def _quic_set_blocking(self, blocking: bool) -> None:
+        """Record the application-level blocking mode; OpenSSL's stays off (see _QuicState)."""
+        ptr = self._ssl
+        clear_errors()
+        # Asking OpenSSL for blocking checks that it could block here (pollable socket BIOs).
+        if blocking and lib.SSL_set_blocking_mode(ptr, 1) != 1:
+            raise quic_error_from_queue(None, "SSL_set_blocking_mode (blocking needs a socket-backed QUIC "
+                                              "connection)")
+        lib.SSL_set_blocking_mode(ptr, 0)
+        self._quic.blocking = blocking
+
+    def _quic_retry(self, code: int, helper, buf, size: int, method: str) -> int:
+        """After a default-stream I/O helper failed with `code`: in blocking mode wait (in
+        Python, interruptibly) and call it again until it does not want to wait; returns
+        its last result (a count, or a negated code for ``Connection._raise``)."""
+        streak = [0]
+        while self._quic.blocking and code in _WOULD_BLOCK:
+            self._wait(None, streak)   # inside the guard; raises once closed
+            n = helper(self._guard, buf, size)
+            if n >= 0:
+                return n
+            code = -n
+        return -code
+
+    def _quic_set_server_modes(self) -> None:
         # The listener's connections do not inherit the SSL_CTX modes: give them the
-        # Context's (pyOpenSSL's defaults: partial writes, moving write buffer).
-        lib.SSL_set_mode(ptr, lib.SSL_CTX_get_mode(listener._context._ctx))
-        self._quic = _QuicState(listener._socket, listener, is_server=True)
+        # Context's (pyOpenSSL's defaults: partial writes, moving write buffer). Not in
+        # the pending callback: SSL_set_mode takes the engine lock OpenSSL holds there.
+        lib.SSL_set_mode(self._ssl, lib.SSL_CTX_get_mode(self._context._ctx))
+        # Accepted connections start in the listener's blocking mode.
+        self._quic_set_blocking(lib.SSL_get_blocking_mode(self._quic.listener._ssl) == 1)
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -187,6 +218,8 @@ class QuicConnectionMixin(QuicEventMethods):
                         "QUIC_CLIENT_METHOD, QUIC_CLIENT_THREAD_METHOD or QUIC_SERVER_METHOD")
         if q.closed or self._closed:
             raise Error(f"this QUIC connection is closed{q.closed_why}")
+        check_socket_open(q.socket, "connection")
+        check_may_enter("a QUIC connection method")
         return self._ssl
 
     def _poll_ssl(self):
@@ -204,22 +237,29 @@ class QuicConnectionMixin(QuicEventMethods):
         q = self._quic
         if q is None or q.closed:
             return
+        check_may_enter("Connection.close()")
         q.closed = True
         q.closed_why = why
         for stream in list(q.streams):
             stream._close(" (its connection was closed)")
-        if not self._closed:
-            ptr = self._ssl
-            # Best effort, never blocking: without a CONNECTION_CLOSE the peer would wait
-            # for its idle timeout. Nothing to say for a connection that never started.
-            info = ffi.new("SSL_CONN_CLOSE_INFO *")
-            if lib.SSL_get_conn_close_info(ptr, info, ffi.sizeof("SSL_CONN_CLOSE_INFO")) == 0 \
-                    and not lib.SSL_in_before(ptr):
-                lib.SSL_shutdown_ex(ptr, lib.SSL_SHUTDOWN_FLAG_RAPID | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK, ffi.NULL, 0)
-            lib.ERR_clear_error()
+        if not self._closed and lib.asyncssl_guard_enter(self._guard, ACCESS) == 0:
+            try:
+                self._quic_say_goodbye()
+            finally:
+                lib.asyncssl_guard_leave(self._guard)
         if q.listener is not None:
             q.listener._forget_connection(self)
         type(self).close(self)   # Connection.close: frees the SSL* (re-entry returns above)
+
+    def _quic_say_goodbye(self) -> None:
+        # Best effort, never blocking: without a CONNECTION_CLOSE the peer would wait
+        # for its idle timeout. Nothing to say for a connection that never started.
+        ptr = self._ssl
+        info = ffi.new("SSL_CONN_CLOSE_INFO *")
+        if lib.SSL_get_conn_close_info(ptr, info, ffi.sizeof("SSL_CONN_CLOSE_INFO")) == 0 \
+                and not lib.SSL_in_before(ptr):
+            lib.SSL_shutdown_ex(ptr, lib.SSL_SHUTDOWN_FLAG_RAPID | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK, ffi.NULL, 0)
+        lib.ERR_clear_error()
 
     def close(self) -> None:  # Connection.close overrides this and calls _quic_close
         """Close the streams, send a rapid CONNECTION_CLOSE (code 0) if the connection is
@@ -229,6 +269,7 @@ class QuicConnectionMixin(QuicEventMethods):
 
     # --- addressing ------------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def set_initial_peer_addr(self, address) -> None:
         """Corresponds to ``SSL_set1_initial_peer_addr``: where the first flight goes.
 
@@ -281,6 +322,7 @@ class QuicConnectionMixin(QuicEventMethods):
         if q is not None and not q.is_server and self._quic_alpn_configured() is False:
             raise Error(alpn_missing_message("client"))
 
+    @guarded(ACCESS)
     def _quic_handshake(self, block: bool | None = None) -> None:
         """Drive ``SSL_do_handshake`` until the handshake is done (per `block`, see module doc)."""
         ptr = self._live_ssl()
@@ -288,7 +330,7 @@ class QuicConnectionMixin(QuicEventMethods):
             self._raise_if_terminated()
             return
         self._quic_preflight()
-        native_block, python_block = self._block_plan(block)
+        python_block = self._wants_block(block)
         deadline = None
         streak = [0]
         while True:
@@ -337,14 +379,16 @@ class QuicConnectionMixin(QuicEventMethods):
             return new
         return exc
 
-    def _block_plan(self, block: bool | None) -> tuple[bool, bool]:
-        """(let OpenSSL block, loop in Python) for a `block` argument."""
-        mode = lib.SSL_get_blocking_mode(self._live_ssl()) == 1
+    def _wants_block(self, block: bool | None) -> bool:
+        """Whether a call with a NO_BLOCK flag should wait: `block`, or the object's mode.
+
+        The waiting is done in Python (``_wait``: bounded, interruptible sleeps), never
+        inside OpenSSL, so Ctrl-C interrupts it and close() from another thread ends it.
+        """
         if block is None:
-            return mode, False
-        if block:
-            return (True, False) if mode else (False, True)
-        return False, False
+            self._live_ssl()
+            return self._quic.blocking
+        return bool(block)
 
     # --- streams ---------------------------------------------------------------------------------
 
@@ -374,6 +418,7 @@ class QuicConnectionMixin(QuicEventMethods):
         self._quic.streams.add(stream)
         return stream
 
+    @guarded(ACCESS)
     def new_stream(self, *, uni: bool = False, block: bool | None = None) -> Stream:
         """Corresponds to ``SSL_new_stream``: open a local stream (bidirectional unless `uni`).
 
@@ -385,8 +430,8 @@ class QuicConnectionMixin(QuicEventMethods):
         self._auto_stream_mode()
         if not self._quic.is_server and not lib.SSL_is_init_finished(ptr):
             self._quic_handshake(block)
-        native_block, python_block = self._block_plan(block)
-        flags = (lib.SSL_STREAM_FLAG_UNI if uni else 0) | (0 if native_block else lib.SSL_STREAM_FLAG_NO_BLOCK)
+        python_block = self._wants_block(block)
+        flags = (lib.SSL_STREAM_FLAG_UNI if uni else 0) | lib.SSL_STREAM_FLAG_NO_BLOCK
         streak = [0]
         while True:
             clear_errors()
@@ -403,6 +448,7 @@ class QuicConnectionMixin(QuicEventMethods):
                                     "grant more (network activity, handle_events()), then retry")
             raise exc
 
+    @guarded(ACCESS)
     def accept_stream(self, *, block: bool | None = None) -> Stream | None:
         """Corresponds to ``SSL_accept_stream``: the next stream the peer opened.
 
@@ -411,8 +457,8 @@ class QuicConnectionMixin(QuicEventMethods):
         """
         ptr = self._live_ssl()
         self._auto_stream_mode()
-        native_block, python_block = self._block_plan(block)
-        flags = 0 if native_block else lib.SSL_ACCEPT_STREAM_NO_BLOCK
+        python_block = self._wants_block(block)
+        flags = lib.SSL_ACCEPT_STREAM_NO_BLOCK
         streak = [0]
         while True:
             clear_errors()
@@ -424,16 +470,18 @@ class QuicConnectionMixin(QuicEventMethods):
                 lib.ERR_clear_error()
                 raise QuicConnectionClosedError(f"no stream to accept: the QUIC connection is {info.describe()}",
                                                 info)
-            if lib.ERR_peek_error() != 0 or native_block:
+            if lib.ERR_peek_error() != 0:
                 raise quic_error_from_queue(ptr, "SSL_accept_stream")
             if not python_block:
                 return None
             self._wait(None, streak)
 
+    @guarded(ACCESS)
     def get_accept_stream_queue_len(self) -> int:
         """Corresponds to ``SSL_get_accept_stream_queue_len``: peer streams waiting for ``accept_stream``."""
         return int(lib.SSL_get_accept_stream_queue_len(self._live_ssl()))
 
+    @guarded(ACCESS)
     def set_default_stream_mode(self, mode: int) -> None:
         """Corresponds to ``SSL_set_default_stream_mode`` (``SSL.DEFAULT_STREAM_MODE_*``).
 
@@ -449,6 +497,7 @@ class QuicConnectionMixin(QuicEventMethods):
                                              "stream exists)")
         self._quic.explicit_stream_mode = True
 
+    @guarded(ACCESS)
     def set_incoming_stream_policy(self, policy: int, app_error_code: int = 0) -> None:
         """Corresponds to ``SSL_set_incoming_stream_policy`` (``SSL.INCOMING_STREAM_POLICY_*``).
 
@@ -465,31 +514,37 @@ class QuicConnectionMixin(QuicEventMethods):
     # --- the default stream ------------------------------------------------------------------------
 
     @property
+    @guarded(ACCESS)
     def stream_id(self) -> int | None:
         """Corresponds to ``SSL_get_stream_id`` on the connection: its default stream's id, None without one."""
         sid = lib.SSL_get_stream_id(self._live_ssl())
         return None if sid == _UINT64_MAX else int(sid)
 
     @property
+    @guarded(ACCESS)
     def stream_type(self) -> int:
         """Corresponds to ``SSL_get_stream_type``: ``STREAM_TYPE_NONE`` without a default stream."""
         return lib.SSL_get_stream_type(self._live_ssl())
 
     @property
+    @guarded(ACCESS)
     def stream_read_state(self) -> int:
         """Corresponds to ``SSL_get_stream_read_state`` for the default stream."""
         return lib.SSL_get_stream_read_state(self._live_ssl())
 
     @property
+    @guarded(ACCESS)
     def stream_write_state(self) -> int:
         """Corresponds to ``SSL_get_stream_write_state`` for the default stream."""
         return lib.SSL_get_stream_write_state(self._live_ssl())
 
+    @guarded(ACCESS)
     def stream_conclude(self) -> None:
         """Corresponds to ``SSL_stream_conclude`` on the default stream: send FIN."""
         conclude_stream(self._live_ssl(), "the default stream",
                         " (the connection needs a default stream: send or recv on it first)")
 
+    @guarded(ACCESS)
     def stream_reset(self, app_error_code: int = 0) -> None:
         """Corresponds to ``SSL_stream_reset`` on the default stream."""
         check_app_error_code(app_error_code)
@@ -502,6 +557,7 @@ class QuicConnectionMixin(QuicEventMethods):
 
     # --- termination --------------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def shutdown_ex(self, *, app_error_code: int = 0, reason: bytes = b"", rapid: bool = False,
                     block: bool | None = None) -> bool:
         """Corresponds to ``SSL_shutdown_ex``: close the connection with an application error code.
@@ -517,12 +573,12 @@ class QuicConnectionMixin(QuicEventMethods):
         if b"\0" in reason:
             raise ValueError("reason must not contain NUL bytes (OpenSSL takes a C string)")
         ptr = self._live_ssl()
-        native_block, python_block = self._block_plan(block)
+        python_block = self._wants_block(block)
         args = ffi.new("SSL_SHUTDOWN_EX_ARGS *")
         c_reason = ffi.new("char[]", bytes(reason))
         args.quic_error_code = app_error_code
         args.quic_reason = c_reason
-        flags = (lib.SSL_SHUTDOWN_FLAG_RAPID if rapid else 0) | (0 if native_block else lib.SSL_SHUTDOWN_FLAG_NO_BLOCK)
+        flags = (lib.SSL_SHUTDOWN_FLAG_RAPID if rapid else 0) | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK
         streak = [0]
         while True:
             clear_errors()
@@ -535,12 +591,14 @@ class QuicConnectionMixin(QuicEventMethods):
                 return False
             self._wait(None, streak)
 
+    @guarded(ACCESS)
     def get_conn_close_info(self) -> ConnCloseInfo | None:
         """Corresponds to ``SSL_get_conn_close_info``: who closed the connection and why; None while open."""
         return get_conn_close_info(self._live_ssl())
 
     # --- the value API ------------------------------------------------------------------------------
 
+    @guarded(ACCESS)
     def get_value_uint(self, kind: int, *, value_class: int | None = None) -> int:
         """Corresponds to ``SSL_get_value_uint`` (3.3+): `kind` is an ``SSL.VALUE_*`` id.
 
@@ -557,6 +615,7 @@ class QuicConnectionMixin(QuicEventMethods):
             raise quic_error_from_queue(ptr, f"SSL_get_value_uint(class {value_class}, id {kind})")
         return int(out[0])
 
+    @guarded(ACCESS)
     def set_value_uint(self, kind: int, value: int, *, value_class: int | None = None) -> None:
         """Corresponds to ``SSL_set_value_uint`` (3.3+); same classes as ``get_value_uint``."""
         ptr = self._live_ssl()

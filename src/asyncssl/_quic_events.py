@@ -14,8 +14,26 @@ import time
 
 from ._binding import check, ffi, has, lib
 from ._errors import Error
+from ._guard import ACCESS, guarded
 
-__all__ = ["QuicEventMethods", "wait_for_network", "event_timeout"]
+__all__ = ["QuicEventMethods", "wait_for_network", "event_timeout", "check_may_enter", "IN_CALLBACK_MESSAGE"]
+
+IN_CALLBACK_MESSAGE = (
+    "{what} cannot be called from inside an OpenSSL callback (verify, SNI, ALPN select, info, keylog, "
+    "new pending connection): OpenSSL runs these callbacks in the middle of a QUIC handshake with the QUIC "
+    "engine's lock held, and this call would take that lock again (a deadlock). Record what you need in "
+    "the callback and make the call after the OpenSSL call that ran it has returned")
+_may_enter = lib.asyncssl_quic_may_enter
+
+
+def check_may_enter(what: str = "this QUIC call") -> None:
+    """Raise instead of entering the QUIC engine from inside an OpenSSL callback (fault 4).
+
+    Outside callbacks it also performs the QUIC frees that were queued inside one
+    (``asyncssl_quic_free``, src/_cffi_src/reentry.py). One C call.
+    """
+    if not _may_enter():
+        raise Error(IN_CALLBACK_MESSAGE.format(what=what))
 
 
 def event_timeout(ssl_ptr) -> float | None:
@@ -46,15 +64,24 @@ def _thread_assisted(ssl_ptr) -> bool:
     return bool(lib.SSL_get_domain_flags(ssl_ptr, flags) == 1 and flags[0] & lib.SSL_DOMAIN_FLAG_THREAD_ASSISTED)
 
 
+# The longest a blocking QUIC call sleeps before it looks again: blocking is done in
+# Python, in waits of at most this long, so that Ctrl-C (SIGINT) interrupts it as it
+# interrupts Python's own sockets, a close() from another thread ends it, and a datagram
+# another thread took off the shared socket cannot leave it asleep forever.
+WAIT_SLICE = 0.1
+
+
 def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) -> None:
     """Sleep until the network or the timer of `ssl_ptr` needs attention, then handle_events().
 
     This is the loop of openssl-quic(7), "APPLICATION-DRIVEN EVENT LOOPS": poll the read
     descriptor if ``SSL_net_read_desired``, the write descriptor if
-    ``SSL_net_write_desired``, up to ``SSL_get_event_timeout``. `zero_streak` counts
-    consecutive zero timeouts: during a rapid shutdown OpenSSL reports 0 for about 0.1 s
-    (reference notes, Appendix C), so after a few we sleep briefly instead of spinning.
-    Raises ``TimeoutError`` once `deadline` (``time.monotonic()``) has passed.
+    ``SSL_net_write_desired``, up to ``SSL_get_event_timeout`` -- and never longer than
+    ``WAIT_SLICE`` (the callers loop). `zero_streak` counts consecutive zero timeouts:
+    during a rapid shutdown OpenSSL reports 0 for about 0.1 s (reference notes, Appendix
+    C), so after a few we sleep briefly instead of spinning. Raises ``TimeoutError``
+    once `deadline` (``time.monotonic()``) has passed. A signal handler that raises
+    (KeyboardInterrupt) interrupts the sleep.
     """
     timeout = event_timeout(ssl_ptr)
     if _thread_assisted(ssl_ptr):
@@ -74,31 +101,38 @@ def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) ->
         wfd = _fd(lib.asyncssl_get_wpoll_fd, ssl_ptr, "w") if lib.SSL_net_write_desired(ssl_ptr) else -1
         rlist = [rfd] if rfd >= 0 else []
         wlist = [wfd] if wfd >= 0 else []
-        if rlist or wlist:
-            select.select(rlist, wlist, [], timeout)
-        elif timeout is not None:
-            time.sleep(timeout)
-        else:
+        if not rlist and not wlist and timeout is None:
             raise Error("the QUIC object has nothing to wait for (no timer, no network interest): "
                         "it cannot make progress by waiting")
+        timeout = WAIT_SLICE if timeout is None else min(timeout, WAIT_SLICE)
+        if rlist or wlist:
+            select.select(rlist, wlist, [], timeout)
+        else:
+            time.sleep(timeout)
     lib.SSL_handle_events(ssl_ptr)
     # handle_events failures surface through the next real call; keep the queue clean.
     lib.ERR_clear_error()
 
 
 class QuicEventMethods:
-    """``handle_events``, timeouts and poll descriptors: the same on connections, streams, listeners."""
+    """``handle_events``, timeouts and poll descriptors: the same on connections, streams, listeners.
+
+    Each runs inside the object's in-call guard (``_guard``, SHARED for QUIC), so a
+    close() from another thread frees the object only after the call has returned.
+    """
 
     __slots__ = ()
 
     def _live_ssl(self):  # pragma: no cover - provided by the classes using this mixin
         raise NotImplementedError
 
+    @guarded(ACCESS)
     def handle_events(self) -> None:
         """Corresponds to ``SSL_handle_events``: process timers and pending network I/O now."""
         ptr = self._live_ssl()
         check(lib.SSL_handle_events(ptr) == 1, "SSL_handle_events")
 
+    @guarded(ACCESS)
     def get_event_timeout(self) -> float | None:
         """Corresponds to ``SSL_get_event_timeout``: seconds until ``handle_events()`` is due.
 
@@ -106,22 +140,27 @@ class QuicEventMethods:
         """
         return event_timeout(self._live_ssl())
 
+    @guarded(ACCESS)
     def net_read_desired(self) -> bool:
         """Corresponds to ``SSL_net_read_desired``: poll the read descriptor for readability."""
         return bool(lib.SSL_net_read_desired(self._live_ssl()))
 
+    @guarded(ACCESS)
     def net_write_desired(self) -> bool:
         """Corresponds to ``SSL_net_write_desired``: poll the write descriptor for writability."""
         return bool(lib.SSL_net_write_desired(self._live_ssl()))
 
+    @guarded(ACCESS)
     def get_rpoll_descriptor(self) -> int:
         """Corresponds to ``SSL_get_rpoll_descriptor``: the socket fd to poll for reading (-1: none)."""
         return _fd(lib.asyncssl_get_rpoll_fd, self._live_ssl(), "r")
 
+    @guarded(ACCESS)
     def get_wpoll_descriptor(self) -> int:
         """Corresponds to ``SSL_get_wpoll_descriptor``: the socket fd to poll for writing (-1: none)."""
         return _fd(lib.asyncssl_get_wpoll_fd, self._live_ssl(), "w")
 
+    @guarded(ACCESS)
     def set_blocking_mode(self, blocking: bool) -> None:
         """Corresponds to ``SSL_set_blocking_mode``: application-level blocking of QUIC calls.
 
@@ -131,9 +170,11 @@ class QuicEventMethods:
         ptr = self._live_ssl()
         check(lib.SSL_set_blocking_mode(ptr, 1 if blocking else 0) == 1, "SSL_set_blocking_mode")
 
+    @guarded(ACCESS)
     def get_blocking_mode(self) -> bool:
         """Corresponds to ``SSL_get_blocking_mode``."""
         return lib.SSL_get_blocking_mode(self._live_ssl()) == 1
 
+    @guarded(ACCESS)
     def _wait(self, deadline: float | None, streak: list[int]) -> None:
         wait_for_network(self._live_ssl(), deadline, streak)

@@ -1,7 +1,9 @@
 """``SSL.poll``: ``SSL_poll`` over QUIC listeners, connections and streams (3.3+; blocking 3.5+).
 
 The GIL is released while ``SSL_poll`` waits (cffi releases it around every C call), so
-other Python threads keep running.
+other Python threads keep running; the wait is cut into slices so Ctrl-C interrupts it,
+and every polled object's guard is entered, so a close() from another thread frees it
+only after the poll.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import math
 import time
 
 from ._binding import ffi, lib, not_supported
+from ._guard import ACCESS, refusal
 from ._quic_errors import quic_error_from_queue
+from ._quic_events import WAIT_SLICE, check_may_enter
 
 __all__ = ["poll"]
 
@@ -32,6 +36,7 @@ def poll(items, timeout: float | None = None) -> list[int]:
     items = list(items)
     if not lib.ASYNCSSL_HAS_SSL_POLL:
         raise not_supported("SSL_poll")
+    check_may_enter("SSL.poll()")
     if timeout != 0 and not lib.ASYNCSSL_HAS_BLOCKING_SSL_POLL:
         # 3.3/3.4 reject any timeout but zero (SSL_poll(3) HISTORY).
         raise not_supported("SSL_poll with a non-zero timeout", "3.5")
@@ -41,35 +46,53 @@ def poll(items, timeout: float | None = None) -> list[int]:
         time.sleep(timeout)
         return []
     arr = ffi.new("SSL_POLL_ITEM[]", len(items))
-    for i, item in enumerate(items):
-        try:
-            obj, events = item
-        except (TypeError, ValueError):
-            raise TypeError("each poll item must be an (object, events) pair") from None
-        if not isinstance(events, int) or events < 0:
-            raise TypeError("events must be a non-negative int mask of SSL.POLL_EVENT_* values")
-        if obj is None:
-            # A placeholder: an SSL-type descriptor with a NULL pointer is skipped by
-            # SSL_poll. (A TYPE_NONE descriptor is *not* skipped despite the docs: it
-            # fails the whole call, openssl/openssl#32114.)
-            lib.asyncssl_poll_item_set(arr + i, ffi.NULL, events)
-            continue
-        get_ptr = getattr(obj, "_poll_ssl", None)
-        if get_ptr is None:
-            raise TypeError(f"SSL.poll() takes QUIC Connection, Stream or Listener objects, not "
-                            f"{type(obj).__name__} (SSL_poll cannot watch sockets or other fds)")
-        lib.asyncssl_poll_item_set(arr + i, get_ptr(), events)
-    if timeout is None:
-        tv = ffi.NULL
-    else:
-        tv = ffi.new("struct timeval *")
-        tv.tv_sec = int(timeout)
-        tv.tv_usec = int((timeout - int(timeout)) * 1e6)
+    entered = []   # guards of the polled objects: none is freed while SSL_poll looks at it
+    try:
+        for i, item in enumerate(items):
+            try:
+                obj, events = item
+            except (TypeError, ValueError):
+                raise TypeError("each poll item must be an (object, events) pair") from None
+            if not isinstance(events, int) or events < 0:
+                raise TypeError("events must be a non-negative int mask of SSL.POLL_EVENT_* values")
+            if obj is None:
+                # A placeholder: an SSL-type descriptor with a NULL pointer is skipped by
+                # SSL_poll. (A TYPE_NONE descriptor is *not* skipped despite the docs: it
+                # fails the whole call, openssl/openssl#32114.)
+                lib.asyncssl_poll_item_set(arr + i, ffi.NULL, events)
+                continue
+            get_ptr = getattr(obj, "_poll_ssl", None)
+            if get_ptr is None:
+                raise TypeError(f"SSL.poll() takes QUIC Connection, Stream or Listener objects, not "
+                                f"{type(obj).__name__} (SSL_poll cannot watch sockets or other fds)")
+            code = lib.asyncssl_guard_enter(obj._guard, ACCESS)
+            if code:
+                raise refusal(code, obj, "poll")
+            entered.append(obj._guard)
+            lib.asyncssl_poll_item_set(arr + i, get_ptr(), events)
+        return _poll_in_slices(arr, len(items), timeout)
+    finally:
+        for guard in entered:
+            lib.asyncssl_guard_leave(guard)
+
+
+def _poll_in_slices(arr, n: int, timeout: float | None) -> list[int]:
+    """``SSL_poll`` for up to `timeout` seconds, in waits of at most ``WAIT_SLICE``.
+
+    Between slices control returns to Python, so Ctrl-C (a signal handler that raises)
+    interrupts a long poll as it interrupts ``select.select``.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    tv = ffi.new("struct timeval *")
     count = ffi.new("size_t *")
-    lib.ERR_clear_error()
-    ret = lib.SSL_poll(arr, len(items), ffi.sizeof("SSL_POLL_ITEM"), tv, 0, count)
-    revents = [int(arr[i].revents) for i in range(len(items))]
-    if ret != 1 and count[0] == 0:
-        raise quic_error_from_queue(None, "SSL_poll")
-    lib.ERR_clear_error()
-    return revents
+    while True:
+        left = WAIT_SLICE if deadline is None else max(0.0, min(WAIT_SLICE, deadline - time.monotonic()))
+        tv.tv_sec = int(left)
+        tv.tv_usec = int((left - int(left)) * 1e6)
+        lib.ERR_clear_error()
+        ret = lib.SSL_poll(arr, n, ffi.sizeof("SSL_POLL_ITEM"), tv, 0, count)
+        if ret != 1 and count[0] == 0:
+            raise quic_error_from_queue(None, "SSL_poll")
+        lib.ERR_clear_error()
+        if count[0] or (deadline is not None and time.monotonic() >= deadline):
+            return [int(arr[i].revents) for i in range(n)]
