@@ -20,7 +20,10 @@ TESTS_DIR = Path(__file__).resolve().parent.parent
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    paths = [str(TESTS_DIR)] + [p for p in sys.path if p and Path(p, "asyncssl").is_dir()]
+    import asyncssl
+
+    # the asyncssl this test process imported (the installed one under nox, src/ in a checkout)
+    paths = [str(TESTS_DIR), str(Path(asyncssl.__file__).resolve().parent.parent)]
     env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")])
     env["PYTHONFAULTHANDLER"] = "1"   # a crash prints the Python stacks of every thread
     return env
