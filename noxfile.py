@@ -1,6 +1,6 @@
 """The test matrix and the other project sessions.
 
-    nox -s tests            # 3.0, 3.5 and 4.0 under Python 3.11; 3.5 also under 3.10, 3.12, 3.13
+    nox -s tests            # 3.0, 3.5 and 4.0 under Python 3.11; 3.5 also under 3.12, 3.13
     nox -s "tests(3.11-3.5)" # one interpreter on one leg
     nox -s lint demo bench
 
