@@ -20,6 +20,7 @@ MODULES = [
     "err",
     "crypto",
     "bio",
+    "datagram_bio",
     "x509",
     "evp",
     "provider",

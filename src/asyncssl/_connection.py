@@ -193,12 +193,17 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         self._closed = False
 
     def _init_memory_bios(self) -> None:
-        into = lib.BIO_new(lib.BIO_s_mem())
-        out = lib.BIO_new(lib.BIO_s_mem())
+        if self._context.method_kind == "dtls":
+            # DTLS needs datagram boundaries kept: BIO_s_mem would glue datagrams together.
+            new_bio, what = lib.asyncssl_datagram_bio_new, "the datagram memory BIO"
+        else:
+            new_bio, what = (lambda: lib.BIO_new(lib.BIO_s_mem())), "BIO_new(BIO_s_mem())"
+        into = new_bio()
+        out = new_bio()
         if into == ffi.NULL or out == ffi.NULL:
             lib.BIO_free(into) if into != ffi.NULL else None
             lib.BIO_free(out) if out != ffi.NULL else None
-            raise MemoryError("BIO_new(BIO_s_mem()) failed")
+            raise MemoryError(f"{what} could not be created")
         # SSL_set_bio hands both BIOs to the SSL*, which frees them: keep raw pointers.
         lib.SSL_set_bio(self._ssl, into, out)
         lib.asyncssl_guard_set_bios(self._guard, into, out)
