@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _callbacks
-from ._binding import error_from_queue, ffi, lib, not_supported
+from ._binding import error_from_queue, ffi, has, lib, not_supported
 from ._certs import fspath_bytes, load_private_key, load_x509, load_x509_name
 from ._constants import (
     DTLS_CLIENT_METHOD,
@@ -64,6 +64,16 @@ _METHODS: dict[int, tuple[str, int | None]] = {
     QUIC_CLIENT_THREAD_METHOD: ("OSSL_QUIC_client_thread_method", None),
     QUIC_SERVER_METHOD: ("OSSL_QUIC_server_method", None),
 }
+
+# OpenSSL 3.5+ discards every packet that carries a NEW_TOKEN frame on a client made from
+# OSSL_QUIC_client_thread_method: only OSSL_QUIC_client_method gives the SSL_CTX a token
+# store, storing the token fails, and depack_do_frame_new_token() then aborts the packet
+# without an error and without an ACK. The server retransmits that packet forever, and a
+# stream FIN (or anything else) that shared it never arrives: about 1 connection in 5 to
+# 15 stalled (tests/repro/openssl_quic_thread_new_token.c shows it with OpenSSL alone).
+# The same thread-assisted client, with a token store, is the plain method plus the
+# domain flags OSSL_QUIC_client_thread_method implies. 3.2-3.4 ignore NEW_TOKEN frames.
+_THREAD_ASSIST_BY_DOMAIN_FLAGS = has("SSL_CTX_set_domain_flags")
 
 
 class ContextFrozenError(Error, ValueError):
@@ -146,6 +156,9 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         method_ptr = getattr(lib, func_name)()
         if method_ptr == ffi.NULL:
             raise not_supported(func_name)
+        thread_assist_by_flags = method == QUIC_CLIENT_THREAD_METHOD and _THREAD_ASSIST_BY_DOMAIN_FLAGS
+        if thread_assist_by_flags:
+            method_ptr = lib.OSSL_QUIC_client_method()
         if libctx is not None:
             libctx_ptr = getattr(libctx, "_libctx", None)
             if libctx_ptr is None or not isinstance(libctx_ptr, ffi.CData):
@@ -167,6 +180,10 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         if ctx == ffi.NULL:
             raise error_from_queue(Error, f"SSL_CTX_new_ex({func_name}) failed")
         self._ctx = ffi.gc(ctx, lib.SSL_CTX_free)
+        if thread_assist_by_flags:
+            flags = lib.SSL_DOMAIN_FLAG_MULTI_THREAD | lib.SSL_DOMAIN_FLAG_THREAD_ASSISTED | lib.SSL_DOMAIN_FLAG_BLOCKING
+            if lib.SSL_CTX_set_domain_flags(ctx, flags) != 1:
+                raise error_from_queue(Error, "SSL_CTX_set_domain_flags(THREAD_ASSISTED) failed")
 
         self._used = False
         self._callback_exception: BaseException | None = None
