@@ -43,6 +43,15 @@ _WRITE_HIGH = 1 << 20  # per stream: pause the writer above this, resume below a
 _ZERO_TIMEOUT_STREAK = 4
 _MIN_SLEEP = 0.001
 _CLOSE_FLUSH_LIMIT = 5.0  # seconds a closing connection may spend flushing stream data
+# Peer streams waiting for accept_stream() (connections without a stream_handler): a peer
+# that opens more than this many before the application accepts them gets the extra ones
+# refused (RESET_STREAM + STOP_SENDING with _STREAM_REFUSED), so it cannot make the
+# connection hold unbounded buffers. Each waiting stream buffers at most its reader's pause
+# threshold (2 x limit). Merely not taking streams from OpenSSL would not do: their data
+# would fill the connection's flow-control window and starve the streams being read.
+_MAX_UNACCEPTED_STREAMS = 100
+_STREAM_REFUSED = 0x102  # the reset code of a stream refused because too many were waiting
+_HANDLER_FAILED = 0x101  # the stream reset code when its stream_handler raised or was cancelled
 
 
 @dataclass
@@ -87,8 +96,7 @@ class _QuicStreamTransport(asyncio.Transport):
         return self._owner.closing
 
     def close(self) -> None:
-        self._owner.write_eof()
-        self._owner.closing = True
+        self._owner.close()
 
     def abort(self) -> None:
         self._owner.abort()
@@ -156,6 +164,16 @@ class _StreamPump:
         if not self.write_done:
             self.eof_requested = True
             self.port.schedule()
+
+    def close(self) -> None:
+        """asyncio's close(): flush what was written, then FIN; no more data is received.
+
+        The unread rest of the peer's data is refused: the stream is freed once the FIN is
+        out, which sends STOP_SENDING, so it holds no buffers meanwhile.
+        """
+        self.closing = True
+        self.write_eof()
+        self._end_read(None)
 
     def abort(self, app_error_code: int = 0) -> None:
         self.closing = True
@@ -263,6 +281,7 @@ class QuicConnection:
         self._closed = port.loop.create_future()
         self._closing = False
         self._close_info = None
+        self._refused = 0  # peer streams refused because too many waited for accept_stream()
 
     @property
     def connection(self) -> SSL.Connection:
@@ -302,6 +321,7 @@ class QuicConnection:
         if isinstance(item, BaseException):
             self._incoming.put_nowait(item)
             raise item
+        self._port.schedule()   # room in the queue: take the next stream from OpenSSL
         return item.reader, item.writer
 
     def close(self, app_error_code: int = 0, reason: bytes = b"") -> None:
@@ -409,9 +429,16 @@ class QuicConnection:
             if stream is None:
                 break
             progress = True
+            if self._stream_handler is None and self._incoming.qsize() >= _MAX_UNACCEPTED_STREAMS:
+                self._refuse(stream)
+                continue
             pump = self._adopt(stream)
             if self._stream_handler is not None:
-                self._port.run_handler(self._stream_handler, pump.reader, pump.writer)
+                # A handler that fails must not leave its stream open (holding buffers,
+                # or leaving the peer waiting): reset it, as asyncio closes a failed
+                # handler's transport.
+                self._port.run_handler(self._stream_handler, pump.reader, pump.writer,
+                                       on_failure=lambda p=pump: p.abort(_HANDLER_FAILED))
             else:
                 self._incoming.put_nowait(pump)
         for pump in list(self._streams):
@@ -424,6 +451,18 @@ class QuicConnection:
             self._finish(ConnectionError(f"the QUIC connection was closed ({info})"))
             progress = True
         return progress
+
+    def _refuse(self, stream: SSL.Stream) -> None:
+        if not self._refused:
+            log.warning("QUIC peer opened more than %d streams nobody accepted: refusing the extra ones "
+                        "(reset code 0x%x)", _MAX_UNACCEPTED_STREAMS, _STREAM_REFUSED)
+        self._refused += 1
+        try:
+            if stream.stream_type == SSL.STREAM_TYPE_BIDI:
+                stream.reset(_STREAM_REFUSED)
+        except SSL.Error:
+            pass
+        stream.close()   # an unfinished receive part: OpenSSL sends STOP_SENDING
 
     def _finish(self, exc: BaseException | None) -> None:
         if self._closed.done():
@@ -485,21 +524,27 @@ class _Port:
         self._waiters.append(future)
         await future
 
-    def run_handler(self, handler: Callable, *args: Any) -> None:
+    def run_handler(self, handler: Callable, *args: Any, on_failure: Callable[[], None] | None = None) -> None:
+        """Run a user handler (plain or coroutine function); `on_failure` if it raises or is cancelled."""
         try:
             result = handler(*args)
         except Exception:
             log.exception("QUIC handler raised")
+            if on_failure is not None:
+                on_failure()
             return
         if inspect.isawaitable(result):
             task = self.loop.create_task(result)
             self._tasks.add(task)
-            task.add_done_callback(self._handler_done)
+            task.add_done_callback(lambda t: self._handler_done(t, on_failure))
 
-    def _handler_done(self, task: asyncio.Task) -> None:
+    def _handler_done(self, task: asyncio.Task, on_failure: Callable[[], None] | None) -> None:
         self._tasks.discard(task)
+        failed = task.cancelled() or task.exception() is not None
         if not task.cancelled() and task.exception() is not None:
             log.error("QUIC handler raised", exc_info=task.exception())
+        if failed and on_failure is not None:
+            on_failure()
 
     def forget(self, conn: QuicConnection) -> None:
         if conn in self.connections:
