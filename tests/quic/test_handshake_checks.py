@@ -38,7 +38,9 @@ def test_listener_without_alpn_select_callback_is_refused(certs, udp_socket):
 def test_alpn_mismatch(any_server, client_context, connect_client):
     srv = any_server()
     conn = connect_client(srv.port, ctx=client_context(alpn=[b"not-offered"]), handshake=False)
-    with pytest.raises(SSL.Error, match=r"no application protocol \(ALPN\) in common") as info:
+    # OpenSSL and aioquic >= 1.4 close with CRYPTO_ERROR(no_application_protocol), which the
+    # message names; aioquic 1.3 (Python 3.10) with handshake_failure and its own reason.
+    with pytest.raises(SSL.Error, match=r"no application protocol \(ALPN\) in common|No common ALPN protocols") as info:
         conn.new_stream()   # connects first
     assert info.value.close_info is not None and info.value.close_info.is_transport
 
