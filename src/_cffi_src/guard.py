@@ -70,6 +70,7 @@ static const int ASYNCSSL_GUARD_JOB_OTHER_DATA;
 static const int ASYNCSSL_GUARD_JOB_SHORTER;
 static const int ASYNCSSL_GUARD_CLOSED_DURING;
 static const int ASYNCSSL_GUARD_NO_MEMORY;
+static const int ASYNCSSL_GUARD_IN_QUIC_CALLBACK;
 static const int ASYNCSSL_GUARD_MIN_CODE;
 
 /* asyncssl_guarded_bio_put/get failures other than -1 (negated) */
@@ -133,6 +134,7 @@ CUSTOMIZATIONS = """
 #define ASYNCSSL_GUARD_JOB_SHORTER 1008
 #define ASYNCSSL_GUARD_CLOSED_DURING 1009
 #define ASYNCSSL_GUARD_NO_MEMORY 1010
+#define ASYNCSSL_GUARD_IN_QUIC_CALLBACK 1011
 
 #define ASYNCSSL_BIO_WANT_READ 2
 #define ASYNCSSL_BIO_WANT_WRITE 3
@@ -320,6 +322,11 @@ static int guard_enter(asyncssl_guard *g, int kind, int reaping)
     if (asyncssl_entered.n == ASYNCSSL_GUARD_DEPTH)
         return ASYNCSSL_GUARD_TOO_DEEP;
     old = __atomic_load_n(&g->state, __ATOMIC_ACQUIRE);
+    /* A QUIC object's I/O takes its engine's mutex, which OpenSSL already holds while it
+       runs a TLS callback of a QUIC handshake: from inside one, refuse (a deadlock else).
+       Any QUIC object, not only the one in the handshake: they may share the engine. */
+    if ((old & G_SHARED) && kind == ASYNCSSL_ENTER_DRIVE && !reaping && asyncssl_in_ssl_callback())
+        return ASYNCSSL_GUARD_IN_QUIC_CALLBACK;
     do {
         if ((old & G_FREE_REQUESTED) && !reaping)
             return ASYNCSSL_GUARD_CLOSED;

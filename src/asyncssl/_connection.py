@@ -686,6 +686,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def pending(self) -> int:
         """Plaintext bytes already decrypted and buffered (readable without I/O). Corresponds to ``SSL_pending``."""
+        if self._quic is not None:
+            self._live_ssl()   # SSL_pending on QUIC takes the engine lock: not from inside a callback
         return lib.SSL_pending(self._ssl)
 
     def bio_write(self, buf: Any) -> int:

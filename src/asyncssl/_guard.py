@@ -19,7 +19,7 @@ from typing import Any
 from ._binding import ffi, lib
 from ._errors import Error
 
-__all__ = ["CLOSED_GUARD", "DRIVE", "ACCESS", "new_guard", "refusal", "guarded", "is_refusal", "reap"]
+__all__ = ["CLOSED_GUARD", "DRIVE", "ACCESS", "IN_CALLBACK_MESSAGE", "new_guard", "refusal", "guarded", "is_refusal", "reap"]
 
 DRIVE = lib.ASYNCSSL_ENTER_DRIVE     # drives the state machine or frees: no re-entry from a callback
 ACCESS = lib.ASYNCSSL_ENTER_ACCESS   # getters/setters: a callback may call them on its own object
@@ -75,6 +75,13 @@ def is_refusal(code: int) -> bool:
     return code >= MIN_CODE
 
 
+IN_CALLBACK_MESSAGE = (
+    "{what} cannot be called from inside an OpenSSL callback (verify, SNI, ALPN select, info, keylog, "
+    "new pending connection): OpenSSL runs these callbacks in the middle of a QUIC handshake with the QUIC "
+    "engine's lock held, and this call would take that lock again (a deadlock). Record what you need in "
+    "the callback and make the call after the OpenSSL call that ran it has returned")
+
+
 def refusal(code: int, obj: Any, method: str) -> BaseException:
     """The exception for a refusal `code` of `obj.method()`.
 
@@ -102,6 +109,8 @@ def refusal(code: int, obj: Any, method: str) -> BaseException:
         return _job_refusal(code, obj, call)
     if code == lib.ASYNCSSL_GUARD_NO_MEMORY:
         return MemoryError(f"{call}: out of memory for the async job's buffer")
+    if code == lib.ASYNCSSL_GUARD_IN_QUIC_CALLBACK:
+        return Error(IN_CALLBACK_MESSAGE.format(what=call))
     return Error(f"{call}: refused by the in-call guard (code {code})")
 
 

@@ -14,15 +14,10 @@ import time
 
 from ._binding import check, ffi, has, lib
 from ._errors import Error
-from ._guard import ACCESS, guarded
+from ._guard import ACCESS, IN_CALLBACK_MESSAGE, guarded
 
 __all__ = ["QuicEventMethods", "wait_for_network", "event_timeout", "check_may_enter", "IN_CALLBACK_MESSAGE"]
 
-IN_CALLBACK_MESSAGE = (
-    "{what} cannot be called from inside an OpenSSL callback (verify, SNI, ALPN select, info, keylog, "
-    "new pending connection): OpenSSL runs these callbacks in the middle of a QUIC handshake with the QUIC "
-    "engine's lock held, and this call would take that lock again (a deadlock). Record what you need in "
-    "the callback and make the call after the OpenSSL call that ran it has returned")
 _may_enter = lib.asyncssl_quic_may_enter
 
 

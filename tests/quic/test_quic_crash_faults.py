@@ -93,6 +93,42 @@ def test_quic_fault4_engine_calls_inside_alpn_callback_raise():
                                              "new_stream", "listener.close")], "b'hi'")
 
 
+def test_quic_fault4_io_on_another_connection_inside_a_callback_raises():
+    """Default-stream and stream I/O on another connection of the same listener, from the ALPN
+    callback of a new handshake: each took the engine lock OpenSSL already held (a deadlock)."""
+    proc = run_scenario("""
+        import crashkit
+        from asyncssl import SSL
+        results = []
+        holder = {}
+        def alpn(conn, offered):
+            other, stream = holder.get("server"), holder.get("stream")
+            if other is not None:
+                for name, call in [("send", lambda: other.send(b"x")), ("recv", lambda: other.recv(10)),
+                                   ("sendall", lambda: other.sendall(b"x")),
+                                   ("recv_into", lambda: other.recv_into(bytearray(10))),
+                                   ("pending", other.pending), ("do_handshake", other.do_handshake),
+                                   ("stream.send", lambda: stream.send(b"x")),
+                                   ("stream.recv", lambda: stream.recv(10))]:
+                    try:
+                        call()
+                        results.append(name + ": returned")
+                    except SSL.Error as e:
+                        results.append(name + ": " + ("clear" if "inside an OpenSSL callback" in str(e) else str(e)))
+            return crashkit.ALPN
+        lst, server, conn, socks = crashkit.connected_pair(server_ctx=crashkit.server_context(alpn))
+        s = conn.new_stream(); s.send(b"x")
+        crashkit.pump([lst, conn], lambda: server.get_accept_stream_queue_len() > 0)
+        holder["server"], holder["stream"] = server, server.accept_stream()
+        conn2, s2 = crashkit.client(socks[0].getsockname()[1])
+        crashkit.pump([lst, conn2], lambda: crashkit._done(conn2) or bool(results))
+        print("\\n".join(results))
+        print(holder["stream"].recv(10))   # usable again once the callback returned
+    """)
+    assert_ok(proc, *[f"{n}: clear" for n in ("send", "recv", "sendall", "recv_into", "pending", "do_handshake",
+                                             "stream.send", "stream.recv")], "b'x'")
+
+
 @pytest.mark.parametrize("where", ["stream", "default_stream"])
 def test_quic_fault8_close_while_another_thread_blocks_in_recv(where):
     proc = run_scenario(f"""
