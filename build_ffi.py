@@ -100,8 +100,6 @@ def locate_openssl() -> dict:
         return {"prefix": str(prefix), "include_dirs": [str(include)], "library_dirs": [str(libdir)], "static": static}
     found = _pkg_config()
     if found and found[0]:
-        include = Path(found[0][0])
-        prefix = include.parent
         return {"prefix": "", "include_dirs": found[0], "library_dirs": found[1], "static": False}
     return {"prefix": "", "include_dirs": [], "library_dirs": [], "static": False}
 

@@ -17,7 +17,7 @@ static const int BIO_POLL_DESCRIPTOR_TYPE_SOCK_FD;
 static const int BIO_POLL_DESCRIPTOR_TYPE_SSL;
 static const int BIO_POLL_DESCRIPTOR_CUSTOM_START;
 
-/* The union member is read through asyncssl_poll_descriptor_fd() (glue), because its
+/* The union member is read through asyncssl_get_rpoll_fd/asyncssl_get_wpoll_fd (glue), because its
    members differ between 3.2 and 3.3. */
 typedef struct { uint32_t type; ...; } BIO_POLL_DESCRIPTOR;
 """

@@ -13,7 +13,6 @@ INCLUDES = """
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <arpa/inet.h>
 """
 
 TYPES = """
@@ -23,7 +22,6 @@ static const int ASYNCSSL_ASYNC_STACKS_UNSUPPORTED;
 """
 
 FUNCTIONS = """
-int asyncssl_set1_host(SSL *, const char *);
 int asyncssl_get_event_timeout(SSL *, double *);
 int asyncssl_handle_events(SSL *);
 int asyncssl_get_rpoll_fd(SSL *);
@@ -37,20 +35,6 @@ size_t asyncssl_async_stack_size(void);
 """
 
 CUSTOMIZATIONS = """
-/* The peer certificate must match `host` (DNS name or IP literal). OpenSSL 4.0 deprecates
-   SSL_set1_host in favour of SSL_set1_dnsname / SSL_set1_ipaddr. */
-int asyncssl_set1_host(SSL *s, const char *host)
-{
-#if ASYNCSSL_OPENSSL_400_OR_GREATER
-    unsigned char buf[16];
-    if (host != NULL && (inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1))
-        return SSL_set1_ipaddr(s, host);
-    return SSL_set1_dnsname(s, host);
-#else
-    return SSL_set1_host(s, host);
-#endif
-}
-
 /* Seconds until handle_events() is due; -1.0 means no timer (infinite).
    OpenSSL < 3.2 has no SSL_get_event_timeout: DTLS objects use the DTLS timer (what
    SSL_get_event_timeout does for them in 3.2+), anything else has no timer. */

@@ -41,7 +41,7 @@ from ._constants import (
     TLSv1_2_METHOD,
     TLSv1_METHOD,
 )
-from ._errors import Error
+from ._errors import ContextFrozenError, Error
 from ._offload import AsyncOffloadContextMixin
 from ._trust import verify_locations
 from ._uncopyable import Uncopyable
@@ -74,13 +74,6 @@ _METHODS: dict[int, tuple[str, int | None]] = {
 # The same thread-assisted client, with a token store, is the plain method plus the
 # domain flags OSSL_QUIC_client_thread_method implies. 3.2-3.4 ignore NEW_TOKEN frames.
 _THREAD_ASSIST_BY_DOMAIN_FLAGS = has("SSL_CTX_set_domain_flags")
-
-
-class ContextFrozenError(Error, ValueError):
-    """A setter was called on a Context that already made a Connection.
-
-    Subclasses ``ValueError`` too, because that is what pyOpenSSL raises here.
-    """
 
 
 def _mutator(method: Callable) -> Callable:

@@ -84,3 +84,10 @@ class StreamResetError(Error):
     def __init__(self, message: str, app_error_code: int):
         super().__init__(message)
         self.app_error_code = app_error_code
+
+
+class ContextFrozenError(Error, ValueError):
+    """A setter was called on a Context that already made a Connection.
+
+    Subclasses ``ValueError`` too, because that is what pyOpenSSL raises here.
+    """

@@ -1,8 +1,8 @@
 """The one place that turns ``SSL_get_error`` into Python exceptions.
 
 Every object module (Connection, QUIC streams and listeners) calls
-:func:`raise_for_ssl_error` after a failed I/O call, or :func:`raise_for_error_code`
-when a C helper already ran ``SSL_get_error`` for it. The mapping is pyOpenSSL's:
+:func:`raise_for_error_code` with the code the C helper of a failed I/O call got from
+``SSL_get_error`` (the helpers run it in C, right after the call). The mapping is pyOpenSSL's:
 
 =============================  ================================================
 ``SSL_ERROR_WANT_READ``         ``WantReadError``
@@ -44,7 +44,7 @@ from ._errors import (
     ZeroReturnError,
 )
 
-__all__ = ["clear_errors", "raise_for_ssl_error", "raise_for_error_code", "reraise_callback_exception",
+__all__ = ["clear_errors", "raise_for_error_code", "reraise_callback_exception",
            "check_size", "buffer_error"]
 
 _ERR_CLEAR = lib.ERR_clear_error
@@ -74,7 +74,6 @@ def clear_errors() -> None:
     _ERR_CLEAR()
 
 
-_SSL_GET_ERROR = lib.SSL_get_error
 _ERR_PEEK = lib.ERR_peek_error
 _ERR_GET_LIB = lib.ERR_GET_LIB
 _ERR_GET_REASON = lib.ERR_GET_REASON
@@ -140,17 +139,3 @@ def raise_for_error_code(code: int, *, errno: int = 0, conn=None) -> None:
     if code == _NONE:
         return
     raise error_from_queue(Error, f"SSL_get_error returned unexpected code {code}")
-
-
-def raise_for_ssl_error(ssl_ptr, ret: int, *, conn=None) -> None:
-    """Raise the exception for a failed I/O call on `ssl_ptr` that returned `ret`.
-
-    Corresponds to ``SSL_get_error``. Call :func:`clear_errors` before the I/O call and
-    this immediately after it (no other OpenSSL call in between: the error queue and
-    ``errno`` are read here). Returns only when OpenSSL says there was no error
-    (``SSL_ERROR_NONE``).
-    """
-    errno = ffi.errno
-    if conn is not None and conn._callback_exception is not None:
-        reraise_callback_exception(conn)
-    raise_for_error_code(_SSL_GET_ERROR(ssl_ptr, ret), errno=errno)

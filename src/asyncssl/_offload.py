@@ -40,7 +40,7 @@ from typing import Any
 from . import _async_callbacks, _guard
 from ._binding import async_stacks_enlarged, check, ffi, lib
 from ._constants import MODE_ASYNC
-from ._errors import Error
+from ._errors import ContextFrozenError, Error
 from ._guard import ACCESS, guarded
 from ._offload_types import AsyncStatus
 
@@ -136,8 +136,6 @@ class AsyncOffloadContextMixin:
 
     def _offload_check_before_connections(self, what: str) -> None:
         if getattr(self, "_used", False):
-            from ._context import ContextFrozenError
-
             raise ContextFrozenError(
                 f"Context.{what}(): this Context already made a Connection, which copied the async completion "
                 "settings when it was created; set them before creating Connections (or on the Connection, "

@@ -54,24 +54,17 @@ from ._quic_constants import (
     VALUE_CLASS_FEATURE_REQUEST,
     VALUE_CLASS_GENERIC,
 )
+from ._quic_context import alpn_missing_message, refuse_async_mode
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
 from ._quic_events import QuicEventMethods, check_may_enter
 from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
 from ._quic_stream import Stream, check_app_error_code, conclude_stream
 
 __all__ = ["QuicConnectionMixin", "ConnCloseInfo", "QuicConnectionClosedError", "Stream",
-           "check_udp_socket", "alpn_missing_message"]
+           "check_udp_socket"]
 
 _UINT64_MAX = (1 << 64) - 1
 _WOULD_BLOCK = (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE)
-
-
-def alpn_missing_message(side: str) -> str:
-    if side == "client":
-        return ("QUIC requires ALPN: call set_alpn_protos([b'your-protocol']) on the client Context or "
-                "Connection before connecting (OpenSSL refuses to start a QUIC handshake without it)")
-    return ("QUIC requires ALPN: the server Context needs set_alpn_select_callback(callback) before an "
-            "SSL.Listener is created (OpenSSL fails every QUIC handshake without it)")
 
 
 def _is_alpn_failure(exc: Error) -> bool:
@@ -122,7 +115,7 @@ class QuicConnectionMixin(QuicEventMethods):
         if context.method_kind == "quic_server":
             raise Error("a QUIC server Context makes connections through a listener: "
                         "SSL.Listener(context, udp_socket).accept_connection(), not SSL.Connection(...)")
-        _refuse_async_mode(context)
+        refuse_async_mode(context)
 
     def _init_quic(self, context, udp_socket) -> None:
         """Client connection: attach `udp_socket` to the ``SSL *`` that ``Connection.__init__``
@@ -136,7 +129,7 @@ class QuicConnectionMixin(QuicEventMethods):
                         "SSL.Listener(context, udp_socket).accept_connection(), not SSL.Connection(...)")
         if kind != "quic_client":
             raise Error(f"_init_quic needs a QUIC client Context, not a {kind!r} one")
-        _refuse_async_mode(context)
+        refuse_async_mode(context)
         if udp_socket is None:
             raise TypeError("a QUIC Connection needs its UDP socket: SSL.Connection(context, udp_socket)")
         blocking = check_udp_socket(udp_socket)
@@ -633,15 +626,3 @@ class QuicConnectionMixin(QuicEventMethods):
         """Not a connection call: connections are accepted from an ``SSL.Listener``."""
         raise Error("accept_connection() is a Listener method: create SSL.Listener(server_context, udp_socket) "
                     "and call listener.accept_connection()")
-
-
-def _refuse_async_mode(context) -> None:
-    if lib.SSL_CTX_get_mode(context._ctx) & lib.SSL_MODE_ASYNC:
-        raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL (its QUIC stack cannot pause in an "
-                    "async job): clear MODE_ASYNC on this Context")
-
-
-# --- the public QUIC names SSL.py re-exports (classes, poll, constants) ---------------------------
-from ._quic_constants import *  # noqa: E402,F401,F403
-from ._quic_listener import Listener  # noqa: E402,F401
-from ._quic_poll import poll  # noqa: E402,F401

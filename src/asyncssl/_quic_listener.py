@@ -33,7 +33,7 @@ from ._binding import ffi, has, lib, not_supported
 from ._errors import Error
 from ._guard import ACCESS, CLOSED_GUARD, guarded, new_guard
 from ._io import clear_errors
-from ._quic import _refuse_async_mode, alpn_missing_message
+from ._quic_context import alpn_missing_message, refuse_async_mode
 from ._quic_errors import quic_error_from_queue
 from ._quic_events import QuicEventMethods, check_may_enter
 from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
@@ -95,7 +95,7 @@ class Listener(QuicEventMethods):
         if kind != "quic_server":
             raise Error("SSL.Listener needs a Context made with SSL.QUIC_SERVER_METHOD"
                         + (f" (this one is {kind!r})" if kind else ""))
-        _refuse_async_mode(context)
+        refuse_async_mode(context)
         if getattr(context, "_alpn_select_callback", None) is None:
             raise Error(alpn_missing_message("server"))
         blocking = check_udp_socket(udp_socket)
