@@ -320,6 +320,9 @@ class Stream(QuicEventMethods):
         self._live_ssl()
         if bufsiz == 0:
             return b""
+        # A buffer per call, not a reused scratch as Connection.recv has: QUIC streams may be
+        # read from several threads at once (OpenSSL locks them), and a shared scratch would
+        # mix their bytes. recv_into is the allocation-free path.
         buf = ffi.new("char[]", bufsiz)
         return ffi.unpack(buf, self._io(_recv, buf, bufsiz, reading=True))
 
