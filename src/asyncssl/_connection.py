@@ -243,7 +243,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     # --- lifetime --------------------------------------------------------------------------
 
     def _closed_error(self) -> Error:
-        if self._quic is not None and self._quic.closed:
+        if self._quic is not None:
             return Error(f"this QUIC connection is closed{self._quic.closed_why}")
         return Error("this Connection is closed; create a new Connection to talk again")
 

@@ -178,21 +178,17 @@ class AsyncOffloadConnectionMixin:
             if name in cls.__dict__:
                 setattr(cls, name, _guard_callback_setter(cls.__dict__[name]))
 
-    def _offload_ssl(self):
-        """The SSL*, inside the guard (every caller is a ``@guarded`` method)."""
-        return self._ssl
-
     @guarded(ACCESS)
     def waiting_for_async(self) -> bool:
         """Corresponds to ``SSL_waiting_for_async``: a job is paused on this connection."""
-        return bool(lib.SSL_waiting_for_async(self._offload_ssl()))
+        return bool(lib.SSL_waiting_for_async(self._ptr()))
 
     @guarded(ACCESS)
     def get_all_async_fds(self) -> list[int]:
         """Corresponds to ``SSL_get_all_async_fds``: wait for any of them to become readable,
         then repeat the call that raised ``WantAsyncError``.  The fds belong to the provider:
         never read or close them."""
-        ssl = self._offload_ssl()
+        ssl = self._ptr()
         reap_abandoned_connections()
         n = ffi.new("size_t *")
         if not lib.SSL_get_all_async_fds(ssl, ffi.NULL, n) or n[0] == 0:
@@ -205,7 +201,7 @@ class AsyncOffloadConnectionMixin:
     def get_changed_async_fds(self) -> tuple[list[int], list[int]]:
         """Corresponds to ``SSL_get_changed_async_fds``: ``(added, removed)`` since the job last
         resumed -- register the added fds with your event loop, unregister the removed ones."""
-        ssl = self._offload_ssl()
+        ssl = self._ptr()
         na, nd = ffi.new("size_t *"), ffi.new("size_t *")
         if not lib.SSL_get_changed_async_fds(ssl, ffi.NULL, na, ffi.NULL, nd):
             return [], []
@@ -219,13 +215,13 @@ class AsyncOffloadConnectionMixin:
         """Corresponds to ``SSL_get_async_status``: what the provider reported for the current
         or last offloaded operation (``UNSUPPORTED`` before the first async job)."""
         status = ffi.new("int *")
-        if not lib.SSL_get_async_status(self._offload_ssl(), status):
+        if not lib.SSL_get_async_status(self._ptr(), status):
             return AsyncStatus.UNSUPPORTED
         return AsyncStatus(status[0])
 
     def _offload_check_before_first_job(self, what: str) -> None:
         status = ffi.new("int *")
-        if lib.SSL_get_async_status(self._offload_ssl(), status):
+        if lib.SSL_get_async_status(self._ptr(), status):
             raise Error(
                 f"Connection.{what}(): this Connection already ran an async job, and OpenSSL reads the completion "
                 "settings only when its first job starts; set them before the first I/O call.")
@@ -239,7 +235,7 @@ class AsyncOffloadConnectionMixin:
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable (it is called with the Connection) or None")
         self._offload_check_before_first_job("set_async_callback")
-        ssl = self._offload_ssl()
+        ssl = self._ptr()
         check(lib.SSL_set_async_callback(ssl, lib.asyncssl_async_cb if callback is not None else ffi.NULL),
               "SSL_set_async_callback")
         check(lib.SSL_set_async_callback_arg(ssl, ffi.NULL), "SSL_set_async_callback_arg")
@@ -252,7 +248,7 @@ class AsyncOffloadConnectionMixin:
         the first I/O call.  ``None`` removes it.  Replaces an async callback."""
         fd = _check_fd(fd)
         self._offload_check_before_first_job("set_async_wakeup_fd")
-        check(lib.asyncssl_set_async_wakeup_fd(self._offload_ssl(), fd), "SSL_set_async_callback")
+        check(lib.asyncssl_set_async_wakeup_fd(self._ptr(), fd), "SSL_set_async_callback")
         self._async_callback = None
 
     def _fire_async_callback(self) -> None:

@@ -210,13 +210,10 @@ class QuicConnectionMixin(QuicEventMethods):
             raise Error("this is not a QUIC connection: QUIC calls need a Context made with "
                         "QUIC_CLIENT_METHOD, QUIC_CLIENT_THREAD_METHOD or QUIC_SERVER_METHOD")
         if q.closed or self._closed:
-            raise Error(f"this QUIC connection is closed{q.closed_why}")
+            raise self._closed_error()
         check_socket_open(q.socket, "connection")
         check_may_enter("a QUIC connection method")
         return self._ssl
-
-    def _poll_ssl(self):
-        return self._live_ssl()
 
     def _quic_forget_stream(self, stream: Stream) -> None:
         if self._quic is not None:

@@ -145,9 +145,6 @@ class Listener(QuicEventMethods):
         check_may_enter("a QUIC listener method")
         return self._ssl
 
-    def _poll_ssl(self):
-        return self._live_ssl()
-
     def _forget_connection(self, conn) -> None:
         self._connections.discard(conn)
         self._pending.pop(getattr(conn, "_callback_key", None), None)

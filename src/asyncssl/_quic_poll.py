@@ -61,7 +61,7 @@ def poll(items, timeout: float | None = None) -> list[int]:
                 # fails the whole call, openssl/openssl#32114.)
                 lib.asyncssl_poll_item_set(arr + i, ffi.NULL, events)
                 continue
-            get_ptr = getattr(obj, "_poll_ssl", None)
+            get_ptr = getattr(obj, "_live_ssl", None)  # QUIC objects (a TLS Connection raises, clearly)
             if get_ptr is None:
                 raise TypeError(f"SSL.poll() takes QUIC Connection, Stream or Listener objects, not "
                                 f"{type(obj).__name__} (SSL_poll cannot watch sockets or other fds)")

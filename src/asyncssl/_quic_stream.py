@@ -123,9 +123,6 @@ class Stream(QuicEventMethods):
     def _conn_ptr(self):
         return lib.SSL_get0_connection(self._live_ssl())
 
-    def _poll_ssl(self):
-        return self._live_ssl()
-
     def close(self) -> None:
         """Corresponds to ``SSL_free``: release the stream now (idempotent).
 
