@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import faulthandler
 import pstats
 import sys
 import tempfile
@@ -36,6 +37,7 @@ DEFAULT_LATENCIES_MS = (0.0, 1.0, 5.0)
 DEFAULT_CONNECTIONS = 64
 DEFAULT_REPEAT, DEFAULT_SECONDS, DEFAULT_WARMUP = 5, 2.0, 0.5
 QUICK_REPEAT, QUICK_SECONDS, QUICK_WARMUP = 2, 0.5, 0.2
+STEP_WATCHDOG_SECONDS = 60  # plus three times the step's own length
 
 
 def _latencies(text: str) -> list[float]:
@@ -167,12 +169,17 @@ async def _measure(args, configs, certs, clients, progress: report.Progress) -> 
         if config.name in failed:
             progress.step(f"{label} skipped (failed earlier)")
             continue
+        # A step that never ends (the loop blocked, or awaiting forever) dumps every thread's
+        # stack to stderr and exits, instead of hanging whoever runs the benchmark.
+        faulthandler.dump_traceback_later(STEP_WATCHDOG_SECONDS + 3 * (args.warmup + args.seconds), exit=True)
         try:
             step = await measure_step(config, certs, clients, warmup=args.warmup, seconds=args.seconds)
         except Exception as exc:  # one broken configuration must not cost the others' results
             failed[config.name] = f"{type(exc).__name__}: {exc}"
             progress.step(f"{label} FAILED: {failed[config.name]}")
             continue
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         steps[config.name].append(step)
         pauses = step.get("accelerator", {}).get("pauses")
         progress.step(f"{label} {report.format_number(step['handshakes_per_s']):>8} handshakes/s  "
