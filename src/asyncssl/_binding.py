@@ -158,7 +158,8 @@ def has(name: str) -> bool:
 # --- the error queue -------------------------------------------------------------------------
 
 
-def _text(ptr) -> str:
+def text(ptr) -> str:
+    """A C string as str ('' for NULL; undecodable bytes replaced)."""
     return ffi.string(ptr).decode("utf-8", "replace") if ptr != ffi.NULL else ""
 
 
@@ -176,15 +177,15 @@ def drain_errors() -> list[OpenSSLErrorEntry]:
             return entries
         lib_code = lib.ERR_GET_LIB(code)
         reason_code = lib.ERR_GET_REASON(code)
-        reason = _text(lib.ERR_reason_error_string(code))
+        reason = text(lib.ERR_reason_error_string(code))
         if not reason:
             if lib.ERR_SYSTEM_ERROR(code):
                 reason = os.strerror(reason_code)
             else:
                 reason = f"reason({reason_code})"
-        data = _text(data_p[0]) if flags_p[0] & 0x02 else ""  # ERR_TXT_STRING
+        data = text(data_p[0]) if flags_p[0] & 0x02 else ""  # ERR_TXT_STRING
         entries.append(OpenSSLErrorEntry(
-            code=code, lib=_text(lib.ERR_lib_error_string(code)), func=_text(func_p[0]),
+            code=code, lib=text(lib.ERR_lib_error_string(code)), func=text(func_p[0]),
             reason=reason, lib_code=lib_code, reason_code=reason_code, data=data,
         ))
 
@@ -214,7 +215,7 @@ def check(ok: bool, what: str) -> None:
 
 def openssl_version() -> str:
     """The runtime library's version text (``OpenSSL_version(OPENSSL_VERSION)``)."""
-    return _text(lib.OpenSSL_version(lib.OPENSSL_VERSION))
+    return text(lib.OpenSSL_version(lib.OPENSSL_VERSION))
 
 
 def openssl_version_number() -> int:
@@ -223,12 +224,12 @@ def openssl_version_number() -> int:
 
 
 def compiled_version() -> str:
-    return _text(lib.ASYNCSSL_COMPILED_VERSION_TEXT)
+    return text(lib.ASYNCSSL_COMPILED_VERSION_TEXT)
 
 
 def openssl_prefix() -> str:
     """The OPENSSL_DIR the extension was built against ('' for the system library)."""
-    return _text(lib.ASYNCSSL_OPENSSL_PREFIX)
+    return text(lib.ASYNCSSL_OPENSSL_PREFIX)
 
 
 def capabilities() -> dict[str, bool]:

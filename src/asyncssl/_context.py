@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _callbacks
-from ._binding import error_from_queue, ffi, has, lib, not_supported
+from ._binding import check, error_from_queue, ffi, has, lib, not_supported
 from ._certs import fspath_bytes, load_private_key, load_x509, load_x509_name
 from ._constants import (
     DTLS_CLIENT_METHOD,
@@ -90,11 +90,6 @@ def _mutator(method: Callable) -> Callable:
         return method(self, *args, **kwargs)
 
     return wrapper
-
-
-def _check(ok: Any, what: str) -> None:
-    if not ok:
-        raise error_from_queue(Error, f"{what} failed")
 
 
 def _require_callable(callback: Any, what: str = "callback") -> None:
@@ -229,13 +224,13 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
     def set_min_proto_version(self, version: int) -> None:
         """Corresponds to ``SSL_CTX_set_min_proto_version`` (0: the lowest supported)."""
         _require_int(version, "version")
-        _check(lib.SSL_CTX_set_min_proto_version(self._ctx, version), "SSL_CTX_set_min_proto_version")
+        check(lib.SSL_CTX_set_min_proto_version(self._ctx, version), "SSL_CTX_set_min_proto_version")
 
     @_mutator
     def set_max_proto_version(self, version: int) -> None:
         """Corresponds to ``SSL_CTX_set_max_proto_version`` (0: the highest supported)."""
         _require_int(version, "version")
-        _check(lib.SSL_CTX_set_max_proto_version(self._ctx, version), "SSL_CTX_set_max_proto_version")
+        check(lib.SSL_CTX_set_max_proto_version(self._ctx, version), "SSL_CTX_set_max_proto_version")
 
     @_mutator
     def set_cipher_list(self, cipher_list: bytes) -> None:
@@ -245,7 +240,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         if not isinstance(cipher_list, bytes):
             raise TypeError("cipher_list must be a byte string.")
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_set_cipher_list(self._ctx, cipher_list), "SSL_CTX_set_cipher_list")
+        check(lib.SSL_CTX_set_cipher_list(self._ctx, cipher_list), "SSL_CTX_set_cipher_list")
 
     @_mutator
     def set_tls13_ciphersuites(self, ciphersuites: bytes) -> None:
@@ -255,7 +250,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         if not isinstance(ciphersuites, bytes):
             raise TypeError("ciphersuites must be a byte string.")
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_set_ciphersuites(self._ctx, ciphersuites), "SSL_CTX_set_ciphersuites")
+        check(lib.SSL_CTX_set_ciphersuites(self._ctx, ciphersuites), "SSL_CTX_set_ciphersuites")
 
     set_ciphersuites = set_tls13_ciphersuites
 
@@ -322,7 +317,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         if not isinstance(name, str):
             raise TypeError("curve must be a cryptography elliptic curve instance, e.g. ec.SECP256R1()")
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_set1_groups_list(self._ctx, name.encode("ascii")), f"SSL_CTX_set1_groups_list({name})")
+        check(lib.SSL_CTX_set1_groups_list(self._ctx, name.encode("ascii")), f"SSL_CTX_set1_groups_list({name})")
 
     # --- verification ----------------------------------------------------------------
 
@@ -362,7 +357,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         c_file = ffi.NULL if cafile is None else fspath_bytes(cafile, "cafile")
         c_path = ffi.NULL if capath is None else fspath_bytes(capath, "capath")
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_load_verify_locations(self._ctx, c_file, c_path), "SSL_CTX_load_verify_locations")
+        check(lib.SSL_CTX_load_verify_locations(self._ctx, c_file, c_path), "SSL_CTX_load_verify_locations")
 
     @_mutator
     def set_default_verify_paths(self) -> None:
@@ -372,7 +367,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         static OpenSSL, a private build), the usual distribution paths are loaded instead.
         """
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_set_default_verify_paths(self._ctx), "SSL_CTX_set_default_verify_paths")
+        check(lib.SSL_CTX_set_default_verify_paths(self._ctx), "SSL_CTX_set_default_verify_paths")
         cafile, capath = verify_locations()
         if cafile or capath:
             self.load_verify_locations(cafile, capath)
@@ -409,7 +404,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
     @_mutator
     def add_client_ca(self, certificate_authority: Any) -> None:
         """Corresponds to ``SSL_CTX_add_client_CA``; takes a certificate."""
-        _check(lib.SSL_CTX_add_client_CA(self._ctx, load_x509(certificate_authority)), "SSL_CTX_add_client_CA")
+        check(lib.SSL_CTX_add_client_CA(self._ctx, load_x509(certificate_authority)), "SSL_CTX_add_client_CA")
 
     # --- own certificate and key -------------------------------------------------------
 
@@ -417,7 +412,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
     def use_certificate_chain_file(self, certfile: Any) -> None:
         """Corresponds to ``SSL_CTX_use_certificate_chain_file``."""
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_use_certificate_chain_file(self._ctx, fspath_bytes(certfile, "certfile")),
+        check(lib.SSL_CTX_use_certificate_chain_file(self._ctx, fspath_bytes(certfile, "certfile")),
                "SSL_CTX_use_certificate_chain_file")
 
     @_mutator
@@ -425,13 +420,13 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         """Corresponds to ``SSL_CTX_use_certificate_file``."""
         _require_int(filetype, "filetype")
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_use_certificate_file(self._ctx, fspath_bytes(certfile, "certfile"), filetype),
+        check(lib.SSL_CTX_use_certificate_file(self._ctx, fspath_bytes(certfile, "certfile"), filetype),
                "SSL_CTX_use_certificate_file")
 
     @_mutator
     def use_certificate(self, cert: Any) -> None:
         """Corresponds to ``SSL_CTX_use_certificate``; `cert` is a certificate object or PEM/DER bytes."""
-        _check(lib.SSL_CTX_use_certificate(self._ctx, load_x509(cert)), "SSL_CTX_use_certificate")
+        check(lib.SSL_CTX_use_certificate(self._ctx, load_x509(cert)), "SSL_CTX_use_certificate")
 
     @_mutator
     def add_extra_chain_cert(self, certobj: Any) -> None:
@@ -450,17 +445,17 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         lib.ERR_clear_error()
         ok = lib.SSL_CTX_use_PrivateKey_file(self._ctx, fspath_bytes(keyfile, "keyfile"), filetype)
         self._reraise()
-        _check(ok, "SSL_CTX_use_PrivateKey_file")
+        check(ok, "SSL_CTX_use_PrivateKey_file")
 
     @_mutator
     def use_privatekey(self, pkey: Any) -> None:
         """Corresponds to ``SSL_CTX_use_PrivateKey``; `pkey` is a key object or PEM/DER bytes."""
-        _check(lib.SSL_CTX_use_PrivateKey(self._ctx, self._load_key(pkey)), "SSL_CTX_use_PrivateKey")
+        check(lib.SSL_CTX_use_PrivateKey(self._ctx, self._load_key(pkey)), "SSL_CTX_use_PrivateKey")
 
     def check_privatekey(self) -> None:
         """Corresponds to ``SSL_CTX_check_private_key``; raises Error if the key does not match."""
         lib.ERR_clear_error()
-        _check(lib.SSL_CTX_check_private_key(self._ctx), "SSL_CTX_check_private_key")
+        check(lib.SSL_CTX_check_private_key(self._ctx), "SSL_CTX_check_private_key")
 
     @_mutator
     def set_passwd_cb(self, callback: Callable, userdata: Any = None) -> None:
@@ -481,7 +476,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         """Corresponds to ``SSL_CTX_set_session_id_context``."""
         if not isinstance(buf, bytes):
             raise TypeError("buf must be bytes")
-        _check(lib.SSL_CTX_set_session_id_context(self._ctx, buf, len(buf)), "SSL_CTX_set_session_id_context")
+        check(lib.SSL_CTX_set_session_id_context(self._ctx, buf, len(buf)), "SSL_CTX_set_session_id_context")
 
     @_mutator
     def set_session_cache_mode(self, mode: int) -> int:

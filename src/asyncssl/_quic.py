@@ -47,12 +47,10 @@ from ._quic_constants import (
     DEFAULT_STREAM_MODE_AUTO_BIDI,
     DEFAULT_STREAM_MODE_AUTO_UNI,
     DEFAULT_STREAM_MODE_NONE,
-    FEATURE_VALUES,
     INCOMING_STREAM_POLICY_ACCEPT,
     INCOMING_STREAM_POLICY_AUTO,
     INCOMING_STREAM_POLICY_REJECT,
-    VALUE_CLASS_FEATURE_REQUEST,
-    VALUE_CLASS_GENERIC,
+    default_value_class,
 )
 from ._quic_context import alpn_missing_message, refuse_async_mode
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
@@ -598,7 +596,7 @@ class QuicConnectionMixin(QuicEventMethods):
         """
         ptr = self._live_ssl()
         if value_class is None:
-            value_class = VALUE_CLASS_FEATURE_REQUEST if kind in FEATURE_VALUES else VALUE_CLASS_GENERIC
+            value_class = default_value_class(kind)
         out = ffi.new("uint64_t *")
         clear_errors()
         if lib.SSL_get_value_uint(ptr, value_class, kind, out) != 1:
@@ -610,7 +608,7 @@ class QuicConnectionMixin(QuicEventMethods):
         """Corresponds to ``SSL_set_value_uint`` (3.3+); same classes as ``get_value_uint``."""
         ptr = self._live_ssl()
         if value_class is None:
-            value_class = VALUE_CLASS_FEATURE_REQUEST if kind in FEATURE_VALUES else VALUE_CLASS_GENERIC
+            value_class = default_value_class(kind)
         if not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
             raise ValueError("value must be an int between 0 and 2**64 - 1")
         clear_errors()

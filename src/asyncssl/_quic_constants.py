@@ -105,6 +105,11 @@ VALUE_EVENT_HANDLING_MODE_EXPLICIT: int = lib.SSL_VALUE_EVENT_HANDLING_MODE_EXPL
 # Value ids that are negotiated features: their class defaults to FEATURE_REQUEST.
 FEATURE_VALUES = frozenset({VALUE_QUIC_IDLE_TIMEOUT})
 
+
+def default_value_class(kind: int) -> int:
+    """The value class get/set_value_uint use when none is given: FEATURE_REQUEST for features."""
+    return VALUE_CLASS_FEATURE_REQUEST if kind in FEATURE_VALUES else VALUE_CLASS_GENERIC
+
 # --- connection close error codes (RFC 9000 section 20.1, as OpenSSL names them) ------------
 QUIC_ERR_NO_ERROR: int = lib.OSSL_QUIC_ERR_NO_ERROR
 QUIC_ERR_INTERNAL_ERROR: int = lib.OSSL_QUIC_ERR_INTERNAL_ERROR

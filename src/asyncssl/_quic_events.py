@@ -16,7 +16,7 @@ from ._binding import check, ffi, has, lib
 from ._errors import Error
 from ._guard import ACCESS, IN_CALLBACK_MESSAGE, guarded
 
-__all__ = ["QuicEventMethods", "wait_for_network", "event_timeout", "check_may_enter", "IN_CALLBACK_MESSAGE"]
+__all__ = ["QuicEventMethods", "wait_for_network", "zero_timeout_pause", "event_timeout", "check_may_enter", "IN_CALLBACK_MESSAGE"]
 
 _may_enter = lib.asyncssl_quic_may_enter
 
@@ -66,6 +66,16 @@ def _thread_assisted(ssl_ptr) -> bool:
 WAIT_SLICE = 0.1
 
 
+def zero_timeout_pause(streak: int) -> float:
+    """How long to sleep after `streak` consecutive zero event timeouts (0.0: do not).
+
+    During a rapid shutdown OpenSSL reports a timeout of 0 for about 0.1 s (reference
+    notes, Appendix C): a few immediate retries, then growing naps of 1 to 20 ms, so that
+    window is never a busy loop. The blocking calls and the asyncio adapter both use it.
+    """
+    return 0.0 if streak <= 3 else min(0.001 * streak, 0.02)
+
+
 def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) -> None:
     """Sleep until the network or the timer of `ssl_ptr` needs attention, then handle_events().
 
@@ -88,8 +98,9 @@ def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) ->
         timeout = left if timeout is None else min(timeout, left)
     if timeout is not None and timeout <= 0:
         zero_streak[0] += 1
-        if zero_streak[0] > 3:
-            time.sleep(min(0.001 * zero_streak[0], 0.02))
+        pause = zero_timeout_pause(zero_streak[0])
+        if pause:
+            time.sleep(pause)
     else:
         zero_streak[0] = 0
         rfd = _fd(lib.asyncssl_get_rpoll_fd, ssl_ptr, "r") if lib.SSL_net_read_desired(ssl_ptr) else -1

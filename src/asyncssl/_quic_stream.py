@@ -19,7 +19,7 @@ from ._binding import ffi, lib
 from ._errors import Error, WantReadError, WantWriteError
 from ._guard import ACCESS, guarded, new_guard
 from ._io import buffer_error, check_size, clear_errors
-from ._quic_constants import FEATURE_VALUES, VALUE_CLASS_FEATURE_REQUEST, VALUE_CLASS_GENERIC
+from ._quic_constants import default_value_class
 from ._quic_errors import quic_error_from_queue, raise_for_quic_io
 from ._quic_events import QuicEventMethods, check_may_enter
 from ._quic_socket import check_socket_open
@@ -232,7 +232,7 @@ class Stream(QuicEventMethods):
         """Corresponds to ``SSL_get_value_uint`` on the stream (e.g. ``SSL.VALUE_STREAM_WRITE_BUF_AVAIL``)."""
         out = ffi.new("uint64_t *")
         if value_class is None:
-            value_class = VALUE_CLASS_FEATURE_REQUEST if kind in FEATURE_VALUES else VALUE_CLASS_GENERIC
+            value_class = default_value_class(kind)
         if lib.SSL_get_value_uint(self._live_ssl(), value_class, kind, out) != 1:
             raise quic_error_from_queue(self._conn_ptr(), f"SSL_get_value_uint(class {value_class}, id {kind})")
         return int(out[0])

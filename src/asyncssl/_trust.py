@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ._binding import ffi, lib
+from ._binding import lib, text
 
 # The usual CA bundle files and hashed directories of Linux distributions and macOS.
 FALLBACK_CA_FILES = (
@@ -36,10 +36,6 @@ class CALocation:
     usable: bool
 
 
-def _text(ptr) -> str:
-    return ffi.string(ptr).decode() if ptr != ffi.NULL else ""
-
-
 def _usable(kind: str, path: str) -> bool:
     if kind == "file":
         return os.path.isfile(path) and os.path.getsize(path) > 0
@@ -53,12 +49,12 @@ def default_locations() -> list[CALocation]:
         ("file", lib.X509_get_default_cert_file, lib.X509_get_default_cert_file_env),
         ("dir", lib.X509_get_default_cert_dir, lib.X509_get_default_cert_dir_env),
     ):
-        env_name = _text(env_fn())
+        env_name = text(env_fn())
         if os.environ.get(env_name):
             for path in os.environ[env_name].split(os.pathsep) if kind == "dir" else [os.environ[env_name]]:
                 found.append(CALocation(f"${env_name}", kind, path, _usable(kind, path)))
         else:
-            path = _text(default_fn())
+            path = text(default_fn())
             found.append(CALocation("OpenSSL default", kind, path, _usable(kind, path)))
     return found
 

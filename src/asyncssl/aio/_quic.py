@@ -19,8 +19,8 @@ burst of writes costs one pass. Nothing else wakes the loop; ``stats`` counts wa
 the timeouts they were armed with, which the tests use to prove an idle connection sleeps.
 
 OpenSSL reports an event timeout of 0 for a while during a rapid shutdown (reference
-Appendix C); after a few consecutive zero timeouts without progress the port waits 1 ms,
-so that window cannot become a busy loop.
+Appendix C); after a few consecutive zero timeouts the port naps as the blocking calls do
+(``zero_timeout_pause``), so that window cannot become a busy loop.
 """
 
 from __future__ import annotations
@@ -35,13 +35,12 @@ from typing import Any
 
 from .. import SSL
 from .._context import create_default_context, is_ip_literal
+from .._quic_events import zero_timeout_pause
 
 log = logging.getLogger("asyncssl.aio")
 
 _READ_CHUNK = 256 * 1024
 _WRITE_HIGH = 1 << 20  # per stream: pause the writer above this, resume below a quarter
-_ZERO_TIMEOUT_STREAK = 4
-_MIN_SLEEP = 0.001
 _CLOSE_FLUSH_LIMIT = 5.0  # seconds a closing connection may spend flushing stream data
 # Peer streams waiting for accept_stream() (connections without a stream_handler): a peer
 # that opens more than this many before the application accepts them gets the extra ones
@@ -608,8 +607,7 @@ class _Port:
             self._writing = want_write
         if timeout == 0:
             self._zero_streak += 1
-            if self._zero_streak > _ZERO_TIMEOUT_STREAK:
-                timeout = _MIN_SLEEP
+            timeout = zero_timeout_pause(self._zero_streak)
         else:
             self._zero_streak = 0
         if self._timer is not None:
