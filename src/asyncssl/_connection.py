@@ -250,7 +250,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     def close(self) -> None:
         """Free the ``SSL*`` now (idempotent). Does not send close_notify: call ``shutdown()`` first.
 
-        The socket, if any, is not closed (as with pyOpenSSL, it belongs to the caller).
+        QUIC: closes the connection's streams and sends a rapid CONNECTION_CLOSE (code 0) if
+        the connection is open; ``shutdown_ex()`` first closes with a code and reason and
+        waits for the peer. The socket, if any, is not closed (as with pyOpenSSL, it
+        belongs to the caller).
         """
         if self._closed:
             return

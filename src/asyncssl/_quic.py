@@ -54,7 +54,7 @@ from ._quic_constants import (
 )
 from ._quic_context import alpn_missing_message, refuse_async_mode
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
-from ._quic_events import QuicEventMethods, check_may_enter
+from ._quic_events import check_may_enter, wait_for_network
 from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
 from ._quic_stream import Stream, check_app_error_code, conclude_stream
 
@@ -92,10 +92,12 @@ class _QuicState:
         self.blocking = False
 
 
-class QuicConnectionMixin(QuicEventMethods):
+class QuicConnectionMixin:
     """QUIC-specific methods of ``SSL.Connection`` (client connections and accepted server ones).
 
-    Needs from ``Connection``: ``_ssl`` (the ``SSL *``) and ``_context``.
+    Needs from ``Connection``: ``_ssl`` (the ``SSL *``) and ``_context``. The event calls
+    (``handle_events``, timeouts, poll descriptors, blocking mode) are ``Connection``'s own:
+    one implementation for TLS, DTLS and QUIC.
     """
 
     __slots__ = ()
@@ -249,11 +251,10 @@ class QuicConnectionMixin(QuicEventMethods):
             lib.SSL_shutdown_ex(ptr, lib.SSL_SHUTDOWN_FLAG_RAPID | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK, ffi.NULL, 0)
         lib.ERR_clear_error()
 
-    def close(self) -> None:  # Connection.close overrides this and calls _quic_close
-        """Close the streams, send a rapid CONNECTION_CLOSE (code 0) if the connection is
-        open, and free it. Idempotent. ``shutdown_ex()`` first closes with a code and
-        reason and waits for the peer."""
-        self._quic_close()
+    @guarded(ACCESS)
+    def _wait(self, deadline: float | None, streak: list[int]) -> None:
+        """Sleep until the network or a timer needs this connection (the blocking calls' wait)."""
+        wait_for_network(self._live_ssl(), deadline, streak)
 
     # --- addressing ------------------------------------------------------------------------------
 
