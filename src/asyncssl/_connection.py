@@ -174,6 +174,9 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         self._info_callback: Callable | None = None
         self._app_data: Any = None
         self._alpn_select_result = None
+        self._alpn_protos: list | None = None  # recorded by set_alpn_protos: QUIC refuses a missing ALPN up front
+        self._async_callback: Callable | None = None  # MODE_ASYNC completion callback (_offload.py)
+        self._quic = None  # a _quic._QuicState for QUIC connections (set by _init_quic / the listener)
         self._into_ssl = None
         self._from_ssl = None
         # buffers reused by every call (no allocation on the data path)
@@ -181,6 +184,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         self._scratch_len = 0
         self._bscratch = ffi.NULL
         self._bscratch_len = 0
+        self._timeout_p = _new("double *")  # get_event_timeout's out-parameter
 
     def _own_ssl(self, ssl, *, shared: bool, borrowed: bool = False) -> None:
         """Own `ssl` (one reference) through this Connection's guard, the one place that frees it.
@@ -833,17 +837,11 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         Query it again after every other call: any call may change it.
         """
         ssl = self._event_ptr()
-        seconds = self._timeout_out()
+        seconds = self._timeout_p
         if not lib.asyncssl_get_event_timeout(ssl, seconds):
             raise error_from_queue(Error, "SSL_get_event_timeout failed")
         value = seconds[0]
         return None if value < 0 else value
-
-    def _timeout_out(self):
-        out = self.__dict__.get("_timeout_p")
-        if out is None:
-            out = self._timeout_p = _new("double *")
-        return out
 
     @guarded(ACCESS)
     def net_read_desired(self) -> bool:

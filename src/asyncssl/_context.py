@@ -186,6 +186,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         self._cookie_generate_callback: Callable | None = None
         self._cookie_verify_callback: Callable | None = None
         self._alpn_protos: list | None = None  # recorded so QUIC can refuse a missing ALPN up front
+        self._async_callback: Callable | None = None  # MODE_ASYNC completion callback (_offload.py)
         self._app_data: Any = None
 
         lib.SSL_CTX_set_mode(ctx, MODE_ENABLE_PARTIAL_WRITE | MODE_ACCEPT_MOVING_WRITE_BUFFER)

@@ -252,12 +252,11 @@ class AsyncOffloadConnectionMixin:
         self._async_callback = None
 
     def _fire_async_callback(self) -> None:
-        if self.__dict__.get("_closed", True):
+        if self._closed:
             return  # closed with a job paused: nobody waits for it any more
-        callback = self.__dict__.get("_async_callback")
+        callback = self._async_callback
         if callback is None:
-            context = self.__dict__.get("_context")
-            callback = getattr(context, "_async_callback", None)
+            callback = self._context._async_callback
         if callback is not None:
             callback(self)
 

@@ -296,19 +296,14 @@ class QuicConnectionMixin:
 
     # --- handshake -------------------------------------------------------------------------------
 
-    def _quic_alpn_configured(self) -> bool | None:
-        """Whether a client ALPN list is set; None when it cannot be known."""
-        mine = getattr(self, "_alpn_protos", None)
-        ctx = getattr(getattr(self, "_context", None), "_alpn_protos", None)
-        if mine is None and ctx is None:
-            # Only known if Context/Connection record it; otherwise trust OpenSSL's error.
-            return None if not hasattr(self._context, "_alpn_protos") else False
-        return bool(mine or ctx)
+    def _quic_alpn_configured(self) -> bool:
+        """Whether a client ALPN list is set (on this Connection or its Context)."""
+        return bool(self._alpn_protos or self._context._alpn_protos)
 
     def _quic_preflight(self) -> None:
         """Checks OpenSSL would only fail later, less clearly (call before the first I/O)."""
         q = self._quic
-        if q is not None and not q.is_server and self._quic_alpn_configured() is False:
+        if q is not None and not q.is_server and not self._quic_alpn_configured():
             raise Error(alpn_missing_message("client"))
 
     @guarded(ACCESS)
@@ -350,7 +345,7 @@ class QuicConnectionMixin:
             raise QuicConnectionClosedError(f"the QUIC connection is {info.describe()}", info)
 
     def _handshake_error(self) -> Error:
-        reraise = getattr(self, "_callback_exception", None)
+        reraise = self._callback_exception
         if reraise is not None:
             self._callback_exception = None
             lib.ERR_clear_error()
