@@ -256,6 +256,21 @@ class QuicConnectionMixin:
         """Sleep until the network or a timer needs this connection (the blocking calls' wait)."""
         wait_for_network(self._live_ssl(), deadline, streak)
 
+    def _until_done(self, attempt, block: bool | None, not_yet):
+        """The loop of every call OpenSSL runs without blocking (the NO_BLOCK flags) that
+        asyncssl may block on itself: ``attempt()`` until it returns something other than
+        None, waiting for the network in between in blocking use; in non-blocking use one
+        attempt, then ``not_yet()`` (its result, or what it raises)."""
+        python_block = self._wants_block(block)
+        streak = [0]
+        while True:
+            result = attempt()
+            if result is not None:
+                return result
+            if not python_block:
+                return not_yet()
+            self._wait(None, streak)
+
     # --- addressing ------------------------------------------------------------------------------
 
     @guarded(ACCESS)
@@ -414,23 +429,23 @@ class QuicConnectionMixin:
         self._auto_stream_mode()
         if not self._quic.is_server and not lib.SSL_is_init_finished(ptr):
             self._quic_handshake(block)
-        python_block = self._wants_block(block)
         flags = (lib.SSL_STREAM_FLAG_UNI if uni else 0) | lib.SSL_STREAM_FLAG_NO_BLOCK
-        streak = [0]
-        while True:
+
+        def attempt():
             clear_errors()
             sptr = lib.SSL_new_stream(ptr, flags)
             if sptr != ffi.NULL:
                 return self._new_stream_obj(sptr)
             exc = quic_error_from_queue(ptr, "SSL_new_stream")
-            limited = any("stream count limited" in e.reason for e in exc.errors)
-            if limited and python_block:
-                self._wait(None, streak)
-                continue
-            if limited:
-                raise WantReadError("the peer's limit on concurrent streams is reached: wait for it to "
-                                    "grant more (network activity, handle_events()), then retry")
-            raise exc
+            if not any("stream count limited" in e.reason for e in exc.errors):
+                raise exc
+            return None
+
+        def not_yet():
+            raise WantReadError("the peer's limit on concurrent streams is reached: wait for it to "
+                                "grant more (network activity, handle_events()), then retry")
+
+        return self._until_done(attempt, block, not_yet)
 
     @guarded(ACCESS)
     def accept_stream(self, *, block: bool | None = None) -> Stream | None:
@@ -441,12 +456,10 @@ class QuicConnectionMixin:
         """
         ptr = self._live_ssl()
         self._auto_stream_mode()
-        python_block = self._wants_block(block)
-        flags = lib.SSL_ACCEPT_STREAM_NO_BLOCK
-        streak = [0]
-        while True:
+
+        def attempt():
             clear_errors()
-            sptr = lib.SSL_accept_stream(ptr, flags)
+            sptr = lib.SSL_accept_stream(ptr, lib.SSL_ACCEPT_STREAM_NO_BLOCK)
             if sptr != ffi.NULL:
                 return self._new_stream_obj(sptr)
             info = get_conn_close_info(ptr)
@@ -456,9 +469,9 @@ class QuicConnectionMixin:
                                                 info)
             if lib.ERR_peek_error() != 0:
                 raise quic_error_from_queue(ptr, "SSL_accept_stream")
-            if not python_block:
-                return None
-            self._wait(None, streak)
+            return None
+
+        return self._until_done(attempt, block, lambda: None)
 
     @guarded(ACCESS)
     def get_accept_stream_queue_len(self) -> int:
@@ -557,23 +570,20 @@ class QuicConnectionMixin:
         if b"\0" in reason:
             raise ValueError("reason must not contain NUL bytes (OpenSSL takes a C string)")
         ptr = self._live_ssl()
-        python_block = self._wants_block(block)
         args = ffi.new("SSL_SHUTDOWN_EX_ARGS *")
         c_reason = ffi.new("char[]", bytes(reason))
         args.quic_error_code = app_error_code
         args.quic_reason = c_reason
         flags = (lib.SSL_SHUTDOWN_FLAG_RAPID if rapid else 0) | lib.SSL_SHUTDOWN_FLAG_NO_BLOCK
-        streak = [0]
-        while True:
+
+        def attempt():
             clear_errors()
             ret = lib.SSL_shutdown_ex(ptr, flags, args, ffi.sizeof("SSL_SHUTDOWN_EX_ARGS"))
-            if ret == 1:
-                return True
             if ret < 0:
                 raise quic_error_from_queue(ptr, "SSL_shutdown_ex")
-            if not python_block:
-                return False
-            self._wait(None, streak)
+            return True if ret == 1 else None
+
+        return self._until_done(attempt, block, lambda: False)
 
     @guarded(ACCESS)
     def get_conn_close_info(self) -> ConnCloseInfo | None:
