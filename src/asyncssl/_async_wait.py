@@ -17,8 +17,33 @@ from ._errors import Error
 from ._offload_types import AsyncStatus
 
 
-def _fd_list(buf, count: int) -> list[int]:
-    return [int(buf[i]) for i in range(count)]
+def all_fds(getter, obj, what: str, *, unset_ok: bool = False) -> list[int]:
+    """The wait fds `getter` (``ASYNC_WAIT_CTX_get_all_fds`` or ``SSL_get_all_async_fds``)
+    reports for `obj`: one call for the count, one for the fds. `unset_ok`: a failed first
+    call means "no wait context yet" (no job has run), not an error."""
+    n = ffi.new("size_t *")
+    if not getter(obj, ffi.NULL, n):
+        if unset_ok:
+            return []
+        check(False, what)
+    if n[0] == 0:
+        return []
+    fds = ffi.new("OSSL_ASYNC_FD[]", n[0])
+    check(getter(obj, fds, n), what)
+    return [int(fds[i]) for i in range(n[0])]
+
+
+def changed_fds(getter, obj, what: str, *, unset_ok: bool = False) -> tuple[list[int], list[int]]:
+    """``(added, removed)`` wait fds from `getter` (``..._get_changed_fds``), as `all_fds`."""
+    na, nd = ffi.new("size_t *"), ffi.new("size_t *")
+    if not getter(obj, ffi.NULL, na, ffi.NULL, nd):
+        if unset_ok:
+            return [], []
+        check(False, what)
+    added = ffi.new("OSSL_ASYNC_FD[]", max(na[0], 1))
+    removed = ffi.new("OSSL_ASYNC_FD[]", max(nd[0], 1))
+    check(getter(obj, added, na, removed, nd), what)
+    return [int(added[i]) for i in range(na[0])], [int(removed[i]) for i in range(nd[0])]
 
 
 class AsyncWaitCtx:
@@ -36,23 +61,11 @@ class AsyncWaitCtx:
 
     def get_all_fds(self) -> list[int]:
         """The wait fds the provider published (``ASYNC_WAIT_CTX_get_all_fds``); wait for readability."""
-        n = ffi.new("size_t *")
-        check(lib.ASYNC_WAIT_CTX_get_all_fds(self._ctx, ffi.NULL, n), "ASYNC_WAIT_CTX_get_all_fds")
-        if n[0] == 0:
-            return []
-        fds = ffi.new("OSSL_ASYNC_FD[]", n[0])
-        check(lib.ASYNC_WAIT_CTX_get_all_fds(self._ctx, fds, n), "ASYNC_WAIT_CTX_get_all_fds")
-        return _fd_list(fds, n[0])
+        return all_fds(lib.ASYNC_WAIT_CTX_get_all_fds, self._ctx, "ASYNC_WAIT_CTX_get_all_fds")
 
     def get_changed_fds(self) -> tuple[list[int], list[int]]:
         """``(added, removed)`` during the job's last run (``ASYNC_WAIT_CTX_get_changed_fds``)."""
-        na, nd = ffi.new("size_t *"), ffi.new("size_t *")
-        check(lib.ASYNC_WAIT_CTX_get_changed_fds(self._ctx, ffi.NULL, na, ffi.NULL, nd),
-              "ASYNC_WAIT_CTX_get_changed_fds")
-        added = ffi.new("OSSL_ASYNC_FD[]", max(na[0], 1))
-        removed = ffi.new("OSSL_ASYNC_FD[]", max(nd[0], 1))
-        check(lib.ASYNC_WAIT_CTX_get_changed_fds(self._ctx, added, na, removed, nd), "ASYNC_WAIT_CTX_get_changed_fds")
-        return _fd_list(added, na[0]), _fd_list(removed, nd[0])
+        return changed_fds(lib.ASYNC_WAIT_CTX_get_changed_fds, self._ctx, "ASYNC_WAIT_CTX_get_changed_fds")
 
     def set_callback(self, callback: Callable[[AsyncWaitCtx], object] | None) -> None:
         """``ASYNC_WAIT_CTX_set_callback``: a provider that supports it calls ``callback(self)``

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _async_callbacks, _guard
+from ._async_wait import all_fds, changed_fds
 from ._binding import async_stacks_enlarged, check, ffi, lib
 from ._constants import MODE_ASYNC
 from ._errors import ContextFrozenError, Error
@@ -114,10 +115,6 @@ def reap_abandoned_connections() -> int:
     return _guard.reap()
 
 
-def _fd_list(buf, count: int) -> list[int]:
-    return [int(buf[i]) for i in range(count)]
-
-
 # --- the mixins --------------------------------------------------------------------------------------
 
 
@@ -190,25 +187,14 @@ class AsyncOffloadConnectionMixin:
         never read or close them."""
         ssl = self._ptr()
         reap_abandoned_connections()
-        n = ffi.new("size_t *")
-        if not lib.SSL_get_all_async_fds(ssl, ffi.NULL, n) or n[0] == 0:
-            return []  # 0: no async job has run yet (no wait ctx)
-        fds = ffi.new("OSSL_ASYNC_FD[]", n[0])
-        check(lib.SSL_get_all_async_fds(ssl, fds, n), "SSL_get_all_async_fds")
-        return _fd_list(fds, n[0])
+        # A failed first call: no async job has run yet (no wait ctx).
+        return all_fds(lib.SSL_get_all_async_fds, ssl, "SSL_get_all_async_fds", unset_ok=True)
 
     @guarded(ACCESS)
     def get_changed_async_fds(self) -> tuple[list[int], list[int]]:
         """Corresponds to ``SSL_get_changed_async_fds``: ``(added, removed)`` since the job last
         resumed -- register the added fds with your event loop, unregister the removed ones."""
-        ssl = self._ptr()
-        na, nd = ffi.new("size_t *"), ffi.new("size_t *")
-        if not lib.SSL_get_changed_async_fds(ssl, ffi.NULL, na, ffi.NULL, nd):
-            return [], []
-        added = ffi.new("OSSL_ASYNC_FD[]", max(na[0], 1))
-        removed = ffi.new("OSSL_ASYNC_FD[]", max(nd[0], 1))
-        check(lib.SSL_get_changed_async_fds(ssl, added, na, removed, nd), "SSL_get_changed_async_fds")
-        return _fd_list(added, na[0]), _fd_list(removed, nd[0])
+        return changed_fds(lib.SSL_get_changed_async_fds, self._ptr(), "SSL_get_changed_async_fds", unset_ok=True)
 
     @guarded(ACCESS)
     def get_async_status(self) -> AsyncStatus:
