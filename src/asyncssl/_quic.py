@@ -56,7 +56,7 @@ from ._quic_context import alpn_missing_message, refuse_async_mode
 from ._quic_errors import ConnCloseInfo, QuicConnectionClosedError, get_conn_close_info, quic_error_from_queue
 from ._quic_events import check_may_enter, wait_for_network
 from ._quic_socket import attach_udp_socket, check_socket_open, check_udp_socket
-from ._quic_stream import Stream, check_app_error_code, conclude_stream
+from ._quic_stream import Stream, check_app_error_code, conclude_stream, reset_stream
 
 __all__ = ["QuicConnectionMixin", "ConnCloseInfo", "QuicConnectionClosedError", "Stream",
            "check_udp_socket"]
@@ -544,13 +544,8 @@ class QuicConnectionMixin:
     @guarded(ACCESS)
     def stream_reset(self, app_error_code: int = 0) -> None:
         """Corresponds to ``SSL_stream_reset`` on the default stream."""
-        check_app_error_code(app_error_code)
-        ptr = self._live_ssl()
-        args = ffi.new("SSL_STREAM_RESET_ARGS *")
-        args.quic_error_code = app_error_code
-        clear_errors()
-        if lib.SSL_stream_reset(ptr, args, ffi.sizeof("SSL_STREAM_RESET_ARGS")) != 1:
-            raise quic_error_from_queue(ptr, "SSL_stream_reset (the connection needs a default stream)")
+        reset_stream(self._live_ssl(), app_error_code, "the default stream",
+                     " (the connection needs a default stream)")
 
     # --- termination --------------------------------------------------------------------------------
 

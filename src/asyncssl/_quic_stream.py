@@ -76,6 +76,21 @@ def conclude_stream(ptr, what: str, hint: str = "") -> None:
     _flush(ptr)
 
 
+def reset_stream(ptr, app_error_code: int, what: str, hint: str = "") -> None:
+    """``SSL_stream_reset`` (RESET_STREAM with `app_error_code`) on a stream or a connection's
+    default stream, then flush."""
+    check_app_error_code(app_error_code)
+    args = ffi.new("SSL_STREAM_RESET_ARGS *")
+    args.quic_error_code = app_error_code
+    clear_errors()
+    if lib.SSL_stream_reset(ptr, args, ffi.sizeof("SSL_STREAM_RESET_ARGS")) != 1:
+        if lib.SSL_get_stream_type(ptr) == lib.SSL_STREAM_TYPE_READ:
+            lib.ERR_clear_error()
+            raise Error(f"{what} is receive-only (the peer's unidirectional stream): it has no send part to reset")
+        raise quic_error_from_queue(lib.SSL_get0_connection(ptr), "SSL_stream_reset" + hint)
+    _flush(ptr)
+
+
 class Stream(QuicEventMethods):
     """A QUIC stream: bidirectional or unidirectional, opened locally or by the peer.
 
@@ -386,18 +401,7 @@ class Stream(QuicEventMethods):
         The peer's ``recv`` raises ``StreamResetError`` with ``app_error_code``. Later calls
         are accepted and ignored by OpenSSL (the first code is the one sent).
         """
-        check_app_error_code(app_error_code)
-        ptr = self._live_ssl()
-        args = ffi.new("SSL_STREAM_RESET_ARGS *")
-        args.quic_error_code = app_error_code
-        clear_errors()
-        if lib.SSL_stream_reset(ptr, args, ffi.sizeof("SSL_STREAM_RESET_ARGS")) != 1:
-            if lib.SSL_get_stream_type(ptr) == lib.SSL_STREAM_TYPE_READ:
-                lib.ERR_clear_error()
-                raise Error("this QUIC stream is receive-only (the peer's unidirectional stream): "
-                            "it has no send part to reset")
-            raise quic_error_from_queue(lib.SSL_get0_connection(ptr), "SSL_stream_reset")
-        _flush(ptr)
+        reset_stream(self._live_ssl(), app_error_code, "this QUIC stream")
 
 
 def _flush(ptr) -> None:
