@@ -52,7 +52,7 @@ from ._guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
 from ._io import buffer_error as _buffer_error
 from ._io import check_size as _check_size
 from ._io import raise_for_error_code, reraise_callback_exception
-from ._offload import AsyncOffloadConnectionMixin
+from ._offload import AsyncOffloadConnectionMixin, connection_set_mode, refuses_callbacks_under_mode_async
 from ._quic import QuicConnectionMixin
 from ._quic_errors import raise_for_quic_io
 from ._session import Session
@@ -349,6 +349,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         _require_int(options, "options")
         return lib.SSL_set_options(self._ptr(), options)
 
+    @connection_set_mode
     @guarded(ACCESS)
     def set_mode(self, mode: int) -> int:
         """Corresponds to ``SSL_set_mode``; returns the new mode mask."""
@@ -368,6 +369,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         """Corresponds to ``SSL_get_mode``."""
         return lib.SSL_get_mode(self._ptr())
 
+    @refuses_callbacks_under_mode_async
     @guarded(ACCESS)
     def set_verify(self, mode: int, callback: Callable | None = None) -> None:
         """Corresponds to ``SSL_set_verify``; see ``Context.set_verify`` for `callback`."""
@@ -457,6 +459,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         lib.SSL_get0_alpn_selected(self._ptr(), data, length)
         return b"" if length[0] == 0 else ffi.buffer(data[0], length[0])[:]
 
+    @refuses_callbacks_under_mode_async
     @guarded(ACCESS)
     def set_info_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_set_info_callback``; `callback(conn, where, ret)`."""

@@ -42,7 +42,7 @@ from ._constants import (
     TLSv1_METHOD,
 )
 from ._errors import ContextFrozenError, Error
-from ._offload import AsyncOffloadContextMixin
+from ._offload import AsyncOffloadContextMixin, context_set_mode, refuses_callbacks_under_mode_async
 from ._trust import verify_locations
 from ._uncopyable import Uncopyable
 
@@ -265,6 +265,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         """Corresponds to ``SSL_CTX_get_options``."""
         return lib.SSL_CTX_get_options(self._ctx)
 
+    @context_set_mode
     @_mutator
     def set_mode(self, mode: int) -> int:
         """Corresponds to ``SSL_CTX_set_mode``; returns the new mode mask.
@@ -322,6 +323,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     # --- verification ----------------------------------------------------------------
 
+    @refuses_callbacks_under_mode_async
     @_mutator
     def set_verify(self, mode: int, callback: Callable | None = None) -> None:
         """Corresponds to ``SSL_CTX_set_verify``.
@@ -491,6 +493,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     # --- callbacks -------------------------------------------------------------------------
 
+    @refuses_callbacks_under_mode_async
     @_mutator
     def set_info_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_info_callback``; `callback(conn, where, ret)`."""
@@ -498,6 +501,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         self._info_callback = callback
         lib.SSL_CTX_set_info_callback(self._ctx, lib.asyncssl_entry_info_cb)
 
+    @refuses_callbacks_under_mode_async
     @_mutator
     def set_keylog_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_keylog_callback``; `callback(conn, line: bytes)`."""
@@ -505,6 +509,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         self._keylog_callback = callback
         lib.SSL_CTX_set_keylog_callback(self._ctx, lib.asyncssl_entry_keylog_cb)
 
+    @refuses_callbacks_under_mode_async
     @_mutator
     def set_tlsext_servername_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_tlsext_servername_callback``; `callback(conn)`."""
@@ -530,6 +535,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
             raise error_from_queue(Error, "SSL_CTX_set_alpn_protos failed")
         self._alpn_protos = list(protos)  # QUIC checks for it before the first packet
 
+    @refuses_callbacks_under_mode_async
     @_mutator
     def set_alpn_select_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_alpn_select_cb``.
@@ -541,6 +547,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         self._alpn_select_callback = callback
         lib.SSL_CTX_set_alpn_select_cb(self._ctx, lib.asyncssl_entry_alpn_select_cb, ffi.NULL)
 
+    @refuses_callbacks_under_mode_async
     @_mutator
     def set_cookie_generate_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_cookie_generate_cb``; `callback(conn) -> bytes` (≤ 255 bytes)."""
@@ -548,6 +555,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         self._cookie_generate_callback = callback
         lib.SSL_CTX_set_cookie_generate_cb(self._ctx, lib.asyncssl_entry_cookie_generate_cb)
 
+    @refuses_callbacks_under_mode_async
     @_mutator
     def set_cookie_verify_callback(self, callback: Callable) -> None:
         """Corresponds to ``SSL_CTX_set_cookie_verify_cb``; `callback(conn, cookie: bytes) -> bool`."""

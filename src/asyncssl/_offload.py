@@ -49,17 +49,16 @@ __all__ = [
     "AsyncOffloadConnectionMixin",
     "AsyncOffloadContextMixin",
     "AsyncStatus",
+    "connection_set_mode",
+    "context_set_mode",
     "reap_abandoned_connections",
+    "refuses_callbacks_under_mode_async",
 ]
 
 # Attributes holding Python TLS callbacks (invariant 2).
 _CONTEXT_CALLBACK_ATTRS = ("_verify_callback", "_info_callback", "_keylog_callback", "_tlsext_servername_callback",
                            "_alpn_select_callback", "_cookie_generate_callback", "_cookie_verify_callback")
 _CONNECTION_CALLBACK_ATTRS = ("_verify_callback", "_info_callback")
-_CONTEXT_CALLBACK_SETTERS = ("set_verify", "set_info_callback", "set_keylog_callback",
-                             "set_tlsext_servername_callback", "set_alpn_select_callback",
-                             "set_cookie_generate_callback", "set_cookie_verify_callback")
-_CONNECTION_CALLBACK_SETTERS = ("set_verify", "set_info_callback")
 
 
 # --- invariant 2: Python callbacks and MODE_ASYNC on small stacks ------------------------------
@@ -77,6 +76,8 @@ def _refuse_callbacks_in_async(what: str, callbacks: list[str]) -> Error:
 
 
 def _guard_set_mode(func: Callable, callback_attrs: tuple[str, ...], with_context: bool) -> Callable:
+    """set_mode refusing MODE_ASYNC while Python TLS callbacks are set (small async stacks)."""
+
     @functools.wraps(func)
     def set_mode(self, mode, *args, **kwargs):
         if isinstance(mode, int) and mode & MODE_ASYNC and not async_stacks_enlarged():
@@ -90,7 +91,9 @@ def _guard_set_mode(func: Callable, callback_attrs: tuple[str, ...], with_contex
     return set_mode
 
 
-def _guard_callback_setter(func: Callable) -> Callable:
+def refuses_callbacks_under_mode_async(func: Callable) -> Callable:
+    """A TLS callback setter refusing a Python callback while MODE_ASYNC is on (small async stacks)."""
+
     @functools.wraps(func)
     def setter(self, *args, **kwargs):
         if (not async_stacks_enlarged() and any(callable(a) for a in (*args, *kwargs.values()))
@@ -99,6 +102,16 @@ def _guard_callback_setter(func: Callable) -> Callable:
         return func(self, *args, **kwargs)
 
     return setter
+
+
+def context_set_mode(func: Callable) -> Callable:
+    """``Context.set_mode``: refuses MODE_ASYNC while the Context has Python TLS callbacks."""
+    return _guard_set_mode(func, _CONTEXT_CALLBACK_ATTRS, with_context=False)
+
+
+def connection_set_mode(func: Callable) -> Callable:
+    """``Connection.set_mode``: refuses MODE_ASYNC while it or its Context has Python TLS callbacks."""
+    return _guard_set_mode(func, _CONNECTION_CALLBACK_ATTRS, with_context=True)
 
 
 # --- invariant 4: connections dropped with a paused job --------------------------------------------
@@ -122,14 +135,6 @@ class AsyncOffloadContextMixin:
     """Offload-related methods of ``SSL.Context`` (``Context._ctx`` is the ``SSL_CTX*``)."""
 
     __slots__ = ()
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "set_mode" in cls.__dict__:
-            cls.set_mode = _guard_set_mode(cls.__dict__["set_mode"], _CONTEXT_CALLBACK_ATTRS, with_context=False)
-        for name in _CONTEXT_CALLBACK_SETTERS:
-            if name in cls.__dict__:
-                setattr(cls, name, _guard_callback_setter(cls.__dict__[name]))
 
     def _offload_check_before_connections(self, what: str) -> None:
         if getattr(self, "_used", False):
@@ -166,14 +171,6 @@ class AsyncOffloadConnectionMixin:
     """Offload-related methods of ``SSL.Connection`` (``Connection._ssl`` is the ``SSL*``)."""
 
     __slots__ = ()
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "set_mode" in cls.__dict__:
-            cls.set_mode = _guard_set_mode(cls.__dict__["set_mode"], _CONNECTION_CALLBACK_ATTRS, with_context=True)
-        for name in _CONNECTION_CALLBACK_SETTERS:
-            if name in cls.__dict__:
-                setattr(cls, name, _guard_callback_setter(cls.__dict__[name]))
 
     @guarded(ACCESS)
     def waiting_for_async(self) -> bool:
