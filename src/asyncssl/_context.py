@@ -42,6 +42,7 @@ from ._constants import (
     TLSv1_METHOD,
 )
 from ._errors import ContextFrozenError, Error
+from ._io import reraise_callback_exception
 from ._offload import AsyncOffloadContextMixin, context_set_mode, refuses_callbacks_under_mode_async
 from ._trust import verify_locations
 from ._uncopyable import Uncopyable
@@ -202,11 +203,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     def _reraise(self) -> None:
         """Re-raise an exception stashed by the password callback during the last C call."""
-        exc = self._callback_exception
-        if exc is not None:
-            self._callback_exception = None
-            lib.ERR_clear_error()
-            raise exc
+        reraise_callback_exception(self)
 
     def _passwd_userdata(self):
         return ffi.cast("void *", self._callback_key) if self._passphrase_callback is not None else ffi.NULL

@@ -44,7 +44,7 @@ from ._errors import (
     ZeroReturnError,
 )
 
-__all__ = ["clear_errors", "raise_for_error_code", "reraise_callback_exception",
+__all__ = ["clear_errors", "raise_for_error_code", "reraise_callback_exception", "take_callback_exception",
            "check_size", "buffer_error"]
 
 _ERR_CLEAR = lib.ERR_clear_error
@@ -98,15 +98,23 @@ _SSL = lib.SSL_ERROR_SSL
 _NONE = lib.SSL_ERROR_NONE
 
 
-def reraise_callback_exception(conn) -> None:
-    """Raise (and forget) the exception a Python callback stashed on `conn`, if any."""
-    if conn is None:
-        return
-    exc = conn._callback_exception
+def take_callback_exception(owner) -> BaseException | None:
+    """The exception a Python callback stashed on `owner` (a Connection or Context), forgotten
+    there; None if there is none. OpenSSL's queued errors are cleared with it: the library
+    failed *because* the callback failed, so they are noise now."""
+    exc = owner._callback_exception
     if exc is not None:
-        conn._callback_exception = None
-        # The library failed *because* the callback failed: its errors are noise now.
+        owner._callback_exception = None
         lib.ERR_clear_error()
+    return exc
+
+
+def reraise_callback_exception(owner) -> None:
+    """Raise (and forget) the exception a Python callback stashed on `owner`, if any."""
+    if owner is None:
+        return
+    exc = take_callback_exception(owner)
+    if exc is not None:
         raise exc
 
 

@@ -42,7 +42,7 @@ import weakref
 from ._binding import ffi, lib
 from ._errors import Error, WantReadError, WantWriteError
 from ._guard import ACCESS, guarded
-from ._io import clear_errors
+from ._io import clear_errors, take_callback_exception
 from ._quic_constants import (
     DEFAULT_STREAM_MODE_AUTO_BIDI,
     DEFAULT_STREAM_MODE_AUTO_UNI,
@@ -360,11 +360,9 @@ class QuicConnectionMixin:
             raise QuicConnectionClosedError(f"the QUIC connection is {info.describe()}", info)
 
     def _handshake_error(self) -> Error:
-        reraise = self._callback_exception
-        if reraise is not None:
-            self._callback_exception = None
-            lib.ERR_clear_error()
-            return reraise
+        stashed = take_callback_exception(self)
+        if stashed is not None:
+            return stashed
         exc = quic_error_from_queue(self._ssl, "the QUIC handshake")
         if _is_alpn_failure(exc):
             info = getattr(exc, "close_info", None)
