@@ -28,6 +28,17 @@ def _client_ctx(cert_files):
     return ctx
 
 
+def _advance_handshakes(done: dict) -> None:
+    """One do_handshake() on each connection of `done` (conn -> finished?) not finished yet."""
+    for conn in done:
+        if not done[conn]:
+            try:
+                conn.do_handshake()
+                done[conn] = True
+            except SSL.WantReadError:
+                pass
+
+
 def _udp_pair():
     """Two UDP sockets on 127.0.0.1, unconnected."""
     a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -101,13 +112,7 @@ def test_handshake_and_data_survive_20_percent_loss(cert_files):
         while acked < len(messages):
             now = time.monotonic()
             assert now < deadline, f"did not finish: acked={acked}, relay dropped {relay.dropped}"
-            for conn in (client, server):
-                if not done[conn]:
-                    try:
-                        conn.do_handshake()
-                        done[conn] = True
-                    except SSL.WantReadError:
-                        pass
+            _advance_handshakes(done)
             # A finished side must keep reading: its peer may still retransmit its last
             # flight, which only a read (or handle_events) answers.
             if done[client] and now >= resend_at:
@@ -317,13 +322,7 @@ def test_memory_bio_handshake_through_a_lossy_batched_relay(cert_files):
     dropped = 0
     while not all(done.values()):
         assert time.monotonic() < deadline, "handshake stalled"
-        for conn in (client, server):
-            if not done[conn]:
-                try:
-                    conn.do_handshake()
-                    done[conn] = True
-                except SSL.WantReadError:
-                    pass
+        _advance_handshakes(done)
         for src, dst in ((client, server), (server, client)):
             while True:
                 try:
