@@ -15,6 +15,7 @@ import select
 import socket
 import threading
 import time
+import weakref
 
 from asyncssl import SSL
 from helpers.kit import CERTS
@@ -258,6 +259,21 @@ def _socket_closed_under(rng, conn, sock, peer_objs):
         conn.close()
 
 
+def _listener_socket_closed(lst, lsock, conns):
+    """Close the listener's UDP socket under it: the listener and its connections raise clearly."""
+    lsock.close()
+    targets = [] if lst is None or lst.closed else [lst.handle_events, lambda: lst.accept_connection(block=False)]
+    targets += [c.get_event_timeout for c in conns if c._quic is not None and c._quic.listener is lst
+                and lst is not None and not c.closed]
+    for op in targets:
+        try:
+            op()
+        except SSL.Error as exc:
+            assert "closed" in str(exc), f"unclear error once the listener's socket closed: {exc!r}"
+        else:
+            raise AssertionError("a call worked once the listener's UDP socket was closed")
+
+
 def _exception_cycle(obj):
     try:
         obj.get_event_timeout()   # raises if closed; never waits
@@ -270,14 +286,14 @@ def _exception_cycle(obj):
 def lifetimes(rng):
     """Listeners, accepted and client connections (plain and thread-assisted, blocking and not) and
     streams: used, closed, dropped and collected in random orders."""
-    for _ in range(rng.randint(1, 3)):
+    for _ in range(rng.randint(2, 4)):
         lst, lsock = new_listener()
         port = lsock.getsockname()[1]
         objects = [lst]
         clients = []           # (conn, sock)
         streams = []
         cycles = []
-        for _ in range(rng.randint(1, 4)):
+        for _ in range(rng.randint(1, 5)):
             thread = rng.random() < 0.4
             if rng.random() < 0.35:
                 # blocking client: a thread serves the listener meanwhile
@@ -302,35 +318,45 @@ def lifetimes(rng):
                 cycles.append(_exception_cycle(conn))
             if rng.random() < 0.2 and server is not None:
                 conn.set_app_data((server, conn))   # a cycle only the cyclic GC breaks
-        for _ in range(rng.randint(10, 40)):
+        lref = weakref.ref(lst)   # from here on only `objects` keeps the listener alive
+        del lst, conn, sock, server
+        s = pump = None
+        for _ in range(rng.randint(20, 60)):
             action = rng.random()
+            lst = lref()
             conns = [o for o in objects if isinstance(o, SSL.Connection)]
             if action < 0.15 and objects:
-                objects.pop(rng.randrange(len(objects)))
+                objects.pop(rng.randrange(len(objects)))   # the listener too, before its connections
             elif action < 0.22 and streams:
                 streams.pop(rng.randrange(len(streams)))
             elif action < 0.30:
                 gc.collect()
-            elif action < 0.35:
-                cycles.append(_exception_cycle(rng.choice(objects + streams) if objects + streams else lst))
-            elif action < 0.40 and rng.random() < 0.3:
+            elif action < 0.35 and objects + streams:
+                cycles.append(_exception_cycle(rng.choice(objects + streams)))
+            elif action < 0.40 and lst is not None and rng.random() < 0.3:
                 attempt(lst.close)   # the listener before its connections
-            elif action < 0.45 and clients:
+            elif action < 0.43 and lsock.fileno() >= 0 and rng.random() < 0.3:
+                _listener_socket_closed(lst, lsock, conns)
+            elif action < 0.47 and clients:
                 conn, sock = rng.choice(clients)
-                if sock.fileno() >= 0 and not conn.closed and not lst.closed:
-                    _socket_closed_under(rng, conn, sock, [lst])
+                if sock.fileno() >= 0 and not conn.closed:
+                    _socket_closed_under(rng, conn, sock, [lst] if lst is not None else [])
+                del conn, sock
             elif action < 0.70 and conns:
                 c = rng.choice(conns)
                 if attempt(c.get_blocking_mode) is False:
                     attempt(rng.choice(conn_ops(rng, c, streams)))
+                del c
             elif streams:
                 s = rng.choice(streams)
                 if attempt(s.get_blocking_mode) is not True:
                     attempt(rng.choice(stream_ops(rng, s)))
+                s = None
             if rng.random() < 0.3:
                 tick([o for o in objects if not getattr(o, "closed", False)][:6], 0.001)
+            del lst, conns
         everything = objects + streams + [c for c, _ in clients]
-        del objects, streams, clients, conns
+        del objects, streams, clients
         rng.shuffle(everything)
         while everything:
             obj = everything.pop()
@@ -342,8 +368,10 @@ def lifetimes(rng):
         if rng.random() < 0.5:
             cycles.clear()
         gc.collect()
+        if not cycles:
+            assert lref() is None, "nothing holds the listener any more, yet it is alive"
         lsock.close()
-        del lst
+        cycles.clear()
         gc.collect()
 
 
@@ -351,10 +379,14 @@ def lifetimes(rng):
 
 
 def threads(rng):
-    """Two to four threads on one QUIC connection or stream, one of them closing it."""
+    """Two to four threads on one QUIC connection, stream or listener, one of them closing it."""
     lst, lsock = new_listener()
     port = lsock.getsockname()[1]
-    for _ in range(rng.randint(2, 4)):
+    for _ in range(rng.randint(3, 5)):
+        if lst.closed:   # the last round's target
+            lsock.close()
+            lst, lsock = new_listener()
+            port = lsock.getsockname()[1]
         conn, csock, server = connect(lst, port, thread=rng.random() < 0.4)
         if server is None:
             raise AssertionError("the handshake did not finish")
@@ -362,8 +394,8 @@ def threads(rng):
         s.send(b"x")
         spin([lst, conn], lambda server=server: server.get_accept_stream_queue_len() > 0)
         peer = server.accept_stream()
-        where = rng.choice(["client", "server", "stream", "peer-stream"])
-        target = {"client": conn, "server": server, "stream": s, "peer-stream": peer}[where]
+        where = rng.choice(["client", "server", "stream", "peer-stream", "listener"])
+        target = {"client": conn, "server": server, "stream": s, "peer-stream": peer, "listener": lst}[where]
         if rng.random() < 0.3:
             target.set_blocking_mode(True)   # blocked calls must end when another thread closes
         streams = [s, peer]
@@ -372,20 +404,25 @@ def threads(rng):
         closer = rng.randrange(len(seeds))
         errors = []
 
-        def worker(seed, index, target=target, stop=stop, streams=streams, closer=closer, errors=errors):
+        def worker(seed, index, target=target, stop=stop, streams=streams, closer=closer, errors=errors,
+                   conn=conn, lst=lst):
             local = random.Random(seed)
             try:
                 while time.monotonic() < stop:
                     if isinstance(target, SSL.Stream):
                         ops = stream_ops(local, target)
+                    elif isinstance(target, SSL.Listener):
+                        ops = [lambda: target.accept_connection(block=local.random() < 0.5),
+                               lambda: target.get_accept_connection_queue_len(), lambda: target.get_event_timeout(),
+                               lambda: conn.handle_events(), lambda: target.close()]
                     else:
                         ops = conn_ops(local, target, streams)
                     ops += [lambda: lst.handle_events(),
                             lambda: SSL.poll([(target, SSL.POLL_EVENT_R), (lst, SSL.POLL_EVENT_IC)],
                                              local.choice([0, 0.01, 0.05]))]
                     op = local.choice(ops)
-                    if attempt(target.get_blocking_mode):
-                        with Watchdog(target, 1.0):
+                    if isinstance(target, SSL.Listener) or attempt(target.get_blocking_mode):
+                        with Watchdog(target, 1.0):   # a blocked call ends when it closes
                             attempt(op)
                     else:
                         attempt(op)
@@ -413,7 +450,11 @@ def threads(rng):
         streams.clear()
         workers.clear()
         gc.collect()
-    # the listener still serves
+    # the listener still serves (unless it was the target and got closed: then a new one must)
+    if lst.closed:
+        lsock.close()
+        lst, lsock = new_listener()
+        port = lsock.getsockname()[1]
     conn, csock, server = connect(lst, port)
     assert server is not None, "the listener stopped serving"
     conn.close()
@@ -447,7 +488,7 @@ def _reenter_calls(conn, lst):
 def callbacks(rng):
     """Callbacks of a QUIC server (and client) that close, re-enter the engine or raise: a clear
     error each time, then a fresh client still connects (unless the listener was closed)."""
-    for _ in range(rng.randint(3, 6)):
+    for _ in range(rng.randint(4, 8)):
         kind = rng.choice(CALLBACKS)
         action = rng.choice(ACTIONS)
         budget = [rng.randint(1, 3)]
@@ -638,6 +679,14 @@ async def _aio_cancellations(rng):
     async def target_echo(qconn):
         assert await echo(qconn, b"whole") == b"whole"
 
+    async def target_connection_handler():
+        qconn = await connect_()
+        try:
+            r, w = await qconn.accept_stream()
+            assert await r.read() == b"from-server"
+        finally:
+            qconn.close()
+
     targets = [
         ("quic_connect", None, lambda c: target_connect()),
         ("open_stream", setup_conn, target_open_stream),
@@ -647,6 +696,7 @@ async def _aio_cancellations(rng):
         ("drain", setup_conn, lambda c: target_read(c, "drain")),
         ("wait_closed", setup_conn, lambda c: target_read(c, "wait_closed")),
         ("handler", setup_conn, target_echo),   # while the server's handlers run: cancel those
+        ("connection_handler", None, lambda c: target_connection_handler()),
     ]
     rng.shuffle(targets)
     for name, setup, make in targets:
@@ -662,7 +712,7 @@ async def _aio_cancellations(rng):
                 await asyncio.sleep(0)
             if k > ZERO_STEPS:
                 await asyncio.sleep(0.002 * (k - ZERO_STEPS))
-            if name == "handler":
+            if name in ("handler", "connection_handler"):
                 for t in handler_tasks[before:]:
                     t.cancel()
             if task.done():
@@ -706,16 +756,24 @@ async def _aio_cancellations(rng):
     gc.collect()
     await fresh_client()
 
-    # server.close()/wait_closed() while connections handshake
-    tasks = [loop.create_task(random_client()) for _ in range(rng.randint(2, 6))]
-    for _ in range(rng.randint(0, 6)):
-        await asyncio.sleep(0)
     server.close()
     await asyncio.wait_for(server.wait_closed(), 10)
-    for task in tasks:
-        loop.call_later(rng.uniform(0, 0.5), task.cancel)   # a client of a closed server waits for its timeout
-    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
-    tasks.clear()
+
+    # server.close()/wait_closed() while connections handshake, k loop iterations after they started
+    for k in sorted(rng.sample(range(12), 3)):
+        server = await aio.quic_serve("127.0.0.1", 0, context=server_context(), alpn=[ALPN],
+                                      stream_handler=stream_handler, connection_handler=connection_handler)
+        port = server.sockets[0].getsockname()[1]
+        tasks = [loop.create_task(random_client()) for _ in range(rng.randint(2, 5))]
+        for _ in range(k):
+            await asyncio.sleep(0)
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 10)
+        for task in tasks:
+            loop.call_later(rng.uniform(0, 0.3), task.cancel)   # a client of a closed server waits for its timeout
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
+        tasks.clear()
+        gc.collect()
     handler_tasks.clear()
     gc.collect()
 
