@@ -679,6 +679,11 @@ async def _aio_cancellations(rng):
     async def target_echo(qconn):
         assert await echo(qconn, b"whole") == b"whole"
 
+    async def target_async_with():
+        async with aio.quic_connect("127.0.0.1", port, alpn=[ALPN], context=cctx,
+                                    server_hostname="localhost") as qconn:
+            assert await echo(qconn, b"with") == b"with"
+
     async def target_connection_handler():
         qconn = await connect_()
         try:
@@ -697,6 +702,7 @@ async def _aio_cancellations(rng):
         ("wait_closed", setup_conn, lambda c: target_read(c, "wait_closed")),
         ("handler", setup_conn, target_echo),   # while the server's handlers run: cancel those
         ("connection_handler", None, lambda c: target_connection_handler()),
+        ("async_with", None, lambda c: target_async_with()),
     ]
     rng.shuffle(targets)
     for name, setup, make in targets:
@@ -731,6 +737,11 @@ async def _aio_cancellations(rng):
                 shared["conn"].close()   # a fresh connection for the next step
             k += 1
         print(name, "steps", k)
+        qconn = shared.get("conn")
+        if qconn is not None and not qconn._closing and not qconn._closed.done():
+            # the cancellations left the connection usable
+            assert await step(f"an echo on the connection after the {name} cancels", echo(qconn)) == b"ping"
+        del qconn
         assert finished == 2, f"{name} never completed within {k} steps"
 
     if shared.get("conn") is not None:
