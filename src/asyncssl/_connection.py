@@ -870,7 +870,9 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         return self._poll_fd(lib.asyncssl_get_wpoll_fd, "SSL_get_wpoll_descriptor")
 
     def _poll_fd(self, getter, name: str) -> int:
-        ssl = self._ptr()
+        # QUIC: with the checks of a listener's or stream's poll descriptor (a closed UDP
+        # socket raises, instead of naming the duplicate fd OpenSSL keeps until the free)
+        ssl = self._event_ptr()
         lib.ERR_clear_error()
         fd = getter(ssl)
         if fd == -2:

@@ -140,6 +140,7 @@ class _StreamPump:
         self.closing = False
         self.reading_paused = False
         self.write_paused = False
+        self.lost = False  # protocol.connection_lost() was called (once: it ends wait_closed())
         self._buf = bytearray(_READ_CHUNK)
         self._view = memoryview(self._buf)
 
@@ -234,7 +235,7 @@ class _StreamPump:
                 self.pending.clear()
                 self.buffered = 0
                 log.debug("QUIC stream write failed: %r", exc)
-                self.protocol.connection_lost(exc)
+                self.lose(exc)
                 return True
             moved = True
             self.buffered -= n
@@ -254,12 +255,24 @@ class _StreamPump:
             moved = True
         return moved
 
+    def lose(self, exc: BaseException | None) -> None:
+        """Tell the protocol the transport is gone (once): this is what ends ``writer.wait_closed()``
+        and wakes ``drain()``, as asyncio's own transports do when they close."""
+        if self.lost:
+            return
+        self.lost = True
+        self.protocol.connection_lost(exc)
+
     def connection_closed(self, exc: BaseException) -> None:
         self._end_read(exc)
         if not self.write_done:
             self.write_done = True
             self.pending.clear()
-            self.protocol.connection_lost(exc)
+            self.lose(exc)
+        else:
+            # The sending side was already finished (FIN sent or reset): nothing was lost,
+            # but wait_closed() must still end; a reader error was set by _end_read above.
+            self.lose(None)
 
 
 # --- connections ---------------------------------------------------------------------------------
@@ -445,6 +458,7 @@ class QuicConnection:
             if pump.finished and (pump.closing or pump.reader.at_eof()):
                 self._streams.remove(pump)
                 pump.stream.close()
+                pump.lose(None)   # both directions are done: the transport is closed
         info = conn.get_conn_close_info()
         if info is not None and not self._closing:
             self._finish(ConnectionError(f"the QUIC connection was closed ({info})"))
