@@ -22,7 +22,7 @@ static const int ASYNCSSL_ASYNC_STACKS_UNSUPPORTED;
 """
 
 FUNCTIONS = """
-int asyncssl_get_event_timeout(SSL *, double *);
+double asyncssl_event_timeout(SSL *);
 int asyncssl_handle_events(SSL *);
 int asyncssl_get_rpoll_fd(SSL *);
 int asyncssl_get_wpoll_fd(SSL *);
@@ -35,24 +35,24 @@ size_t asyncssl_async_stack_size(void);
 """
 
 CUSTOMIZATIONS = """
-/* Seconds until handle_events() is due; -1.0 means no timer (infinite).
+/* Seconds until handle_events() is due; -1.0 means no timer (infinite), -2.0 that the call
+   failed (error queue). A return value, not an out-parameter: QUIC objects are queried from
+   several threads at once, and no buffer has to be allocated or shared for it.
    OpenSSL < 3.2 has no SSL_get_event_timeout: DTLS objects use the DTLS timer (what
    SSL_get_event_timeout does for them in 3.2+), anything else has no timer. */
-int asyncssl_get_event_timeout(SSL *s, double *seconds)
+double asyncssl_event_timeout(SSL *s)
 {
     struct timeval tv = {0, 0};
 #if ASYNCSSL_OPENSSL_320_OR_GREATER
     int infinite = 0;
     if (!SSL_get_event_timeout(s, &tv, &infinite))
-        return 0;
-    *seconds = infinite ? -1.0 : (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+        return -2.0;
+    return infinite ? -1.0 : (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 #else
     if (SSL_is_dtls(s) && DTLSv1_get_timeout(s, &tv) > 0)
-        *seconds = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-    else
-        *seconds = -1.0;
+        return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+    return -1.0;
 #endif
-    return 1;
 }
 
 /* SSL_handle_events, or on < 3.2 its documented equivalent: the DTLS timer for DTLS

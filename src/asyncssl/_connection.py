@@ -55,6 +55,7 @@ from ._io import raise_for_error_code, reraise_callback_exception
 from ._offload import AsyncOffloadConnectionMixin, connection_set_mode, refuses_callbacks_under_mode_async
 from ._quic import QuicConnectionMixin
 from ._quic_errors import raise_for_quic_io
+from ._quic_events import event_timeout
 from ._session import Session
 from ._uncopyable import Uncopyable
 
@@ -184,7 +185,6 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         self._scratch_len = 0
         self._bscratch = ffi.NULL
         self._bscratch_len = 0
-        self._timeout_p = _new("double *")  # get_event_timeout's out-parameter
 
     def _own_ssl(self, ssl, *, shared: bool, borrowed: bool = False) -> None:
         """Own `ssl` (one reference) through this Connection's guard, the one place that frees it.
@@ -839,12 +839,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         Corresponds to ``SSL_get_event_timeout`` (on OpenSSL < 3.2: the DTLS timer).
         Query it again after every other call: any call may change it.
         """
-        ssl = self._event_ptr()
-        seconds = self._timeout_p
-        if not lib.asyncssl_get_event_timeout(ssl, seconds):
-            raise error_from_queue(Error, "SSL_get_event_timeout failed")
-        value = seconds[0]
-        return None if value < 0 else value
+        return event_timeout(self._event_ptr())
 
     @guarded(ACCESS)
     def net_read_desired(self) -> bool:

@@ -367,7 +367,7 @@ class QuicConnectionMixin:
         if _is_alpn_failure(exc):
             info = getattr(exc, "close_info", None)
             missing = info is not None and info.is_local and b"must be configured" in info.reason
-            if missing or (not self._quic.is_server and self._quic_alpn_configured() is False):
+            if missing or (not self._quic.is_server and not self._quic_alpn_configured()):
                 new = Error(alpn_missing_message("client") + f" [{exc}]")
             else:
                 new = Error(f"QUIC handshake failed: no application protocol (ALPN) in common with the peer [{exc}]")

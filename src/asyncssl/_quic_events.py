@@ -33,9 +33,10 @@ def check_may_enter(what: str = "this QUIC call") -> None:
 
 def event_timeout(ssl_ptr) -> float | None:
     """Corresponds to ``SSL_get_event_timeout``: seconds until handle_events() is due, None = no timer."""
-    out = ffi.new("double *")
-    check(lib.asyncssl_get_event_timeout(ssl_ptr, out) == 1, "SSL_get_event_timeout")
-    return None if out[0] < 0 else out[0]
+    seconds = lib.asyncssl_event_timeout(ssl_ptr)
+    if seconds == -2.0:
+        check(False, "SSL_get_event_timeout")
+    return None if seconds < 0 else seconds
 
 
 def _fd(getter, ssl_ptr, which: str) -> int:

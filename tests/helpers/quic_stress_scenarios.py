@@ -12,15 +12,18 @@ from __future__ import annotations
 import gc
 import random
 import select
-import socket
+import sys
 import threading
 import time
 import weakref
+from pathlib import Path
 
 from asyncssl import SSL
-from helpers.kit import CERTS
 
-ALPN = b"qstress"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "quic"))
+import crashkit  # noqa: E402
+
+ALPN = crashkit.ALPN
 EXPECTED = (SSL.Error, ValueError, TypeError, KeyError)
 IN_CALLBACK = "inside an OpenSSL callback"
 ZERO_STEPS = 40   # quic_aio_cancel: cancel after 0..ZERO_STEPS loop iterations, then after more time
@@ -39,42 +42,12 @@ def attempt(func, *args, **kw):
 
 
 # --- building blocks ----------------------------------------------------------------------
-
-
-def server_context(alpn_callback=None):
-    ctx = SSL.Context(SSL.QUIC_SERVER_METHOD)
-    ctx.use_certificate_file(CERTS["server.pem"])
-    ctx.use_privatekey_file(CERTS["server.key"])
-    ctx.set_alpn_select_callback(alpn_callback or (lambda conn, offered: ALPN))
-    return ctx
-
-
-def client_context(*, thread=False):
-    ctx = SSL.Context(SSL.QUIC_CLIENT_THREAD_METHOD if thread else SSL.QUIC_CLIENT_METHOD)
-    ctx.set_verify(SSL.VERIFY_PEER)
-    ctx.load_verify_locations(CERTS["ca.pem"])
-    ctx.set_alpn_protos([ALPN])
-    return ctx
-
-
-def udp_socket(blocking=False):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.setblocking(blocking)
-    return s
-
-
-def new_listener(ctx=None):
-    sock = udp_socket()
-    return SSL.Listener(ctx or server_context(), sock, validate_address=False), sock
-
-
-def new_client(port, *, ctx=None, thread=False, blocking=False):
-    sock = udp_socket(blocking)
-    conn = SSL.Connection(ctx or client_context(thread=thread), sock)
-    conn.set_tlsext_host_name(b"localhost")
-    conn.set_initial_peer_addr(("127.0.0.1", port))
-    return conn, sock
+# The QUIC regression tests' (tests/quic/crashkit.py): contexts, sockets, a Listener, a client.
+server_context = crashkit.server_context
+client_context = crashkit.client_context
+udp_socket = crashkit.udp_socket
+new_listener = crashkit.listener
+new_client = crashkit.client
 
 
 def tick(objs, wait=0.005):

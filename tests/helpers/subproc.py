@@ -46,3 +46,12 @@ def run_scenario(code: str, *, timeout: float = 60.0, seed: int | None = None, a
         raise AssertionError(f"scenario exited with {proc.returncode}{label}\nstdout:\n{proc.stdout}\n"
                              f"stderr:\n{proc.stderr}")
     return proc.stdout
+
+
+def stress_seeds(first: int) -> list[int]:
+    """The seeds of a stress suite: ASYNCSSL_STRESS_RUNS (default 10) from `first` on, or the one
+    ASYNCSSL_STRESS_SEED names (to replay a failure)."""
+    one = os.environ.get("ASYNCSSL_STRESS_SEED")
+    if one:
+        return [int(one)]
+    return [first + i for i in range(int(os.environ.get("ASYNCSSL_STRESS_RUNS", "10")))]

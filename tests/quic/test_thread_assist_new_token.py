@@ -22,8 +22,11 @@ from asyncssl._binding import ffi, lib
 REPRO = Path(__file__).resolve().parent.parent / "repro" / "openssl_quic_thread_new_token.c"
 
 
-def test_thread_method_contexts_are_thread_assisted():
+def test_thread_method_contexts_are_thread_assisted_client_method_contexts():
     ctx = SSL.Context(SSL.QUIC_CLIENT_THREAD_METHOD)
+    # Made from the plain client method (which has the NEW_TOKEN store), not the thread one ...
+    assert lib.SSL_CTX_get_ssl_method(ctx._ctx) == lib.OSSL_QUIC_client_method()
+    # ... with the domain flags that make it thread-assisted.
     flags = ffi.new("uint64_t *")
     assert lib.SSL_CTX_get_domain_flags(ctx._ctx, flags) == 1
     assert flags[0] & lib.SSL_DOMAIN_FLAG_THREAD_ASSISTED

@@ -7,16 +7,12 @@ ASYNCSSL_STRESS_RUNS (default 10) sets the runs per scenario; ASYNCSSL_STRESS_SE
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from helpers.subproc import run_scenario
+from helpers.subproc import run_scenario, stress_seeds
 
 import asyncssl
 
-RUNS = int(os.environ.get("ASYNCSSL_STRESS_RUNS", "10"))
-ONE_SEED = os.environ.get("ASYNCSSL_STRESS_SEED")
-SEEDS = [int(ONE_SEED)] if ONE_SEED else [1000 + i for i in range(RUNS)]
+SEEDS = stress_seeds(1000)
 
 needs_async = pytest.mark.skipif(not asyncssl.is_async_capable(), reason="ASYNC_is_capable() is 0 here")
 
