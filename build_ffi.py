@@ -31,9 +31,9 @@ MIN_MAJOR = 3
 
 
 def _load_elf_reader():
-    # src/asyncssl/_elf.py is stdlib-only; load it by path (importing the asyncssl package
+    # src/asyncssl/_binding/elf.py is stdlib-only; load it by path (importing the asyncssl package
     # would need the extension this script is about to build).
-    spec = importlib.util.spec_from_file_location("_asyncssl_elf", ROOT / "src" / "asyncssl" / "_elf.py")
+    spec = importlib.util.spec_from_file_location("_asyncssl_elf", ROOT / "src" / "asyncssl" / "_binding" / "elf.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it executes
     spec.loader.exec_module(module)

@@ -5,7 +5,7 @@
 
 A wheel's OpenSSL has the build machine's OPENSSLDIR baked in, which holds no certificates.
 This fails unless
-1. ``asyncssl._trust.verify_locations()`` sees that and names a distribution CA bundle, and
+1. ``asyncssl.tls.trust.verify_locations()`` sees that and names a distribution CA bundle, and
 2. when the build has the SSL engine, a ``create_default_context("client")`` context really
    has that bundle in its store: the server's certificate names a root CA from the bundle as
    its issuer (signed by another key), and the client's chain building must fetch exactly
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from asyncssl import _trust
+from asyncssl.tls import trust as _trust
 
 try:
     from asyncssl import SSL

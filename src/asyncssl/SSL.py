@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from ._binding import ffi as _ffi
 from ._binding import lib as _lib
-from ._connection import Connection
-from ._constants import *  # noqa: F403 - the constant names are the public surface
-from ._constants import NO_OVERLAPPING_PROTOCOLS  # noqa: F401
-from ._context import Context, ContextFrozenError, create_default_context
-from ._errors import (
+from ._binding.constants import *  # noqa: F403 - the constant names are the public surface
+from ._binding.constants import NO_OVERLAPPING_PROTOCOLS  # noqa: F401
+from ._binding.errors import (
     Error,
     NotSupportedError,
     StreamResetError,
@@ -33,12 +31,14 @@ from ._errors import (
     WantX509LookupError,
     ZeroReturnError,
 )
-from ._offload_types import AsyncStatus  # noqa: F401
-from ._quic import ConnCloseInfo, QuicConnectionClosedError, Stream  # noqa: F401
-from ._quic_constants import *  # noqa: F403 - QUIC constant names are public surface too
-from ._quic_listener import Listener  # noqa: F401
-from ._quic_poll import poll  # noqa: F401
-from ._session import Session
+from .offload.types import AsyncStatus  # noqa: F401
+from .quic.connection import ConnCloseInfo, QuicConnectionClosedError, Stream  # noqa: F401
+from .quic.constants import *  # noqa: F403 - QUIC constant names are public surface too
+from .quic.listener import Listener  # noqa: F401
+from .quic.poll import poll  # noqa: F401
+from .tls.connection import Connection
+from .tls.context import Context, ContextFrozenError, create_default_context
+from .tls.session import Session
 
 
 def OpenSSL_version(type: int) -> bytes:  # noqa: A002 - pyOpenSSL's parameter name

@@ -5,12 +5,12 @@
 timers and asynchronous crypto offload. ``asyncssl.aio`` has the asyncio adapters.
 """
 
-from . import _async_callbacks  # noqa: F401  (defines the extern "Python" async callbacks)
-from ._async_wait import AsyncWaitCtx, is_async_capable
 from ._binding import capabilities, openssl_version, openssl_version_number
-from ._context import create_default_context
-from ._offload_types import AsyncStatus
-from ._provider import LibraryContext, Provider
+from .offload import callbacks as _async_callbacks  # noqa: F401  (defines the extern "Python" async callbacks)
+from .offload.provider import LibraryContext, Provider
+from .offload.types import AsyncStatus
+from .offload.wait_ctx import AsyncWaitCtx, is_async_capable
+from .tls.context import create_default_context
 
 __all__ = [
     "AsyncStatus",

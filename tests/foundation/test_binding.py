@@ -9,7 +9,7 @@ import pytest
 import asyncssl
 from asyncssl import _binding
 from asyncssl._binding import ffi, lib
-from asyncssl._errors import Error, NotSupportedError
+from asyncssl._binding.errors import Error, NotSupportedError
 
 V3_2 = 0x30200000
 V3_3 = 0x30300000

@@ -19,7 +19,7 @@ import pytest
 
 import asyncssl
 from asyncssl import _binding
-from asyncssl._elf import read_dynamic
+from asyncssl._binding.elf import read_dynamic
 
 # What real programs import before asyncssl; each of these loads the system libssl/libcrypto.
 FIRST_IMPORTS = ["ssl", "hashlib", "asyncio", "trustme", "cryptography.x509", "OpenSSL.crypto"]

@@ -14,7 +14,7 @@ import time
 
 from asyncssl import SSL
 from asyncssl._binding import async_stacks_enlarged
-from asyncssl._offload import reap_abandoned_connections
+from asyncssl.offload.mode_async import reap_abandoned_connections
 from helpers.kit import accelerated, client_context, drive, dtls_contexts, server_context, tls_pair, wait_async
 from helpers.memory import pump
 

@@ -138,7 +138,7 @@ def test_fault5_connections_closed_mid_job_by_threads_that_then_exit():
             t.join()
         time.sleep(0.2)              # the device finishes every job
         # New threads (whose idents may be the dead ones') must not resume those jobs.
-        from asyncssl._offload import reap_abandoned_connections
+        from asyncssl.offload.mode_async import reap_abandoned_connections
         for _ in range(5):
             t = threading.Thread(target=lambda: (reap_abandoned_connections(), tls_pair(sctx)))
             t.start()
@@ -153,7 +153,7 @@ def test_fault5_connections_closed_mid_job_by_threads_that_then_exit():
 @pytest.mark.parametrize("how", ["close", "drop", "cycle"])
 def test_fault9_a_connection_with_a_paused_job_closed_dropped_or_collected_in_a_cycle(how):
     out = run_scenario(f"""
-    from asyncssl._offload import reap_abandoned_connections
+    from asyncssl.offload.mode_async import reap_abandoned_connections
     with accelerated(latency=0.05) as libctx:
         sctx = server_context(libctx=libctx, async_mode=True)
         for _ in range(5):
@@ -239,7 +239,7 @@ def test_the_reaper_survives_callbacks_of_the_jobs_it_resumes():
     # A resumed handshake calls Python callbacks; one that makes or closes Connections
     # reaches the reaper again (a nested reap, a new park): no deadlock, no double free.
     out = run_scenario("""
-    from asyncssl._offload import reap_abandoned_connections
+    from asyncssl.offload.mode_async import reap_abandoned_connections
     with accelerated(latency=0.05) as libctx:
         sctx = server_context(libctx=libctx, async_mode=True)
         made = []

@@ -227,7 +227,7 @@ async def dtls_connect(
     conn = _dtls_connection(context, initial_timeout)
     conn.set_connect_state()
     if server_hostname:
-        from .._context import is_ip_literal
+        from ..tls.context import is_ip_literal
 
         if not is_ip_literal(server_hostname):
             conn.set_tlsext_host_name(server_hostname.encode("idna"))

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import SSL
-from .._context import create_default_context, is_ip_literal
-from .._quic_events import zero_timeout_pause
+from ..quic.events import zero_timeout_pause
+from ..tls.context import create_default_context, is_ip_literal
 
 log = logging.getLogger("asyncssl.aio")
 

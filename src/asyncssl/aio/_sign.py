@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .._sign_job import SignJob
+from ..offload.sign_job import SignJob
 
 # For a provider that pauses without publishing a wait fd (it would have to rely on a
 # wait ctx callback we did not install): re-check with a growing delay.

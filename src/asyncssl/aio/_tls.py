@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import SSL
-from .._context import create_default_context, is_ip_literal
+from ..tls.context import create_default_context, is_ip_literal
 from ._tls_protocol import TLSProtocol
 
 _LIMIT = 2**16  # asyncio.streams' default buffer limit

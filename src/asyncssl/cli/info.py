@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .. import _binding, _trust
+from .. import _binding
+from ..tls import trust as _trust
 
 
 def collect() -> dict:

@@ -20,8 +20,8 @@ import subprocess
 from pathlib import Path
 
 from .._binding import check, ffi, lib, openssl_prefix
-from .._errors import Error
-from .._provider import LibraryContext, Provider
+from .._binding.errors import Error
+from ..offload.provider import LibraryContext, Provider
 
 #: The property query that makes a library context prefer simaccel's signatures (and
 #: not its key managers, which only import keys exported to it).

@@ -1,0 +1,147 @@
+"""Certificates and keys across the boundary: Python objects in, ``X509*``/``EVP_PKEY*`` out, and back.
+
+Accepted inputs, everywhere a certificate or key is taken:
+- a ``cryptography`` object (``x509.Certificate``, a private key);
+- PEM or DER ``bytes``;
+- a pyOpenSSL ``X509``/``PKey`` (converted through ``to_cryptography``), so code that
+  still builds them keeps working without this package reproducing ``OpenSSL.crypto``.
+Outputs are always ``cryptography`` objects. Every pointer made here is ``ffi.gc``'d on
+the line that makes it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from . import error_from_queue, ffi, lib
+from .errors import Error
+
+__all__ = [
+    "fspath_bytes", "load_x509", "load_private_key", "x509_to_cryptography", "x509_stack_to_list",
+    "x509_name_to_cryptography", "load_x509_name",
+]
+
+
+def fspath_bytes(path: Any, what: str = "path") -> bytes:
+    """A filesystem path (str, bytes or os.PathLike) as bytes for C, with a clear TypeError."""
+    try:
+        raw = os.fsencode(path)
+    except TypeError:
+        raise TypeError(f"{what} must be str, bytes or os.PathLike, not {type(path).__name__}") from None
+    if b"\0" in raw:
+        raise ValueError(f"{what} must not contain a NUL byte")
+    return raw
+
+
+def _mem_bio(data: bytes):
+    bio = lib.BIO_new_mem_buf(data, len(data))
+    if bio == ffi.NULL:
+        raise MemoryError("BIO_new_mem_buf failed")
+    return ffi.gc(bio, lib.BIO_free)
+
+
+def load_x509(cert: Any):
+    """An owned ``X509*`` from a cryptography certificate, PEM/DER bytes or a pyOpenSSL X509."""
+    if hasattr(cert, "to_cryptography") and not isinstance(cert, x509.Certificate):
+        cert = cert.to_cryptography()
+    if isinstance(cert, x509.Certificate):
+        data = cert.public_bytes(serialization.Encoding.DER)
+    elif isinstance(cert, (bytes, bytearray, memoryview)):
+        data = bytes(cert)
+    else:
+        raise TypeError(f"certificate must be a cryptography x509.Certificate or PEM/DER bytes, not {type(cert).__name__}")
+    lib.ERR_clear_error()
+    if data.lstrip().startswith(b"-----BEGIN"):
+        ptr = lib.PEM_read_bio_X509(_mem_bio(data), ffi.NULL, ffi.NULL, ffi.NULL)
+    else:
+        buf = ffi.new("unsigned char[]", data)
+        pp = ffi.new("const unsigned char **", buf)
+        ptr = lib.d2i_X509(ffi.NULL, pp, len(data))
+    if ptr == ffi.NULL:
+        raise error_from_queue(Error, "could not parse the certificate (expected PEM or DER)")
+    return ffi.gc(ptr, lib.X509_free)
+
+
+def load_private_key(key: Any, *, passwd_userdata=ffi.NULL, libctx=ffi.NULL, propq=ffi.NULL):
+    """An owned ``EVP_PKEY*`` from a cryptography private key, PEM/DER bytes or a pyOpenSSL PKey.
+
+    Encrypted PEM goes through the context's password callback (`passwd_userdata` is
+    its registry key, see ``_callbacks.asyncssl_passwd_cb``).
+    """
+    if hasattr(key, "to_cryptography_key"):
+        key = key.to_cryptography_key()
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        data = bytes(key)
+    elif hasattr(key, "private_bytes"):
+        data = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+    else:
+        raise TypeError(f"private key must be a cryptography private key or PEM/DER bytes, not {type(key).__name__}")
+    lib.ERR_clear_error()
+    if data.lstrip().startswith(b"-----BEGIN"):
+        cb = lib.asyncssl_passwd_cb if passwd_userdata != ffi.NULL else ffi.NULL
+        ptr = lib.PEM_read_bio_PrivateKey_ex(_mem_bio(data), ffi.NULL, cb, passwd_userdata, libctx, propq)
+    else:
+        buf = ffi.new("unsigned char[]", data)
+        pp = ffi.new("const unsigned char **", buf)
+        ptr = lib.d2i_AutoPrivateKey_ex(ffi.NULL, pp, len(data), libctx, propq)
+    if ptr == ffi.NULL:
+        raise error_from_queue(Error, "could not load the private key (expected PEM or DER)")
+    return ffi.gc(ptr, lib.EVP_PKEY_free)
+
+
+def x509_to_cryptography(ptr) -> x509.Certificate | None:
+    """A cryptography Certificate with the content of `ptr` (borrowed ``X509*``; NULL → None)."""
+    if ptr == ffi.NULL:
+        return None
+    size = lib.i2d_X509(ptr, ffi.NULL)
+    if size <= 0:
+        raise error_from_queue(Error, "i2d_X509 failed")
+    buf = ffi.new("unsigned char[]", size)
+    lib.i2d_X509(ptr, ffi.new("unsigned char **", buf))
+    return x509.load_der_x509_certificate(ffi.buffer(buf, size)[:])
+
+
+def x509_stack_to_list(stack) -> list[x509.Certificate] | None:
+    """The certificates of a borrowed ``STACK_OF(X509)*`` (NULL → None)."""
+    if stack == ffi.NULL:
+        return None
+    return [x509_to_cryptography(lib.sk_X509_value(stack, i)) for i in range(lib.sk_X509_num(stack))]
+
+
+def x509_name_to_cryptography(name_ptr) -> x509.Name:
+    """A cryptography Name from a borrowed ``X509_NAME*`` (through its RFC 2253 text)."""
+    bio = ffi.gc(lib.BIO_new(lib.BIO_s_mem()), lib.BIO_free)
+    if lib.X509_NAME_print_ex(bio, name_ptr, 0, lib.XN_FLAG_RFC2253) < 0:
+        raise error_from_queue(Error, "X509_NAME_print_ex failed")
+    size = lib.BIO_ctrl_pending(bio)
+    buf = ffi.new("char[]", size)
+    lib.BIO_read(bio, buf, size)
+    return x509.Name.from_rfc4514_string(ffi.unpack(buf, size).decode("utf-8", "replace"))
+
+
+def load_x509_name(name: Any):
+    """An owned ``X509_NAME*`` from a cryptography Name (or a pyOpenSSL X509Name)."""
+    if hasattr(name, "der") and not isinstance(name, x509.Name):
+        data = name.der()
+    elif isinstance(name, x509.Name):
+        data = name.public_bytes()
+    else:
+        raise TypeError(f"client CA names must be cryptography x509.Name objects, not {type(name).__name__}")
+    buf = ffi.new("unsigned char[]", data)
+    ptr = lib.d2i_X509_NAME(ffi.NULL, ffi.new("const unsigned char **", buf), len(data))
+    if ptr == ffi.NULL:
+        raise error_from_queue(Error, "could not parse the X509 name")
+    return ptr  # ownership passes to the stack that receives it
+
+
+# --- CA certificate locations ----------------------------------------------------------
+
+# Where distributions keep their CA bundle and hashed directory. A wheel's statically
+# linked OpenSSL has its OPENSSLDIR baked in from the build machine, and a private build
+# (like the test legs' /root/.cache/... prefixes) has an empty one, so these are the
+# fallbacks when the library's defaults do not exist.

@@ -1,0 +1,57 @@
+"""One side of one QUIC benchmark step, in its own process (so its CPU time is its own).
+
+    python -m asyncssl.bench.quic.worker '{"contender": "sync", "role": "server", ...}'
+
+A server prints ``READY <port>`` as soon as it listens; every worker ends with one line
+``RESULT <json>``. With ``"profile": FILE`` the side runs under cProfile and the stats
+are dumped to FILE for the parent to print (``--profile``).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import sys
+
+
+def _ready(port: int) -> None:
+    print(f"READY {port}", flush=True)
+
+
+def _entry(job: dict):
+    """The function (and its arguments) that runs this side."""
+    contender, role = job["contender"], job["role"]
+    if contender == "sync":
+        from . import sync_peer as module
+    elif contender == "aio":
+        from . import aio_peer as module
+    elif contender == "aioquic":
+        from . import aioquic_peer as module
+    else:
+        raise SystemExit(f"unknown contender {contender!r}")
+    if role == "client":
+        return module.client, (job["port"], job["cafile"], job["total"], job["chunk"])
+    if role == "server":
+        return module.server, (job["certfile"], job["keyfile"], _ready)
+    if role == "many-client" and contender == "aio":
+        return module.many_client, (job["port"], job["cafile"], job["connections"], job["streams"], job["size"])
+    if role == "many-server" and contender == "aio":
+        return module.many_server, (job["certfile"], job["keyfile"], _ready, job["connections"], job["streams"])
+    raise SystemExit(f"no role {role!r} for contender {contender!r}")
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(argv[0])
+    function, args = _entry(job)
+    if job.get("profile"):
+        profiler = cProfile.Profile()
+        result = profiler.runcall(function, *args)
+        profiler.dump_stats(job["profile"])
+    else:
+        result = function(*args)
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,98 @@
+"""``SSL.poll``: ``SSL_poll`` over QUIC listeners, connections and streams (3.3+; blocking 3.5+).
+
+The GIL is released while ``SSL_poll`` waits (cffi releases it around every C call), so
+other Python threads keep running; the wait is cut into slices so Ctrl-C interrupts it,
+and every polled object's guard is entered, so a close() from another thread frees it
+only after the poll.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from .._binding import ffi, lib, not_supported
+from .._binding.guard import ACCESS, refusal
+from .errors import quic_error_from_queue
+from .events import WAIT_SLICE, check_may_enter
+
+__all__ = ["poll"]
+
+
+def poll(items, timeout: float | None = None) -> list[int]:
+    """Corresponds to ``SSL_poll``: wait until one of `items` has an event, or `timeout` passes.
+
+    `items` is a sequence of ``(obj, events)``: `obj` a ``Connection``, ``Stream`` or
+    ``Listener`` (or ``None``, a placeholder that never reports anything), `events` a
+    mask of ``SSL.POLL_EVENT_*``. Returns the revents, one per item, in the same order
+    (all zero on timeout). `timeout` None waits forever, 0 only looks. Events are
+    level-triggered: an event that was handled must be masked out, or the next call
+    returns at once. ``POLL_EVENT_F`` in a revents entry means that item could not be
+    polled (e.g. a closed object).
+    """
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or math.isnan(timeout) or timeout < 0:
+            raise ValueError("timeout must be None (wait forever) or a number of seconds >= 0")
+    items = list(items)
+    if not lib.ASYNCSSL_HAS_SSL_POLL:
+        raise not_supported("SSL_poll")
+    check_may_enter("SSL.poll()")
+    if timeout != 0 and not lib.ASYNCSSL_HAS_BLOCKING_SSL_POLL:
+        # 3.3/3.4 reject any timeout but zero (SSL_poll(3) HISTORY).
+        raise not_supported("SSL_poll with a non-zero timeout", "3.5")
+    if not items:
+        if timeout is None:
+            raise ValueError("poll() with no items and no timeout would wait forever")
+        time.sleep(timeout)
+        return []
+    arr = ffi.new("SSL_POLL_ITEM[]", len(items))
+    entered = []   # guards of the polled objects: none is freed while SSL_poll looks at it
+    try:
+        for i, item in enumerate(items):
+            try:
+                obj, events = item
+            except (TypeError, ValueError):
+                raise TypeError("each poll item must be an (object, events) pair") from None
+            if not isinstance(events, int) or events < 0:
+                raise TypeError("events must be a non-negative int mask of SSL.POLL_EVENT_* values")
+            if obj is None:
+                # A placeholder: an SSL-type descriptor with a NULL pointer is skipped by
+                # SSL_poll. (A TYPE_NONE descriptor is *not* skipped despite the docs: it
+                # fails the whole call, openssl/openssl#32114.)
+                lib.asyncssl_poll_item_set(arr + i, ffi.NULL, events)
+                continue
+            get_ptr = getattr(obj, "_live_ssl", None)  # QUIC objects (a TLS Connection raises, clearly)
+            if get_ptr is None:
+                raise TypeError(f"SSL.poll() takes QUIC Connection, Stream or Listener objects, not "
+                                f"{type(obj).__name__} (SSL_poll cannot watch sockets or other fds)")
+            code = lib.asyncssl_guard_enter(obj._guard, ACCESS)
+            if code:
+                raise refusal(code, obj, "poll")
+            entered.append(obj._guard)
+            lib.asyncssl_poll_item_set(arr + i, get_ptr(), events)
+        return _poll_in_slices(arr, len(items), timeout)
+    finally:
+        for guard in entered:
+            lib.asyncssl_guard_leave(guard)
+
+
+def _poll_in_slices(arr, n: int, timeout: float | None) -> list[int]:
+    """``SSL_poll`` for up to `timeout` seconds, in waits of at most ``WAIT_SLICE``.
+
+    Between slices control returns to Python, so Ctrl-C (a signal handler that raises)
+    interrupts a long poll as it interrupts ``select.select``.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    tv = ffi.new("struct timeval *")
+    count = ffi.new("size_t *")
+    while True:
+        left = WAIT_SLICE if deadline is None else max(0.0, min(WAIT_SLICE, deadline - time.monotonic()))
+        tv.tv_sec = int(left)
+        tv.tv_usec = int((left - int(left)) * 1e6)
+        lib.ERR_clear_error()
+        ret = lib.SSL_poll(arr, n, ffi.sizeof("SSL_POLL_ITEM"), tv, 0, count)
+        if ret != 1 and count[0] == 0:
+            raise quic_error_from_queue(None, "SSL_poll")
+        lib.ERR_clear_error()
+        if count[0] or (deadline is not None and time.monotonic() >= deadline):
+            return [int(arr[i].revents) for i in range(n)]

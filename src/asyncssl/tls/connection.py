@@ -1,0 +1,1165 @@
+"""``SSL.Connection``: one TLS, DTLS or QUIC connection (an ``SSL*``).
+
+Theory of operation
+-------------------
+A Connection runs in one of two transports, fixed at construction:
+
+* memory-BIO mode (``socket=None``): the application moves ciphertext with
+  ``bio_write`` (network → OpenSSL) and ``bio_read`` (OpenSSL → network);
+* socket mode: OpenSSL reads and writes the socket itself (``SSL_set_fd`` for TCP, a
+  datagram BIO for DTLS over UDP, the QUIC mixin's setup for QUIC).
+
+Non-blocking I/O is the normal case, not an afterthought:
+
+1. Every "would block" is a ``WantError`` subclass; retry the same call when the named
+   condition holds. ``ACCEPT_MOVING_WRITE_BUFFER`` is on, so the retried ``send`` may
+   pass a different buffer object with the same content.
+2. ``send`` returns how much was taken (``ENABLE_PARTIAL_WRITE`` is on); ``sendall``
+   attaches ``bytes_sent`` to the exception that interrupts it, so progress is never lost.
+3. ``recv_into`` reads with ``SSL_read_ex`` straight into the caller's buffer; ``recv``
+   reads into a per-connection scratch buffer and copies once into the returned bytes.
+   The ``size_t`` out-parameters are allocated once per connection.
+4. Timers (DTLS retransmission, QUIC) are driven from outside: wait at most
+   ``get_event_timeout()`` seconds, then call ``handle_events()``.
+5. The ``SSL*`` is owned by an in-call guard (``_guard``, see ``_guard`` and
+   _cffi_src/guard.py): every call enters it -- the hot paths in C, the others through
+   ``@guarded``. After ``close()`` every method raises ``Error("... is closed")``; a
+   close() or drop during a call (another thread, a callback) frees the ``SSL*`` only
+   when the call has returned; a callback re-entering the call it runs in, or a second
+   thread on a TLS/DTLS Connection, gets a clear ``Error``.
+6. Under ``MODE_ASYNC`` the paused job reads and writes memory the guard owns: a paused
+   ``send``/``sendall`` keeps the bytes it was given (the retry must start with the same
+   bytes), a paused read never writes into a buffer the caller may have dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket as _socket_mod
+import stat
+from collections.abc import Callable
+from typing import Any
+
+from .._binding import callbacks as _callbacks
+from .._binding import error_from_queue, ffi, lib, not_supported
+from .._binding import guard as _guard
+from .._binding.certs import load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
+from .._binding.constants import MODE_ASYNC
+from .._binding.errors import Error, WantReadError, WantWriteError
+from .._binding.guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
+from .._binding.ssl_io import buffer_error as _buffer_error
+from .._binding.ssl_io import check_size as _check_size
+from .._binding.ssl_io import raise_for_error_code, reraise_callback_exception
+from .._binding.uncopyable import Uncopyable
+from ..offload.mode_async import AsyncOffloadConnectionMixin, connection_set_mode, refuses_callbacks_under_mode_async
+from ..quic.connection import QuicConnectionMixin
+from ..quic.errors import raise_for_quic_io
+from ..quic.events import event_timeout
+from .context import Context, _alpn_wire, _require_callable, _require_int
+from .session import Session
+
+_ERROR_SSL = lib.SSL_ERROR_SSL
+_ERROR_WANT_ASYNC = lib.SSL_ERROR_WANT_ASYNC
+_ERROR_SYSCALL = lib.SSL_ERROR_SYSCALL
+
+__all__ = ["Connection"]
+
+# Bound once: the hot paths call these through module globals, not attribute chains.
+# Each takes the guard and enters/leaves it in C.
+_recv = lib.asyncssl_guarded_recv
+_send = lib.asyncssl_guarded_send
+_bio_put = lib.asyncssl_guarded_bio_put
+_bio_get = lib.asyncssl_guarded_bio_get
+_peek = lib.asyncssl_guarded_peek
+_handshake = lib.asyncssl_guarded_do_handshake
+_shutdown = lib.asyncssl_guarded_shutdown
+_GUARD_MIN = lib.ASYNCSSL_GUARD_MIN_CODE
+_CLOSED_DURING = lib.ASYNCSSL_GUARD_CLOSED_DURING
+_BIO_WANT_READ = lib.ASYNCSSL_BIO_WANT_READ
+_BIO_WANT_WRITE = lib.ASYNCSSL_BIO_WANT_WRITE
+_from_buffer = ffi.from_buffer
+# A from_buffer object is released as soon as its call returned: held by a traceback
+# in a reference cycle it would keep the buffer exported into cyclic GC (a crash).
+_release = ffi.release
+_unpack = ffi.unpack
+_new = ffi.new
+_MSG_PEEK = _socket_mod.MSG_PEEK
+_INT_MAX = 2**31 - 1
+# recv(bufsiz) reads at most this much per call into its scratch buffer: a TLS record
+# is at most 16 KiB, so a larger scratch would only waste memory.
+_SCRATCH_MAX = 256 * 1024
+
+
+# A DNS hostname in ASCII (internationalised names as IDNA A-labels, "xn--..."): RFC 6066
+# section 3 sends exactly that, without a trailing dot, never an IP literal. Underscores
+# are accepted, as OpenSSL and browsers do.
+_SNI_LABEL = re.compile(rb"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+def _check_sni_hostname(name: bytes) -> None:
+    labels = name.split(b".")
+    if not 0 < len(name) <= 253 or not all(_SNI_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"SNI name {name!r} is not a valid DNS hostname: ASCII labels of 1-63 letters, digits or "
+                         "hyphens separated by dots, at most 253 bytes (encode internationalised names with "
+                         "name.encode('idna'))")
+
+
+def _check_socket_fd(fd: Any) -> int:
+    """`fd` must be an open socket's descriptor: OpenSSL would otherwise write into whatever file has that number."""
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        raise TypeError(f"socket.fileno() must return an int, not {type(fd).__name__}")
+    try:
+        mode = os.fstat(fd).st_mode if fd >= 0 else None
+    except OSError:
+        mode = None
+    if mode is None:
+        raise ValueError(f"socket.fileno() returned {fd}, which is not an open file descriptor (a closed socket?)")
+    if not stat.S_ISSOCK(mode):
+        raise ValueError(f"socket.fileno() returned {fd}, which is not a socket")
+    return fd
+
+
+def _bio_too_large(size: int) -> ValueError:
+    return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
+
+
+class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
+    """A TLS, DTLS or QUIC connection. Corresponds to ``SSL_new``.
+
+    `socket` is ``None`` for memory-BIO mode, or a socket object (anything with
+    ``fileno()``). For a QUIC Context it is the UDP socket. Attributes other modules rely
+    on: ``_guard`` (owns the ``SSL*``), ``_ssl`` (the ``SSL*`` itself: use it only inside
+    the guard -- a ``@guarded`` method -- because it may be freed once the guard is left)
+    and ``_context``.
+    """
+
+    def __init__(self, context: Context, socket: Any = None) -> None:
+        if not isinstance(context, Context):
+            raise TypeError(f"context must be an asyncssl.SSL.Context, not {type(context).__name__}")
+        self._init_state(context, socket)
+
+        if context.is_quic:
+            self._quic_check_context(context)  # before SSL_new, which only says "should not call"
+        _guard.reap()  # a reap point for this thread's connections dropped with a paused job
+        lib.ERR_clear_error()
+        ssl = lib.SSL_new(context._ctx)
+        if ssl == ffi.NULL:
+            raise error_from_queue(Error, "SSL_new failed")
+        self._own_ssl(ssl, shared=context.is_quic)
+        context._used = True
+        _callbacks.attach_connection(self, ssl)
+
+        if context.is_quic:
+            # The QUIC mixin attaches the UDP socket and QUIC settings to self._ssl.
+            self._init_quic(context, socket)
+        elif socket is None:
+            self._init_memory_bios()
+        else:
+            self._init_socket(socket)
+
+    def _init_state(self, context: Context, socket: Any) -> None:
+        """Every attribute a Connection has, before it owns an ``SSL*``.
+
+        Also used for server QUIC connections that OpenSSL creates itself (see
+        ``_quic._quic_server_connection``), so that both kinds are the same object inside.
+        """
+        self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
+        self._guard = CLOSED_GUARD  # every call is refused as closed until _own_ssl
+        self._ssl = ffi.NULL
+        self._socket = socket
+        self._context = context
+        self._initial_context = context
+        self._callback_exception: BaseException | None = None
+        self._verify_callback: Callable | None = context._verify_callback
+        self._info_callback: Callable | None = None
+        self._app_data: Any = None
+        self._alpn_select_result = None
+        self._alpn_protos: list | None = None  # recorded by set_alpn_protos: QUIC refuses a missing ALPN up front
+        self._async_callback: Callable | None = None  # MODE_ASYNC completion callback (_offload.py)
+        self._quic = None  # a _quic._QuicState for QUIC connections (set by _init_quic / the listener)
+        self._into_ssl = None
+        self._from_ssl = None
+        # buffers reused by every call (no allocation on the data path)
+        self._scratch = ffi.NULL
+        self._scratch_len = 0
+        self._bscratch = ffi.NULL
+        self._bscratch_len = 0
+
+    def _own_ssl(self, ssl, *, shared: bool, borrowed: bool = False) -> None:
+        """Own `ssl` (one reference) through this Connection's guard, the one place that frees it.
+
+        `shared` for QUIC (OpenSSL locks it: concurrent calls allowed); `borrowed` when
+        OpenSSL lends the pointer (see ``_guard.new_guard``).
+        """
+        self._guard = new_guard(ssl, shared=shared, borrowed=borrowed)
+        self._ssl = ssl
+        self._closed = False
+
+    def _init_memory_bios(self) -> None:
+        if self._context.method_kind == "dtls":
+            # DTLS needs datagram boundaries kept: BIO_s_mem would glue datagrams together.
+            new_bio, what = lib.asyncssl_datagram_bio_new, "the datagram memory BIO"
+        else:
+            new_bio, what = (lambda: lib.BIO_new(lib.BIO_s_mem())), "BIO_new(BIO_s_mem())"
+        into = new_bio()
+        out = new_bio()
+        if into == ffi.NULL or out == ffi.NULL:
+            lib.BIO_free(into) if into != ffi.NULL else None
+            lib.BIO_free(out) if out != ffi.NULL else None
+            raise MemoryError(f"{what} could not be created")
+        # SSL_set_bio hands both BIOs to the SSL*, which frees them: keep raw pointers.
+        lib.SSL_set_bio(self._ssl, into, out)
+        lib.asyncssl_guard_set_bios(self._guard, into, out)
+        self._into_ssl = into
+        self._from_ssl = out
+
+    def _init_socket(self, sock: Any) -> None:
+        fileno = getattr(sock, "fileno", None)
+        if isinstance(sock, int) or fileno is None:
+            raise TypeError("socket must be None (memory-BIO mode) or a socket object with a fileno() method")
+        fd = _check_socket_fd(fileno())
+        if self._context.method_kind == "dtls" and getattr(sock, "type", None) == _socket_mod.SOCK_DGRAM:
+            # A datagram BIO keeps datagram boundaries and knows the path MTU; SSL_set_fd
+            # would give a stream BIO.
+            bio = lib.BIO_new_dgram(fd, lib.BIO_NOCLOSE)
+            if bio == ffi.NULL:
+                raise error_from_queue(Error, "BIO_new_dgram failed")
+            lib.SSL_set_bio(self._ssl, bio, bio)
+            self._set_dgram_peer_if_connected(bio, sock)
+        elif not lib.SSL_set_fd(self._ssl, fd):
+            raise error_from_queue(Error, "SSL_set_fd failed")
+
+    @staticmethod
+    def _set_dgram_peer_if_connected(bio, sock: Any) -> None:
+        try:
+            host, port = sock.getpeername()[:2]
+        except OSError:
+            return  # not connected: DTLSv1_listen or sendto-style use
+        addr = ipaddress.ip_address(host)
+        family = _socket_mod.AF_INET if addr.version == 4 else _socket_mod.AF_INET6
+        raw = addr.packed
+        baddr = ffi.gc(lib.BIO_ADDR_new(), lib.BIO_ADDR_free)
+        if not lib.BIO_ADDR_rawmake(baddr, family, raw, len(raw), _socket_mod.htons(port)):
+            raise error_from_queue(Error, "BIO_ADDR_rawmake failed")
+        lib.BIO_ctrl_set_connected(bio, baddr)
+
+    # --- lifetime --------------------------------------------------------------------------
+
+    def _closed_error(self) -> Error:
+        if self._quic is not None:
+            return Error(f"this QUIC connection is closed{self._quic.closed_why}")
+        return Error("this Connection is closed; create a new Connection to talk again")
+
+    def close(self) -> None:
+        """Free the ``SSL*`` now (idempotent). Does not send close_notify: call ``shutdown()`` first.
+
+        QUIC: closes the connection's streams and sends a rapid CONNECTION_CLOSE (code 0) if
+        the connection is open; ``shutdown_ex()`` first closes with a code and reason and
+        waits for the peer. The socket, if any, is not closed (as with pyOpenSSL, it
+        belongs to the caller).
+        """
+        if self._closed:
+            return
+        if self._quic is not None and not self._quic.closed:
+            # streams first, then a CONNECTION_CLOSE to the peer; it calls back here to free
+            self._quic_close()
+            return
+        self._closed = True
+        self._into_ssl = self._from_ssl = None
+        # The guard frees the SSL* now, or -- when a call is inside (another thread, or
+        # the callback this close() runs in) or an async job is paused -- as soon as that
+        # call has returned / the job has finished. self._ssl is never reset: it is only
+        # used inside the guard, which refuses every call from now on.
+        lib.asyncssl_guard_close(self._guard)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # pyOpenSSL: unknown attributes come from the socket (fileno, settimeout, ...).
+        sock = self.__dict__.get("_socket")
+        if sock is None or name.startswith("__"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        return getattr(sock, name)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("memory" if self._socket is None else "socket")
+        return f"<asyncssl.SSL.Connection {self._context.method_kind} {state}>"
+
+    # --- error mapping -----------------------------------------------------------------------
+
+    def _raise(self, code: int, method: str, *, reading: bool | None = None) -> None:
+        """Raise for an error `code` of a hot-path helper of `method` (errno is still the call's).
+
+        Codes from ``ASYNCSSL_GUARD_MIN_CODE`` up are the guard's refusals (closed,
+        re-entered, another thread, async-job misuse). On a QUIC connection's default
+        stream a failed read/write is explained by the stream and connection state
+        (reset with its code, closed and why)."""
+        if code >= _GUARD_MIN:
+            if code == _CLOSED_DURING and self._callback_exception is not None:
+                reraise_callback_exception(self)  # the callback that closed it and raised says more
+            raise refusal(code, self, method)
+        if reading is not None and self._quic is not None and code in (_ERROR_SSL, _ERROR_SYSCALL):
+            raise_for_quic_io(self._ssl, self._ssl, 0, reading=reading, conn=self)
+        raise_for_error_code(code, errno=ffi.errno, conn=self)
+
+    def _ptr(self):
+        """The SSL* for a call made inside the guard (a ``@guarded`` method)."""
+        if self._closed:
+            raise self._closed_error()
+        return self._ssl
+
+    def _event_ptr(self):
+        """The SSL* for a call that, on QUIC, enters the QUIC engine (event loop calls,
+        shutdown): with the QUIC checks too (closed socket, inside an OpenSSL callback)."""
+        if self._quic is not None:
+            return self._live_ssl()
+        return self._ptr()
+
+    def _reraise(self) -> None:
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+
+    # --- context and settings ------------------------------------------------------------------
+
+    def get_context(self) -> Context:
+        """The Context this connection uses now."""
+        return self._context
+
+    @guarded(ACCESS)
+    def set_context(self, context: Context) -> None:
+        """Switch to another Context (typically from an SNI callback). Corresponds to ``SSL_set_SSL_CTX``."""
+        if not isinstance(context, Context):
+            raise TypeError("context must be a Context instance")
+        lib.SSL_set_SSL_CTX(self._ptr(), context._ctx)
+        context._used = True
+        self._context = context
+
+    @guarded(ACCESS)
+    def set_options(self, options: int) -> int:
+        """Corresponds to ``SSL_set_options``; returns the new option mask."""
+        _require_int(options, "options")
+        return lib.SSL_set_options(self._ptr(), options)
+
+    @connection_set_mode
+    @guarded(ACCESS)
+    def set_mode(self, mode: int) -> int:
+        """Corresponds to ``SSL_set_mode``; returns the new mode mask."""
+        _require_int(mode, "mode")
+        if mode & MODE_ASYNC and self._context.is_quic:
+            raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL; use it on TLS or DTLS connections")
+        return lib.SSL_set_mode(self._ptr(), mode)
+
+    @guarded(ACCESS)
+    def clear_mode(self, mode_to_clear: int) -> int:
+        """Corresponds to ``SSL_clear_mode``; returns the new mode mask."""
+        _require_int(mode_to_clear, "mode_to_clear")
+        return lib.SSL_clear_mode(self._ptr(), mode_to_clear)
+
+    @guarded(ACCESS)
+    def get_mode(self) -> int:
+        """Corresponds to ``SSL_get_mode``."""
+        return lib.SSL_get_mode(self._ptr())
+
+    @refuses_callbacks_under_mode_async
+    @guarded(ACCESS)
+    def set_verify(self, mode: int, callback: Callable | None = None) -> None:
+        """Corresponds to ``SSL_set_verify``; see ``Context.set_verify`` for `callback`."""
+        _require_int(mode, "mode")
+        if callback is not None:
+            _require_callable(callback)
+        self._verify_callback = callback
+        lib.SSL_set_verify(self._ptr(), mode, lib.asyncssl_entry_verify_cb if callback is not None else ffi.NULL)
+
+    @guarded(ACCESS)
+    def get_verify_mode(self) -> int:
+        """Corresponds to ``SSL_get_verify_mode``."""
+        return lib.SSL_get_verify_mode(self._ptr())
+
+    @guarded(ACCESS)
+    def set1_host(self, name: str) -> None:
+        """The peer certificate must match `name`, a DNS name or an IP literal.
+
+        Corresponds to ``SSL_set1_host`` (IP literals: ``X509_VERIFY_PARAM_set1_ip_asc``).
+        Needs verification on (``VERIFY_PEER``) to have any effect.
+        """
+        if not isinstance(name, str):
+            raise TypeError("name must be a str (a DNS name or an IP address)")
+        if not name or "\0" in name:
+            raise ValueError("name must be a non-empty string without NUL characters")
+        ssl = self._ptr()
+        lib.ERR_clear_error()
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            try:
+                raw = name.encode("ascii")
+            except UnicodeEncodeError:
+                raw = name.encode("idna")
+            ok = lib.SSL_set1_host(ssl, raw)
+        else:
+            param = lib.SSL_get0_param(ssl)
+            # Clear any DNS name first so only the address is checked.
+            ok = lib.SSL_set1_host(ssl, ffi.NULL) and lib.X509_VERIFY_PARAM_set1_ip_asc(param, name.encode("ascii"))
+        if not ok:
+            raise error_from_queue(Error, f"SSL_set1_host({name!r}) failed")
+
+    @guarded(ACCESS)
+    def use_certificate(self, cert: Any) -> None:
+        """Corresponds to ``SSL_use_certificate``."""
+        ssl = self._ptr()
+        if not lib.SSL_use_certificate(ssl, load_x509(cert)):
+            raise error_from_queue(Error, "SSL_use_certificate failed")
+
+    @guarded(ACCESS)
+    def use_privatekey(self, pkey: Any) -> None:
+        """Corresponds to ``SSL_use_PrivateKey``."""
+        ssl = self._ptr()
+        if not lib.SSL_use_PrivateKey(ssl, self._context._load_key(pkey)):
+            raise error_from_queue(Error, "SSL_use_PrivateKey failed")
+
+    @guarded(ACCESS)
+    def set_tlsext_host_name(self, name: bytes) -> None:
+        """Send `name` in the SNI extension. Corresponds to ``SSL_set_tlsext_host_name``."""
+        if not isinstance(name, bytes):
+            raise TypeError("name must be a byte string")
+        if b"\0" in name:
+            raise TypeError("name must not contain NUL byte")
+        _check_sni_hostname(name)
+        if not lib.SSL_set_tlsext_host_name(self._ptr(), name):
+            raise error_from_queue(Error, "SSL_set_tlsext_host_name failed")
+
+    @guarded(ACCESS)
+    def get_servername(self) -> bytes | None:
+        """The SNI name the client sent (server) or set (client). Corresponds to ``SSL_get_servername``."""
+        name = lib.SSL_get_servername(self._ptr(), lib.TLSEXT_NAMETYPE_host_name)
+        return None if name == ffi.NULL else ffi.string(name)
+
+    @guarded(ACCESS)
+    def set_alpn_protos(self, protos: list) -> None:
+        """Corresponds to ``SSL_set_alpn_protos``; `protos` is a list of bytes."""
+        wire = _alpn_wire(protos)
+        if lib.SSL_set_alpn_protos(self._ptr(), wire, len(wire)) != 0:  # 0 is success here
+            raise error_from_queue(Error, "SSL_set_alpn_protos failed")
+        self._alpn_protos = list(protos)  # QUIC checks for it before the first packet
+
+    @guarded(ACCESS)
+    def get_alpn_proto_negotiated(self) -> bytes:
+        """The protocol ALPN agreed on, b"" if none. Corresponds to ``SSL_get0_alpn_selected``."""
+        data = _new("const unsigned char **")
+        length = _new("unsigned int *")
+        lib.SSL_get0_alpn_selected(self._ptr(), data, length)
+        return b"" if length[0] == 0 else ffi.buffer(data[0], length[0])[:]
+
+    @refuses_callbacks_under_mode_async
+    @guarded(ACCESS)
+    def set_info_callback(self, callback: Callable) -> None:
+        """Corresponds to ``SSL_set_info_callback``; `callback(conn, where, ret)`."""
+        _require_callable(callback)
+        self._info_callback = callback
+        lib.SSL_set_info_callback(self._ptr(), lib.asyncssl_entry_info_cb)
+
+    @guarded(DRIVE)
+    def set_session(self, session: Session) -> None:
+        """Resume `session` on the next handshake. Corresponds to ``SSL_set_session``."""
+        if not isinstance(session, Session):
+            raise TypeError("session must be a Session instance")
+        if not lib.SSL_set_session(self._ptr(), session._session):
+            raise error_from_queue(Error, "SSL_set_session failed")
+
+    @guarded(ACCESS)
+    def get_session(self) -> Session | None:
+        """Corresponds to ``SSL_get1_session``."""
+        ptr = lib.SSL_get1_session(self._ptr())
+        return None if ptr == ffi.NULL else Session._from_owned(ptr)
+
+    def get_app_data(self) -> Any:
+        return self._app_data
+
+    def set_app_data(self, data: Any) -> None:
+        self._app_data = data
+
+    # --- handshake -------------------------------------------------------------------------------
+
+    @guarded(DRIVE)
+    def set_connect_state(self) -> None:
+        """Act as the client. Corresponds to ``SSL_set_connect_state``."""
+        lib.SSL_set_connect_state(self._ptr())
+
+    @guarded(DRIVE)
+    def set_accept_state(self) -> None:
+        """Act as the server. Corresponds to ``SSL_set_accept_state``."""
+        lib.SSL_set_accept_state(self._ptr())
+
+    def do_handshake(self) -> None:
+        """Corresponds to ``SSL_do_handshake``; raises a ``WantError`` when it would block."""
+        if self._quic is not None:
+            # QUIC explains a missing ALPN or a failed handshake (peer's close reason)
+            self._quic_handshake()
+            return
+        code = _handshake(self._guard)
+        if code:
+            self._raise(code, "do_handshake")
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+
+    def connect(self, addr: Any) -> None:
+        """Connect the socket to `addr` and act as the client (the handshake happens on first I/O)."""
+        self.set_connect_state()
+        return self._require_socket("connect").connect(addr)
+
+    def connect_ex(self, addr: Any) -> int:
+        """Like ``connect`` but returns an errno instead of raising, as ``socket.connect_ex``."""
+        sock = self._require_socket("connect_ex")
+        self.set_connect_state()
+        return sock.connect_ex(addr)
+
+    def accept(self) -> tuple[Connection, Any]:
+        """Accept a TCP client on the listening socket; returns ``(Connection, address)`` in server state."""
+        client, addr = self._require_socket("accept").accept()
+        conn = Connection(self._context, client)
+        conn.set_accept_state()
+        return conn, addr
+
+    def _require_socket(self, what: str) -> Any:
+        if self._socket is None:
+            raise TypeError(f"{what}() needs a socket: this Connection is in memory-BIO mode")
+        return self._socket
+
+    @guarded(DRIVE)
+    def renegotiate(self) -> bool:
+        """Start a renegotiation (TLS ≤ 1.2). Corresponds to ``SSL_renegotiate``."""
+        ssl = self._ptr()
+        if lib.SSL_renegotiate_pending(ssl):
+            return False
+        lib.ERR_clear_error()
+        if lib.SSL_renegotiate(ssl) != 1:
+            raise error_from_queue(Error, "SSL_renegotiate failed (TLS 1.3 has no renegotiation)")
+        return True
+
+    @guarded(ACCESS)
+    def renegotiate_pending(self) -> bool:
+        """Corresponds to ``SSL_renegotiate_pending``."""
+        return bool(lib.SSL_renegotiate_pending(self._ptr()))
+
+    @guarded(ACCESS)
+    def total_renegotiations(self) -> int:
+        """Corresponds to ``SSL_total_renegotiations``."""
+        return lib.SSL_total_renegotiations(self._ptr())
+
+    # --- data: the hot paths ----------------------------------------------------------------------
+
+    def send(self, buf: Any, flags: int = 0) -> int:
+        """Send (part of) `buf`; returns the number of bytes taken. Corresponds to ``SSL_write_ex``.
+
+        With partial writes on (the default) this may be less than ``len(buf)``; a
+        ``WantWriteError``/``WantReadError`` means nothing was taken — retry with the
+        same data (a different buffer object is fine). `flags` is ignored (pyOpenSSL).
+        """
+        if type(buf) is bytes:
+            # cffi passes a bytes object to `const char *` without copying or from_buffer
+            n = _send(self._guard, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
+        else:
+            try:
+                data = _from_buffer(buf)
+            except TypeError:
+                raise _buffer_error(buf, False) from None
+            n = _send(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+            if n < 0 and self._quic is not None:
+                n = self._quic_retry(-n, _send, data, len(data), "send")
+            _release(data)
+        if n < 0 and self._quic is not None and type(buf) is bytes:
+            n = self._quic_retry(-n, _send, buf, len(buf), "send")
+        if n < 0:
+            self._raise(-n, "send", reading=False)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return n
+
+    write = send
+
+    def sendall(self, buf: Any, flags: int = 0) -> int:
+        """Send all of `buf`, looping over partial writes; returns ``len(buf)``.
+
+        On a non-blocking socket it can be interrupted by ``WantWriteError`` (or any
+        other error, ``WantAsyncError`` under ``MODE_ASYNC`` included): the exception then
+        has a ``bytes_sent`` attribute telling how many bytes of `buf` were sent before
+        it — resume with ``buf[exc.bytes_sent:]``.
+        """
+        try:
+            data = _from_buffer(buf)
+        except TypeError:
+            raise _buffer_error(buf, False) from None
+        total = 0
+        left = len(data)
+        guard = self._guard
+        try:
+            while left:
+                # Under MODE_ASYNC the C helper hands the job its own copy of the chunk,
+                # so a pause is safe: resume with buf[exc.bytes_sent:].
+                n = _send(guard, data + total, min(left, _INT_MAX))
+                if n < 0 and self._quic is not None:
+                    n = self._quic_retry(-n, _send, data + total, min(left, _INT_MAX), "sendall")
+                if n < 0:
+                    try:
+                        self._raise(-n, "sendall", reading=False)
+                    except Error as exc:
+                        exc.bytes_sent = total
+                        raise
+                total += n
+                left -= n
+        finally:
+            _release(data)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return total
+
+    def recv(self, bufsiz: int, flags: int | None = None) -> bytes:
+        """Receive up to `bufsiz` bytes of plaintext. Corresponds to ``SSL_read_ex``.
+
+        ``flags=socket.MSG_PEEK`` looks without consuming (``SSL_peek_ex``).
+        Raises ``ZeroReturnError`` when the peer closed cleanly.
+        """
+        try:
+            if bufsiz > self._scratch_len:
+                self._grow_scratch(bufsiz)
+                bufsiz = min(bufsiz, self._scratch_len)
+            # A local: another thread's refused recv may replace self._scratch meanwhile.
+            scratch = self._scratch
+            if flags and flags & _MSG_PEEK:
+                got = _peek(self._guard, scratch, bufsiz)
+            else:
+                got = _recv(self._guard, scratch, bufsiz)
+            if got < 0 and self._quic is not None:
+                got = self._quic_retry(-got, _recv, scratch, bufsiz, "recv")
+        except (TypeError, OverflowError):
+            _check_size(bufsiz, "bufsiz")
+            _require_int(flags or 0, "flags")
+            raise
+        if got < 0:
+            self._raise(-got, "recv", reading=True)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return _unpack(scratch, got)
+
+    read = recv
+
+    def _grow_scratch(self, bufsiz: Any) -> None:
+        _check_size(bufsiz, "bufsiz")
+        size = min(max(bufsiz, 4096), _SCRATCH_MAX)
+        if size > self._scratch_len:
+            self._scratch = ffi.new("char[]", size)
+            self._scratch_len = size
+
+    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int | None = None) -> int:
+        """Read plaintext straight into `buffer` (no copy); returns the count.
+
+        Corresponds to ``SSL_read_ex`` (``SSL_peek_ex`` with ``flags=MSG_PEEK``). Reads at
+        most `nbytes` (default: the buffer's size in bytes).
+        """
+        try:
+            # A bytearray is always writable: skip require_writable (its keyword
+            # argument alone doubles from_buffer's cost on this hot path).
+            data = _from_buffer(buffer) if type(buffer) is bytearray else _from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise _buffer_error(buffer, True) from None
+        n = len(data)
+        if nbytes is not None:
+            try:
+                _check_size(nbytes, "nbytes")
+            except BaseException:
+                _release(data)
+                raise
+            if nbytes < n:
+                n = nbytes
+        if flags and flags & _MSG_PEEK:
+            got = _peek(self._guard, data, n)
+        else:
+            got = _recv(self._guard, data, n)
+        if got < 0 and self._quic is not None:
+            got = self._quic_retry(-got, _recv, data, n, "recv_into")
+        _release(data)
+        if got < 0:
+            self._raise(-got, "recv_into", reading=True)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return got
+
+    @guarded(ACCESS)
+    def pending(self) -> int:
+        """Plaintext bytes already decrypted and buffered (readable without I/O). Corresponds to ``SSL_pending``."""
+        if self._quic is not None:
+            self._live_ssl()   # SSL_pending on QUIC takes the engine lock: not from inside a callback
+        return lib.SSL_pending(self._ssl)
+
+    def bio_write(self, buf: Any) -> int:
+        """Feed ciphertext received from the network (memory-BIO mode). Corresponds to ``BIO_write_ex``."""
+        if self._into_ssl is None:
+            self._no_memory_bio()
+        if type(buf) is bytes:
+            size = len(buf)
+            if size > _INT_MAX:
+                raise _bio_too_large(size)
+            n = _bio_put(self._guard, buf, size) if size else 0
+        else:
+            try:
+                data = _from_buffer(buf)
+            except TypeError:
+                raise _buffer_error(buf, False) from None
+            size = len(data)
+            if size > _INT_MAX:
+                _release(data)
+                raise _bio_too_large(size)
+            n = _bio_put(self._guard, data, size) if size else 0
+            _release(data)
+        if n < 0:
+            self._bio_failed(-n, "bio_write", "BIO_write_ex")
+        return n
+
+    def bio_read(self, bufsiz: int) -> bytes:
+        """Take up to `bufsiz` bytes of ciphertext to send to the network (memory-BIO mode).
+
+        Corresponds to ``BIO_read_ex``; raises ``WantReadError`` when there is none.
+        """
+        if self._from_ssl is None:
+            self._no_memory_bio()
+        try:
+            if bufsiz > self._bscratch_len:
+                _check_size(bufsiz, "bufsiz")
+                self._bscratch_len = size = min(max(bufsiz, 4096), _SCRATCH_MAX)
+                self._bscratch = ffi.new("char[]", size)
+                bufsiz = min(bufsiz, size)
+            scratch = self._bscratch
+            n = _bio_get(self._guard, scratch, bufsiz)
+        except (TypeError, OverflowError):
+            _check_size(bufsiz, "bufsiz")
+            raise
+        if n < 0:
+            self._bio_failed(-n, "bio_read", "BIO_read_ex")
+        return _unpack(scratch, n)
+
+    def _no_memory_bio(self) -> None:
+        if self._closed:
+            raise self._closed_error()
+        raise TypeError("Connection sock was not None: bio_read/bio_write/bio_shutdown are for memory-BIO mode "
+                        "(create the Connection with socket=None)")
+
+    def _bio_failed(self, code: int, method: str, what: str) -> None:
+        if code >= _GUARD_MIN:
+            raise refusal(code, self, method)
+        if code == _BIO_WANT_READ:
+            raise WantReadError()
+        if code == _BIO_WANT_WRITE:
+            raise WantWriteError()
+        raise error_from_queue(Error, f"{what} failed")
+
+    @guarded(DRIVE)
+    def bio_shutdown(self) -> None:
+        """Signal end of input: no more ciphertext will come. Corresponds to ``BIO_set_mem_eof_return(bio, 0)``."""
+        into = self._into_ssl
+        if into is None:
+            self._no_memory_bio()
+        lib.BIO_set_mem_eof_return(into, 0)
+
+    # --- shutdown and state ------------------------------------------------------------------------
+
+    def shutdown(self) -> bool:
+        """Send close_notify; True once the peer's close_notify was also received. Corresponds to ``SSL_shutdown``."""
+        if self._quic is not None:
+            self._live_ssl()   # the QUIC checks (closed socket, inside an OpenSSL callback)
+        ret = _new("int *")
+        code = _shutdown(self._guard, ret)
+        if code:
+            self._raise(code, "shutdown")
+        self._reraise()
+        return ret[0] > 0
+
+    @guarded(ACCESS)
+    def get_shutdown(self) -> int:
+        """``SENT_SHUTDOWN``/``RECEIVED_SHUTDOWN`` bits. Corresponds to ``SSL_get_shutdown``."""
+        return lib.SSL_get_shutdown(self._ptr())
+
+    @guarded(ACCESS)
+    def set_shutdown(self, state: int) -> None:
+        """Corresponds to ``SSL_set_shutdown``."""
+        _require_int(state, "state")
+        lib.SSL_set_shutdown(self._ptr(), state)
+
+    def sock_shutdown(self, *args: Any, **kwargs: Any) -> None:
+        """``shutdown`` of the underlying socket (not TLS close_notify)."""
+        return self._require_socket("sock_shutdown").shutdown(*args, **kwargs)
+
+    def makefile(self, *args: Any, **kwargs: Any) -> None:
+        """Not supported, as in pyOpenSSL."""
+        raise NotImplementedError("Cannot make file object of asyncssl.SSL.Connection")
+
+    @guarded(ACCESS)
+    def want_read(self) -> bool:
+        """Whether the last operation needs more input. Corresponds to ``SSL_want_read``."""
+        return bool(lib.SSL_want_read(self._ptr()))
+
+    @guarded(ACCESS)
+    def want_write(self) -> bool:
+        """Whether the last operation needs output to drain. Corresponds to ``SSL_want_write``."""
+        return bool(lib.SSL_want_write(self._ptr()))
+
+    @guarded(ACCESS)
+    def get_state_string(self) -> bytes:
+        """Corresponds to ``SSL_state_string_long``."""
+        return ffi.string(lib.SSL_state_string_long(self._ptr()))
+
+    # --- event API (TLS, DTLS, QUIC) --------------------------------------------------------------
+
+    @guarded(DRIVE)
+    def handle_events(self) -> None:
+        """Do whatever timer or network work is due. Corresponds to ``SSL_handle_events``.
+
+        On OpenSSL < 3.2 a DTLS connection uses ``DTLSv1_handle_timeout`` instead and
+        other connections do nothing, as documented upstream.
+        """
+        ssl = self._event_ptr()
+        lib.ERR_clear_error()
+        ok = lib.asyncssl_handle_events(ssl)
+        self._reraise()
+        if not ok:
+            raise error_from_queue(Error, "SSL_handle_events failed (for DTLS: too many retransmissions)")
+
+    @guarded(ACCESS)
+    def get_event_timeout(self) -> float | None:
+        """Seconds until ``handle_events()`` is due; None when no timer runs.
+
+        Corresponds to ``SSL_get_event_timeout`` (on OpenSSL < 3.2: the DTLS timer).
+        Query it again after every other call: any call may change it.
+        """
+        return event_timeout(self._event_ptr())
+
+    @guarded(ACCESS)
+    def net_read_desired(self) -> bool:
+        """Whether the network should be polled for reading. Corresponds to ``SSL_net_read_desired`` (3.2+)."""
+        return bool(lib.SSL_net_read_desired(self._event_ptr()))
+
+    @guarded(ACCESS)
+    def net_write_desired(self) -> bool:
+        """Whether the network should be polled for writing. Corresponds to ``SSL_net_write_desired`` (3.2+)."""
+        return bool(lib.SSL_net_write_desired(self._event_ptr()))
+
+    @guarded(ACCESS)
+    def get_rpoll_descriptor(self) -> int:
+        """The fd to poll for readability; -1 if the BIO has none (memory BIOs).
+
+        Corresponds to ``SSL_get_rpoll_descriptor`` (3.2+).
+        """
+        return self._poll_fd(lib.asyncssl_get_rpoll_fd, "SSL_get_rpoll_descriptor")
+
+    @guarded(ACCESS)
+    def get_wpoll_descriptor(self) -> int:
+        """The fd to poll for writability; -1 if the BIO has none. Corresponds to ``SSL_get_wpoll_descriptor`` (3.2+)."""
+        return self._poll_fd(lib.asyncssl_get_wpoll_fd, "SSL_get_wpoll_descriptor")
+
+    def _poll_fd(self, getter, name: str) -> int:
+        # QUIC: with the checks of a listener's or stream's poll descriptor (a closed UDP
+        # socket raises, instead of naming the duplicate fd OpenSSL keeps until the free)
+        ssl = self._event_ptr()
+        lib.ERR_clear_error()
+        fd = getter(ssl)
+        if fd == -2:
+            if not lib.ASYNCSSL_HAS_EVENT_API:
+                raise not_supported(name)
+            if self._socket is None and self._into_ssl is not None:
+                return -1  # memory BIOs have no descriptor
+            raise error_from_queue(Error, f"{name} failed")
+        return fd
+
+    @guarded(ACCESS)
+    def set_blocking_mode(self, blocking: bool) -> None:
+        """QUIC application-level blocking. Corresponds to ``SSL_set_blocking_mode`` (3.2+).
+
+        TLS and DTLS connections follow their socket's blocking state instead
+        (``socket.setblocking``); calling this on them raises Error.
+        """
+        self._event_ptr()
+        if not lib.ASYNCSSL_HAS_EVENT_API:
+            raise not_supported("SSL_set_blocking_mode")
+        if not self._context.is_quic:
+            raise Error("set_blocking_mode applies to QUIC connections; a TLS/DTLS connection blocks as its "
+                        "socket does (use socket.setblocking)")
+        self._quic_set_blocking(bool(blocking))
+
+    @guarded(ACCESS)
+    def get_blocking_mode(self) -> bool:
+        """Corresponds to ``SSL_get_blocking_mode`` (3.2+); TLS/DTLS report their socket's blocking state."""
+        self._event_ptr()
+        if not lib.ASYNCSSL_HAS_EVENT_API:
+            raise not_supported("SSL_get_blocking_mode")
+        if not self._context.is_quic:
+            if self._socket is None:
+                return False
+            return bool(self._socket.getblocking()) if hasattr(self._socket, "getblocking") else True
+        return self._quic.blocking   # asyncssl does QUIC blocking itself (see _quic._wants_block)
+
+    # --- DTLS --------------------------------------------------------------------------------------
+
+    @guarded(DRIVE)
+    def DTLSv1_listen(self) -> None:
+        """Stateless cookie exchange on a DTLS server socket. Corresponds to ``DTLSv1_listen``.
+
+        Returns when a ClientHello with a valid cookie arrived (continue with
+        ``do_handshake``); raises ``WantReadError`` when no such datagram is waiting.
+        Needs ``set_cookie_generate_callback`` and ``set_cookie_verify_callback``.
+        """
+        ssl = self._ptr()
+        ctx = self._context
+        if ctx._cookie_generate_callback is None or ctx._cookie_verify_callback is None:
+            raise Error("DTLSv1_listen needs cookie callbacks: call Context.set_cookie_generate_callback and "
+                        "Context.set_cookie_verify_callback first")
+        addr = ffi.gc(lib.BIO_ADDR_new(), lib.BIO_ADDR_free)
+        lib.ERR_clear_error()
+        result = lib.DTLSv1_listen(ssl, addr)
+        self._reraise()
+        if result == 0:
+            raise WantReadError()
+        if result < 0:
+            raise error_from_queue(Error, "DTLSv1_listen failed")
+
+    @guarded(ACCESS)
+    def DTLSv1_get_timeout(self) -> float | None:
+        """Seconds left on the retransmission timer, None if none runs. Corresponds to ``DTLSv1_get_timeout``."""
+        tv = _new("struct timeval *")
+        if lib.DTLSv1_get_timeout(self._ptr(), tv):
+            return tv.tv_sec + tv.tv_usec / 1e6
+        return None
+
+    @guarded(DRIVE)
+    def DTLSv1_handle_timeout(self) -> bool:
+        """Retransmit if the timer expired; True if something was done. Corresponds to ``DTLSv1_handle_timeout``."""
+        ssl = self._ptr()
+        lib.ERR_clear_error()
+        result = lib.DTLSv1_handle_timeout(ssl)
+        self._reraise()
+        if result < 0:
+            raise error_from_queue(Error, "DTLSv1_handle_timeout failed (too many retransmissions?)")
+        return bool(result)
+
+    @guarded(ACCESS)
+    def set_ciphertext_mtu(self, mtu: int) -> None:
+        """The largest datagram to send. Corresponds to ``SSL_set_mtu`` (with ``OP_NO_QUERY_MTU``)."""
+        _require_int(mtu, "mtu")
+        ssl = self._ptr()
+        had_option = lib.SSL_get_options(ssl) & lib.SSL_OP_NO_QUERY_MTU
+        lib.SSL_set_options(ssl, lib.SSL_OP_NO_QUERY_MTU)
+        if not lib.SSL_set_mtu(ssl, mtu):
+            if not had_option:   # a rejected setter leaves the connection as it was
+                lib.SSL_clear_options(ssl, lib.SSL_OP_NO_QUERY_MTU)
+            raise error_from_queue(Error, f"SSL_set_mtu({mtu}) failed (below the minimum MTU?)")
+
+    @guarded(ACCESS)
+    def get_cleartext_mtu(self) -> int:
+        """The largest plaintext per datagram (0 if unknown). Corresponds to ``DTLS_get_data_mtu``."""
+        return lib.DTLS_get_data_mtu(self._ptr())
+
+    @guarded(ACCESS)
+    def set_dtls_initial_timeout(self, seconds: float) -> None:
+        """First DTLS retransmission timeout (default 1 s); it doubles on each loss up to 60 s.
+
+        Corresponds to ``DTLS_set_timer_cb`` with a policy written in C (no Python runs in
+        the timer path). Lower it on links with a known short round trip (e.g. 0.1 s); the
+        event timeout and ``handle_events()`` follow it.
+        """
+        ssl = self._ptr()
+        if self._context.method_kind != "dtls":
+            raise Error("set_dtls_initial_timeout is for DTLS connections")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0.001 <= seconds <= 60:
+            raise ValueError("seconds must be a number between 0.001 and 60")
+        if not (lib.asyncssl_dtls_timer_init() and lib.asyncssl_dtls_set_initial_timeout(ssl, int(seconds * 1e6))):
+            raise error_from_queue(Error, "DTLS_set_timer_cb failed")
+
+    # --- introspection ---------------------------------------------------------------------------
+
+    @guarded(ACCESS)
+    def get_cipher_list(self) -> list[str]:
+        """Corresponds to ``SSL_get_cipher_list``."""
+        ssl = self._ptr()
+        out, i = [], 0
+        while True:
+            name = lib.SSL_get_cipher_list(ssl, i)
+            if name == ffi.NULL:
+                return out
+            out.append(ffi.string(name).decode("ascii"))
+            i += 1
+
+    @guarded(ACCESS)
+    def get_client_ca_list(self) -> list:
+        """The CA names the server asked for (as cryptography ``x509.Name``). Corresponds to ``SSL_get_client_CA_list``."""
+        names = lib.SSL_get_client_CA_list(self._ptr())
+        if names == ffi.NULL:
+            return []
+        return [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
+
+    @guarded(ACCESS)
+    def get_certificate(self, *, as_cryptography: bool = True) -> Any:
+        """Our certificate, or None. Corresponds to ``SSL_get_certificate``.
+
+        Always a ``cryptography`` certificate (``as_cryptography`` is accepted for pyOpenSSL compatibility).
+        """
+        return x509_to_cryptography(lib.SSL_get_certificate(self._ptr()))
+
+    @guarded(ACCESS)
+    def get_peer_certificate(self, *, as_cryptography: bool = True) -> Any:
+        """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``."""
+        ptr = lib.SSL_get1_peer_certificate(self._ptr())
+        if ptr == ffi.NULL:
+            return None
+        try:
+            return x509_to_cryptography(ptr)
+        finally:
+            lib.X509_free(ptr)
+
+    @guarded(ACCESS)
+    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list | None:
+        """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
+        return x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._ptr()))
+
+    @guarded(ACCESS)
+    def get_verified_chain(self, *, as_cryptography: bool = True) -> list | None:
+        """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
+        return x509_stack_to_list(lib.SSL_get0_verified_chain(self._ptr()))
+
+    @guarded(ACCESS)
+    def get_verify_result(self) -> int:
+        """Corresponds to ``SSL_get_verify_result`` (``X509_V_OK`` = 0)."""
+        return lib.SSL_get_verify_result(self._ptr())
+
+    def _session_ptr(self):
+        return lib.SSL_get_session(self._ptr())
+
+    @guarded(ACCESS)
+    def server_random(self) -> bytes | None:
+        """Corresponds to ``SSL_get_server_random``; None before a session exists."""
+        if self._session_ptr() == ffi.NULL:
+            return None
+        return self._fetch(lambda buf, n: lib.SSL_get_server_random(self._ssl, buf, n))
+
+    @guarded(ACCESS)
+    def client_random(self) -> bytes | None:
+        """Corresponds to ``SSL_get_client_random``; None before a session exists."""
+        if self._session_ptr() == ffi.NULL:
+            return None
+        return self._fetch(lambda buf, n: lib.SSL_get_client_random(self._ssl, buf, n))
+
+    @guarded(ACCESS)
+    def master_key(self) -> bytes | None:
+        """Corresponds to ``SSL_SESSION_get_master_key``; None before a session exists."""
+        session = self._session_ptr()
+        if session == ffi.NULL:
+            return None
+        return self._fetch(lambda buf, n: lib.SSL_SESSION_get_master_key(session, buf, n))
+
+    @staticmethod
+    def _fetch(get: Callable) -> bytes:
+        size = get(ffi.NULL, 0)
+        buf = _new("unsigned char[]", size)
+        got = get(buf, size)
+        return ffi.buffer(buf, got)[:]
+
+    @guarded(ACCESS)
+    def get_finished(self) -> bytes | None:
+        """Our last Finished message, None before one was sent. Corresponds to ``SSL_get_finished``."""
+        return self._finished(lib.SSL_get_finished)
+
+    @guarded(ACCESS)
+    def get_peer_finished(self) -> bytes | None:
+        """The peer's last Finished message. Corresponds to ``SSL_get_peer_finished``."""
+        return self._finished(lib.SSL_get_peer_finished)
+
+    def _finished(self, func: Callable) -> bytes | None:
+        ssl = self._ptr()
+        size = func(ssl, ffi.NULL, 0)
+        if size == 0:
+            return None
+        buf = _new("char[]", size)
+        func(ssl, buf, size)
+        return ffi.buffer(buf, size)[:]
+
+    @guarded(ACCESS)
+    def export_keying_material(self, label: bytes, olen: int, context: bytes | None = None) -> bytes:
+        """RFC 5705 keying material. Corresponds to ``SSL_export_keying_material``."""
+        if not isinstance(label, bytes):
+            raise TypeError("label must be bytes")
+        _require_int(olen, "olen")
+        if context is not None and not isinstance(context, bytes):
+            raise TypeError("context must be bytes or None")
+        ssl = self._ptr()
+        if not lib.SSL_is_init_finished(ssl):
+            # OpenSSL would derive material from a half-made key schedule.
+            raise Error("export_keying_material needs a completed handshake; call it after do_handshake() succeeded")
+        out = _new("unsigned char[]", olen)
+        lib.ERR_clear_error()
+        ok = lib.SSL_export_keying_material(ssl, out, olen, label, len(label),
+                                            ffi.NULL if context is None else context,
+                                            0 if context is None else len(context), 0 if context is None else 1)
+        if not ok:
+            raise error_from_queue(Error, "SSL_export_keying_material failed (handshake not finished?)")
+        return ffi.buffer(out, olen)[:]
+
+    @guarded(ACCESS)
+    def get_cipher_name(self) -> str | None:
+        """Corresponds to ``SSL_CIPHER_get_name``; None before the handshake."""
+        cipher = lib.SSL_get_current_cipher(self._ptr())
+        return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("utf-8")
+
+    @guarded(ACCESS)
+    def get_cipher_bits(self) -> int | None:
+        """Corresponds to ``SSL_CIPHER_get_bits``; None before the handshake."""
+        cipher = lib.SSL_get_current_cipher(self._ptr())
+        return None if cipher == ffi.NULL else lib.SSL_CIPHER_get_bits(cipher, ffi.NULL)
+
+    @guarded(ACCESS)
+    def get_cipher_version(self) -> str | None:
+        """Corresponds to ``SSL_CIPHER_get_version``; None before the handshake."""
+        cipher = lib.SSL_get_current_cipher(self._ptr())
+        return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("utf-8")
+
+    @guarded(ACCESS)
+    def get_protocol_version_name(self) -> str:
+        """E.g. ``"TLSv1.3"``. Corresponds to ``SSL_get_version``."""
+        return ffi.string(lib.SSL_get_version(self._ptr())).decode("utf-8")
+
+    @guarded(ACCESS)
+    def get_protocol_version(self) -> int:
+        """E.g. ``TLS1_3_VERSION``. Corresponds to ``SSL_version``."""
+        return lib.SSL_version(self._ptr())
+
+    @guarded(ACCESS)
+    def get_selected_srtp_profile(self) -> bytes:
+        """Corresponds to ``SSL_get_selected_srtp_profile``; b"" if none."""
+        profile = lib.SSL_get_selected_srtp_profile(self._ptr())
+        return b"" if profile == ffi.NULL else ffi.string(profile.name)
+
+    @guarded(ACCESS)
+    def get_group_name(self) -> str | None:
+        """The key-exchange group, e.g. ``"X25519"``; None if none. Corresponds to ``SSL_get_negotiated_group``."""
+        ssl = self._ptr()
+        nid = lib.SSL_get_negotiated_group(ssl)
+        if nid == 0:
+            return None
+        name = lib.SSL_group_to_name(ssl, nid)
+        return None if name == ffi.NULL else ffi.string(name).decode("utf-8")
+
+    @guarded(ACCESS)
+    def session_reused(self) -> bool:
+        """Corresponds to ``SSL_session_reused``."""
+        return bool(lib.SSL_session_reused(self._ptr()))
+
+    @guarded(ACCESS)
+    def is_server(self) -> bool:
+        """Corresponds to ``SSL_is_server``."""
+        return bool(lib.SSL_is_server(self._ptr()))
