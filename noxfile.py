@@ -91,8 +91,11 @@ def tests(session: nox.Session, openssl: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff")
+    # mypy checks the source tree without the compiled module (typed as dynamic, see
+    # pyproject's [tool.mypy]); cryptography is installed for its type information.
+    session.install("ruff", "mypy==2.4.1", "cryptography")
     session.run("ruff", "check", "src", "tests", "build_ffi.py", "noxfile.py", "wheels", "tools")
+    session.run("mypy")
 
 
 @nox.session

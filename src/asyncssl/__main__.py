@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[command][0])
-    return module.main(rest)
+    status: int = module.main(rest)
+    return status
 
 
 if __name__ == "__main__":

@@ -13,8 +13,16 @@ from __future__ import annotations
 
 import os
 import types
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar, cast
 
 from .errors import Error, NotSupportedError, OpenSSLErrorEntry
+
+#: A cffi pointer or array (``ffi.CData``). cffi ships no type stubs, so to the type checker the
+#: pointers, like ``ffi`` and ``lib`` themselves, are dynamic; the name says what is meant.
+CData: TypeAlias = Any
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 def _load_failure_hint(exc: ImportError) -> str:
@@ -42,12 +50,18 @@ def _load_failure_hint(exc: ImportError) -> str:
 
 
 try:
-    from .._openssl import ffi
+    from .._openssl import ffi as ffi  # (re-exported: every object module uses it)
     from .._openssl import lib as _raw_lib
 except ImportError as exc:  # pragma: no cover - depends on how the process was started
     if "version `OPENSSL_" in str(exc) or "symbol lookup error" in str(exc) or "undefined symbol" in str(exc):
         raise ImportError(_load_failure_hint(exc)) from exc
     raise
+
+def extern_python(**options: Any) -> Callable[[_Function], _Function]:
+    """``@ffi.def_extern(**options)``, typed: the function an ``extern \"Python\"`` declaration of the
+    same name calls. Its result goes back to C, so it must never raise (stash, return the error value)."""
+    return cast(Callable[[_Function], _Function], ffi.def_extern(**options))
+
 
 # --- conditional names: flag -> (OpenSSL version that brings them, names) -----------------
 
@@ -133,7 +147,7 @@ def not_supported(call: str, needed: str | None = None) -> NotSupportedError:
 class _StrippedLib(types.ModuleType):
     """``lib`` without the names the linked OpenSSL lacks; asking for one raises NotSupportedError."""
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         if name in MISSING:
             raise not_supported(name)
         raise AttributeError(f"asyncssl._openssl.lib has no attribute {name!r}")
@@ -158,14 +172,14 @@ def has(name: str) -> bool:
 # --- the error queue -------------------------------------------------------------------------
 
 
-def text(ptr) -> str:
+def text(ptr: CData) -> str:
     """A C string as str ('' for NULL; undecodable bytes replaced)."""
     return ffi.string(ptr).decode("utf-8", "replace") if ptr != ffi.NULL else ""
 
 
 def drain_errors() -> list[OpenSSLErrorEntry]:
     """Pop every entry of this thread's OpenSSL error queue, oldest first."""
-    entries = []
+    entries: list[OpenSSLErrorEntry] = []
     file_p = ffi.new("const char **")
     line_p = ffi.new("int *")
     func_p = ffi.new("const char **")
@@ -264,4 +278,4 @@ ASYNC_STACKS_STATE: int = lib.asyncssl_enlarge_async_stacks(ASYNC_STACK_SIZE)
 
 def async_stacks_enlarged() -> bool:
     """Whether async jobs run on the enlarged, guard-paged stacks (OpenSSL 3.2+)."""
-    return ASYNC_STACKS_STATE == lib.ASYNCSSL_ASYNC_STACKS_ENLARGED
+    return bool(ASYNC_STACKS_STATE == lib.ASYNCSSL_ASYNC_STACKS_ENLARGED)

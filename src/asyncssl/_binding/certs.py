@@ -17,7 +17,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import error_from_queue, ffi, lib
+from . import CData, error_from_queue, ffi, lib
 from .errors import Error
 
 __all__ = [
@@ -37,14 +37,14 @@ def fspath_bytes(path: Any, what: str = "path") -> bytes:
     return raw
 
 
-def _mem_bio(data: bytes):
+def _mem_bio(data: bytes) -> CData:
     bio = lib.BIO_new_mem_buf(data, len(data))
     if bio == ffi.NULL:
         raise MemoryError("BIO_new_mem_buf failed")
     return ffi.gc(bio, lib.BIO_free)
 
 
-def load_x509(cert: Any):
+def load_x509(cert: Any) -> CData:
     """An owned ``X509*`` from a cryptography certificate, PEM/DER bytes or a pyOpenSSL X509."""
     if hasattr(cert, "to_cryptography") and not isinstance(cert, x509.Certificate):
         cert = cert.to_cryptography()
@@ -66,7 +66,8 @@ def load_x509(cert: Any):
     return ffi.gc(ptr, lib.X509_free)
 
 
-def load_private_key(key: Any, *, passwd_userdata=ffi.NULL, libctx=ffi.NULL, propq=ffi.NULL):
+def load_private_key(key: Any, *, passwd_userdata: CData = ffi.NULL, libctx: CData = ffi.NULL,
+                     propq: CData = ffi.NULL) -> CData:
     """An owned ``EVP_PKEY*`` from a cryptography private key, PEM/DER bytes or a pyOpenSSL PKey.
 
     Encrypted PEM goes through the context's password callback (`passwd_userdata` is
@@ -94,7 +95,7 @@ def load_private_key(key: Any, *, passwd_userdata=ffi.NULL, libctx=ffi.NULL, pro
     return ffi.gc(ptr, lib.EVP_PKEY_free)
 
 
-def x509_to_cryptography(ptr) -> x509.Certificate | None:
+def x509_to_cryptography(ptr: CData) -> x509.Certificate | None:
     """A cryptography Certificate with the content of `ptr` (borrowed ``X509*``; NULL → None)."""
     if ptr == ffi.NULL:
         return None
@@ -106,14 +107,15 @@ def x509_to_cryptography(ptr) -> x509.Certificate | None:
     return x509.load_der_x509_certificate(ffi.buffer(buf, size)[:])
 
 
-def x509_stack_to_list(stack) -> list[x509.Certificate] | None:
+def x509_stack_to_list(stack: CData) -> list[x509.Certificate] | None:
     """The certificates of a borrowed ``STACK_OF(X509)*`` (NULL → None)."""
     if stack == ffi.NULL:
         return None
-    return [x509_to_cryptography(lib.sk_X509_value(stack, i)) for i in range(lib.sk_X509_num(stack))]
+    certs = (x509_to_cryptography(lib.sk_X509_value(stack, i)) for i in range(lib.sk_X509_num(stack)))
+    return [cert for cert in certs if cert is not None]  # a stack holds no NULL entries
 
 
-def x509_name_to_cryptography(name_ptr) -> x509.Name:
+def x509_name_to_cryptography(name_ptr: CData) -> x509.Name:
     """A cryptography Name from a borrowed ``X509_NAME*`` (through its RFC 2253 text)."""
     bio = ffi.gc(lib.BIO_new(lib.BIO_s_mem()), lib.BIO_free)
     if lib.X509_NAME_print_ex(bio, name_ptr, 0, lib.XN_FLAG_RFC2253) < 0:
@@ -124,7 +126,7 @@ def x509_name_to_cryptography(name_ptr) -> x509.Name:
     return x509.Name.from_rfc4514_string(ffi.unpack(buf, size).decode("utf-8", "replace"))
 
 
-def load_x509_name(name: Any):
+def load_x509_name(name: Any) -> CData:
     """An owned ``X509_NAME*`` from a cryptography Name (or a pyOpenSSL X509Name)."""
     if hasattr(name, "der") and not isinstance(name, x509.Name):
         data = name.der()

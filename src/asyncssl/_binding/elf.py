@@ -59,7 +59,7 @@ def read_dynamic(path: str | Path) -> DynamicInfo | None:
     def file_offset(vaddr: int) -> int:
         for base, offset, size in loads:
             if base <= vaddr < base + size:
-                return vaddr - base + offset
+                return int(vaddr - base + offset)
         raise ValueError(f"address {vaddr:#x} is in no loaded segment")
 
     entry = "qQ" if is64 else "iI"

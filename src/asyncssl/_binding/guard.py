@@ -14,10 +14,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from . import ffi, lib
+from . import CData, ffi, lib
 from .errors import Error
+
+
+class _Guarded(Protocol):
+    _guard: CData
+
+
+_Self = TypeVar("_Self", bound=_Guarded)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = ["CLOSED_GUARD", "DRIVE", "ACCESS", "IN_CALLBACK_MESSAGE", "new_guard", "refusal", "guarded", "is_refusal", "reap"]
 
@@ -41,7 +50,7 @@ _JOB_STARTED_BY = {
 }
 
 
-def new_guard(ssl, *, shared: bool, borrowed: bool = False):
+def new_guard(ssl: CData, *, shared: bool, borrowed: bool = False) -> CData:
     """Own `ssl` (one reference) through a new guard; frees `ssl` if that fails.
 
     `shared`: concurrent calls are allowed (QUIC objects, which OpenSSL locks itself);
@@ -60,7 +69,7 @@ def new_guard(ssl, *, shared: bool, borrowed: bool = False):
     return ffi.gc(guard, lib.asyncssl_guard_drop)
 
 
-def _closed_guard():
+def _closed_guard() -> CData:
     guard = new_guard(ffi.NULL, shared=False)
     lib.asyncssl_guard_close(guard)
     return guard
@@ -72,7 +81,7 @@ CLOSED_GUARD = _closed_guard()
 
 
 def is_refusal(code: int) -> bool:
-    return code >= MIN_CODE
+    return bool(code >= MIN_CODE)
 
 
 IN_CALLBACK_MESSAGE = (
@@ -90,7 +99,8 @@ def refusal(code: int, obj: Any, method: str) -> BaseException:
     kind = type(obj).__name__
     call = f"{kind}.{method}()"
     if code == CLOSED:
-        return obj._closed_error()
+        closed_error: BaseException = obj._closed_error()
+        return closed_error
     if code == CLOSED_DURING:
         return Error(f"{call}: this {kind} was closed during the call (by one of its callbacks or by another "
                      "thread); its result is lost. Create a new one to talk again.")
@@ -131,14 +141,13 @@ def _job_refusal(code: int, obj: Any, call: str) -> Error:
                  "with at least the same size")
 
 
-def guarded(kind: int) -> Callable:
+def guarded(kind: int) -> Callable[[Callable[Concatenate[_Self, _P], _R]], Callable[Concatenate[_Self, _P], _R]]:
     """Run the decorated method inside ``self._guard`` (entered with `kind`)."""
 
-    def decorate(func: Callable) -> Callable:
+    def decorate(func: Callable[Concatenate[_Self, _P], _R]) -> Callable[Concatenate[_Self, _P], _R]:
         name = func.__name__
 
-        @functools.wraps(func)
-        def method(self, *args, **kwargs):
+        def method(self: _Self, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             guard = self._guard
             code = _enter(guard, kind)
             if code:
@@ -148,6 +157,7 @@ def guarded(kind: int) -> Callable:
             finally:
                 _leave(guard)
 
+        functools.update_wrapper(method, func)
         return method
 
     return decorate
@@ -155,4 +165,4 @@ def guarded(kind: int) -> Callable:
 
 def reap() -> int:
     """Resume this thread's parked async jobs once, free the finished ones; how many are still parked."""
-    return lib.asyncssl_guard_reap()
+    return int(lib.asyncssl_guard_reap())

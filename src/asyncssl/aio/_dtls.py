@@ -15,13 +15,15 @@ cost the server nothing but a HelloVerifyRequest.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import inspect
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 from .. import SSL
 
@@ -29,6 +31,12 @@ log = logging.getLogger("asyncssl.aio")
 
 _MTU = 1400  # conservative for loopback and most paths; DTLS fragments handshake messages to it
 _MAX_DATAGRAM = 65535
+
+
+#: A UDP peer address as asyncio reports it: (host, port) or (host, port, flowinfo, scope_id).
+Address: TypeAlias = tuple[Any, ...]
+#: ``handler(endpoint)``: a plain or coroutine function, run for each DTLS peer.
+EndpointHandler: TypeAlias = Callable[["DtlsEndpoint"], Awaitable[None] | None]
 
 
 class _DtlsEngine:
@@ -150,7 +158,7 @@ class _DtlsEngine:
 class DtlsEndpoint:
     """One DTLS association: ``send(data)``, ``await recv()`` (one datagram's plaintext)."""
 
-    def __init__(self, engine: _DtlsEngine, peer: tuple, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(self, engine: _DtlsEngine, peer: Address, on_close: Callable[[], None] | None = None) -> None:
         self._engine = engine
         self.peer = peer
         self._on_close = on_close
@@ -194,7 +202,7 @@ class _ClientProtocol(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.engine: _DtlsEngine | None = None
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def datagram_received(self, data: bytes, addr: Address) -> None:
         if self.engine is not None:
             self.engine.feed(data)
 
@@ -248,19 +256,19 @@ async def dtls_connect(
 class DtlsServer:
     """A DTLS server on one UDP socket; ``handler(endpoint)`` runs per peer."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, context: SSL.Context, handler: Callable,
+    def __init__(self, loop: asyncio.AbstractEventLoop, context: SSL.Context, handler: EndpointHandler,
                  initial_timeout: float | None = None) -> None:
         self._loop = loop
         self._context = context
         self._initial_timeout = initial_timeout
         self._handler = handler
         self._transport: asyncio.DatagramTransport | None = None
-        self._peers: dict[tuple, _DtlsEngine] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._peers: dict[Address, _DtlsEngine] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._cookie_secret = os.urandom(32)
         # peer address of each connection in the cookie exchange or handshake: the cookie
         # callbacks run in DTLSv1_listen and again when the handshake re-reads the ClientHello
-        self._peer_of: dict[int, tuple] = {}
+        self._peer_of: dict[int, Address] = {}
         self._closed = loop.create_future()
 
     # cookies bind the ClientHello to the source address, so a second flight from a
@@ -273,17 +281,17 @@ class DtlsServer:
         return hmac.compare_digest(cookie, self._cookie(conn))
 
     @property
-    def sockets(self) -> list:
+    def sockets(self) -> list[socket.socket]:
         return [self._transport.get_extra_info("socket")] if self._transport else []
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def datagram_received(self, data: bytes, addr: Address) -> None:
         engine = self._peers.get(addr)
         if engine is not None:
             engine.feed(data)
             return
         self._listen(data, addr)
 
-    def _listen(self, data: bytes, addr: tuple) -> None:
+    def _listen(self, data: bytes, addr: Address) -> None:
         conn = _dtls_connection(self._context, self._initial_timeout)
         conn.set_accept_state()
         key = id(conn)
@@ -300,15 +308,23 @@ class DtlsServer:
             self._peer_of.pop(key, None)
             log.debug("DTLS: dropping a bad datagram from %s: %r", addr, exc)
             return
-        engine = _DtlsEngine(self._loop, conn, lambda d, a=addr: self._transport.sendto(d, a))
+        engine = _DtlsEngine(self._loop, conn, functools.partial(self._send_to, addr))
         self._peers[addr] = engine
-        engine.closed.add_done_callback(lambda _f, a=addr, k=key: (self._peers.pop(a, None), self._peer_of.pop(k, None)))
+        engine.closed.add_done_callback(functools.partial(self._forget_peer, addr, key))
         engine.start()
         task = self._loop.create_task(self._serve_peer(engine, addr))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _send_pending(self, conn: SSL.Connection, addr: tuple) -> None:
+    def _send_to(self, addr: Address, data: bytes) -> None:
+        assert self._transport is not None  # datagrams arrive only once connection_made set it
+        self._transport.sendto(data, addr)
+
+    def _forget_peer(self, addr: Address, key: int, _closed: asyncio.Future[None]) -> None:
+        self._peers.pop(addr, None)
+        self._peer_of.pop(key, None)
+
+    def _send_pending(self, conn: SSL.Connection, addr: Address) -> None:
         while True:
             try:
                 data = conn.bio_read(_MAX_DATAGRAM)
@@ -316,9 +332,9 @@ class DtlsServer:
                 return
             if not data:
                 return
-            self._transport.sendto(data, addr)
+            self._send_to(addr, data)
 
-    async def _serve_peer(self, engine: _DtlsEngine, addr: tuple) -> None:
+    async def _serve_peer(self, engine: _DtlsEngine, addr: Address) -> None:
         try:
             await engine.handshake_done
         except Exception as exc:
@@ -361,7 +377,7 @@ class _ServerProtocol(asyncio.DatagramProtocol):
     def __init__(self, server: DtlsServer) -> None:
         self._server = server
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def datagram_received(self, data: bytes, addr: Address) -> None:
         self._server.datagram_received(data, addr)
 
     def error_received(self, exc: Exception) -> None:

@@ -26,12 +26,13 @@ Appendix C); after a few consecutive zero timeouts the port naps as the blocking
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from .. import SSL
 from ..quic.events import zero_timeout_pause
@@ -53,11 +54,17 @@ _STREAM_REFUSED = 0x102  # the reset code of a stream refused because too many w
 _HANDLER_FAILED = 0x101  # the stream reset code when its stream_handler raised or was cancelled
 
 
+#: ``stream_handler(reader, writer)``: a plain or coroutine function, run for each stream a peer opens.
+StreamHandler: TypeAlias = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None] | None]
+#: ``connection_handler(connection)``: run for each connection once its handshake is done.
+ConnectionHandler: TypeAlias = Callable[["QuicConnection"], Awaitable[None] | None]
+
+
 @dataclass
 class PortStats:
     wakeups: int = 0  # times the port woke up (socket readiness or timer)
     timer_wakeups: int = 0
-    armed_timeouts: list = field(default_factory=list)  # timeouts the timer was armed with (None = none)
+    armed_timeouts: list[float | None] = field(default_factory=list)  # timeouts the timer was armed with (None = none)
 
 
 # --- streams as asyncio transports -------------------------------------------------------------
@@ -79,10 +86,10 @@ class _QuicStreamTransport(asyncio.Transport):
             return self._owner.port.sock_info(name, default)
         return default
 
-    def write(self, data) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         self._owner.write(data)
 
-    def writelines(self, list_of_data) -> None:
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
         self._owner.write(b"".join(list_of_data))
 
     def write_eof(self) -> None:
@@ -148,7 +155,7 @@ class _StreamPump:
     def finished(self) -> bool:
         return self.read_done and self.write_done
 
-    def write(self, data) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         if self.write_done or self.eof_requested:
             raise RuntimeError("this QUIC stream's sending side is closed (write_eof() was called, "
                                "the stream was reset, or it is the peer's unidirectional stream)")
@@ -194,7 +201,7 @@ class _StreamPump:
         if exc is None:
             self.reader.feed_eof()
         else:
-            self.reader.set_exception(exc)
+            self.reader.set_exception(exc)  # type: ignore[arg-type]  # any exception works: it is raised to the reader
 
     def service(self) -> bool:
         """Move what can move now; True when anything moved."""
@@ -261,7 +268,7 @@ class _StreamPump:
         if self.lost:
             return
         self.lost = True
-        self.protocol.connection_lost(exc)
+        self.protocol.connection_lost(exc)  # type: ignore[arg-type]  # as above: only stored and raised
 
     def connection_closed(self, exc: BaseException) -> None:
         self._end_read(exc)
@@ -282,17 +289,17 @@ class QuicConnection:
     """An asyncio QUIC connection: open and accept streams as (StreamReader, StreamWriter)."""
 
     def __init__(self, port: _Port, conn: SSL.Connection, *, limit: int = 2**16,
-                 stream_handler: Callable | None = None) -> None:
+                 stream_handler: StreamHandler | None = None) -> None:
         self._port = port
         self._conn = conn
         self._limit = limit
         self._stream_handler = stream_handler
         self._streams: list[_StreamPump] = []
-        self._incoming: asyncio.Queue = asyncio.Queue()
+        self._incoming: asyncio.Queue[_StreamPump | BaseException] = asyncio.Queue()
         self._handshake = port.loop.create_future()
         self._closed = port.loop.create_future()
         self._closing = False
-        self._close_info = None
+        self._close_info: SSL.ConnCloseInfo | None = None
         self._refused = 0  # peer streams refused because too many waited for accept_stream()
 
     @property
@@ -304,7 +311,7 @@ class QuicConnection:
     def alpn_protocol(self) -> bytes | None:
         return self._conn.get_alpn_proto_negotiated() or None
 
-    def get_conn_close_info(self):
+    def get_conn_close_info(self) -> SSL.ConnCloseInfo | None:
         """Why the connection closed (``SSL.ConnCloseInfo``), or None while it is open.
 
         Kept after the connection is finished, when the ``SSL`` object is already freed."""
@@ -450,7 +457,7 @@ class QuicConnection:
                 # or leaving the peer waiting): reset it, as asyncio closes a failed
                 # handler's transport.
                 self._port.run_handler(self._stream_handler, pump.reader, pump.writer,
-                                       on_failure=lambda p=pump: p.abort(_HANDLER_FAILED))
+                                       on_failure=functools.partial(pump.abort, _HANDLER_FAILED))
             else:
                 self._incoming.put_nowait(pump)
         for pump in list(self._streams):
@@ -510,8 +517,8 @@ class _Port:
         self._timer: asyncio.TimerHandle | None = None
         self._scheduled = False
         self._zero_streak = 0
-        self._waiters: list[asyncio.Future] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.on_tick: Callable[[], bool] | None = None  # extra work per pass (the listener's accepts)
         self.closed = False
 
@@ -537,7 +544,7 @@ class _Port:
         self._waiters.append(future)
         await future
 
-    def run_handler(self, handler: Callable, *args: Any, on_failure: Callable[[], None] | None = None) -> None:
+    def run_handler(self, handler: Callable[..., object], *args: Any, on_failure: Callable[[], None] | None = None) -> None:
         """Run a user handler (plain or coroutine function); `on_failure` if it raises or is cancelled."""
         try:
             result = handler(*args)
@@ -547,11 +554,11 @@ class _Port:
                 on_failure()
             return
         if inspect.isawaitable(result):
-            task = self.loop.create_task(result)
+            task = asyncio.ensure_future(result, loop=self.loop)  # create_task for a coroutine; any awaitable
             self._tasks.add(task)
             task.add_done_callback(lambda t: self._handler_done(t, on_failure))
 
-    def _handler_done(self, task: asyncio.Task, on_failure: Callable[[], None] | None) -> None:
+    def _handler_done(self, task: asyncio.Future[Any], on_failure: Callable[[], None] | None) -> None:
         self._tasks.discard(task)
         failed = task.cancelled() or task.exception() is not None
         if not task.cancelled() and task.exception() is not None:
@@ -687,7 +694,7 @@ class _ClientConnect:
         self._coro = coro
         self._conn: QuicConnection | None = None
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, QuicConnection]:
         return self._coro.__await__()
 
     async def __aenter__(self) -> QuicConnection:
@@ -695,6 +702,7 @@ class _ClientConnect:
         return self._conn
 
     async def __aexit__(self, *exc_info: Any) -> None:
+        assert self._conn is not None  # set by __aenter__
         self._conn.close()
         await self._conn.wait_closed()
 
@@ -710,7 +718,8 @@ def quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL.Contex
                                         server_hostname=server_hostname, limit=limit))
 
 
-async def _quic_connect(host, port, *, alpn, context, server_hostname, limit) -> QuicConnection:
+async def _quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL.Context | None,
+                       server_hostname: str | None, limit: int) -> QuicConnection:
     if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
         raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
     loop = asyncio.get_running_loop()
@@ -734,7 +743,12 @@ async def _quic_connect(host, port, *, alpn, context, server_hostname, limit) ->
     port_ = _Port(loop, conn, sock)
     qconn = QuicConnection(port_, conn, limit=limit)
     port_.connections.append(qconn)
-    qconn._closed.add_done_callback(lambda _f: (port_.close(), conn.close(), sock.close()))
+    def release(_closed: asyncio.Future[None]) -> None:
+        port_.close()
+        conn.close()
+        sock.close()
+
+    qconn._closed.add_done_callback(release)
     port_.start()
     try:
         await qconn._ready()
@@ -751,7 +765,7 @@ class QuicServer:
     """A QUIC server on one UDP socket (a ``SSL.Listener``) serving all its connections."""
 
     def __init__(self, port: _Port, listener: SSL.Listener, alpn: list[bytes],
-                 stream_handler: Callable | None, connection_handler: Callable | None, limit: int) -> None:
+                 stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None, limit: int) -> None:
         self._port = port
         self._listener = listener
         self._alpn = list(alpn)
@@ -792,10 +806,10 @@ class QuicServer:
                 handler = _refuse_streams
             qconn = QuicConnection(self._port, conn, limit=self._limit, stream_handler=handler)
             self._port.connections.append(qconn)
-            qconn._handshake.add_done_callback(lambda f, c=qconn: self._on_handshake(c, f))
+            qconn._handshake.add_done_callback(functools.partial(self._on_handshake, qconn))
         return progress
 
-    def _on_handshake(self, qconn: QuicConnection, future: asyncio.Future) -> None:
+    def _on_handshake(self, qconn: QuicConnection, future: asyncio.Future[None]) -> None:
         if future.cancelled() or future.exception() is not None:
             return
         if qconn.alpn_protocol not in self._alpn:
@@ -834,7 +848,7 @@ async def _refuse_streams(reader: asyncio.StreamReader, writer: asyncio.StreamWr
 
 
 async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[bytes],
-                     stream_handler: Callable | None = None, connection_handler: Callable | None = None,
+                     stream_handler: StreamHandler | None = None, connection_handler: ConnectionHandler | None = None,
                      limit: int = 2**16) -> QuicServer:
     """Serve QUIC on `host`:`port`.
 

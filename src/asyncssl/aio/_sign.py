@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from ..offload.provider import LibraryContext
 from ..offload.sign_job import SignJob
 
 # For a provider that pauses without publishing a wait fd (it would have to rely on a
@@ -17,7 +21,8 @@ from ..offload.sign_job import SignJob
 _POLL_FIRST, _POLL_MAX = 0.0005, 0.02
 
 
-async def sign(private_key, data, *, algorithm, libctx=None) -> bytes:
+async def sign(private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, data: bytes | bytearray | memoryview, *,
+               algorithm: hashes.HashAlgorithm, libctx: LibraryContext | None = None) -> bytes:
     """Sign `data` with `private_key` (a cryptography EC or RSA private key) and `algorithm`
     (a cryptography hash instance) inside an OpenSSL async job of `libctx` (an
     ``asyncssl.LibraryContext``; None: the default context).

@@ -64,7 +64,9 @@ async def open_connection(
     except BaseException:
         tls.abort()
         raise
-    writer = asyncio.StreamWriter(tls.app_transport, tls.app_protocol, reader, loop)
+    protocol = tls.app_protocol
+    assert protocol is not None  # made when the handshake completed
+    writer = asyncio.StreamWriter(tls.app_transport, protocol, reader, loop)
     return reader, writer
 
 

@@ -28,8 +28,8 @@ import asyncio
 import enum
 import logging
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from .. import SSL
 
@@ -64,10 +64,11 @@ class _AppTransport(asyncio.Transport):
         return self._tls.get_extra_info(name, default)
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self._tls._app_protocol = protocol
+        # data_received is called on it: a streaming protocol, whatever the base class's signature says
+        self._tls._app_protocol = cast(asyncio.Protocol, protocol)
 
     def get_protocol(self) -> asyncio.BaseProtocol:
-        return self._tls._app_protocol
+        return cast(asyncio.BaseProtocol, self._tls._app_protocol)  # set before the application sees this transport
 
     def is_closing(self) -> bool:
         return self._tls._state in (_State.CLOSING, _State.CLOSED)
@@ -83,7 +84,7 @@ class _AppTransport(asyncio.Transport):
             raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
         self._tls.app_write(bytes(data))
 
-    def writelines(self, list_of_data) -> None:
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
         self.write(b"".join(list_of_data))
 
     def write_eof(self) -> None:
@@ -119,15 +120,15 @@ class TLSProtocol(asyncio.Protocol):
         self,
         loop: asyncio.AbstractEventLoop,
         conn: SSL.Connection,
-        app_protocol_factory: Callable[[], asyncio.BaseProtocol],
+        app_protocol_factory: Callable[[], asyncio.Protocol],
         *,
-        handshake_done: asyncio.Future | None = None,
+        handshake_done: asyncio.Future[None] | None = None,
         handshake_timeout: float | None = 60.0,
     ) -> None:
         self._loop = loop
         self._conn = conn
         self._app_protocol_factory = app_protocol_factory
-        self._app_protocol: asyncio.BaseProtocol | None = None
+        self._app_protocol: asyncio.Protocol | None = None  # made by the factory once the handshake is done
         self._app_transport = _AppTransport(self)
         self._handshake_done = handshake_done
         self._handshake_timeout = handshake_timeout
@@ -144,7 +145,7 @@ class TLSProtocol(asyncio.Protocol):
         self._read_view = memoryview(self._read_buffer)
 
     @property
-    def app_protocol(self) -> asyncio.BaseProtocol | None:
+    def app_protocol(self) -> asyncio.Protocol | None:
         return self._app_protocol
 
     @property
@@ -180,14 +181,14 @@ class TLSProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         _waiting_for_a_job.discard(self)
-        was_open = self._app_protocol is not None
+        app_protocol = self._app_protocol
         self._state = _State.CLOSED
         self._unwatch_async_fds()
         self._cancel_handshake_timer()
         if self._handshake_done is not None and not self._handshake_done.done():
             self._handshake_done.set_exception(exc or ConnectionResetError("connection lost during the TLS handshake"))
-        if was_open:
-            self._loop.call_soon(self._app_protocol.connection_lost, exc)
+        if app_protocol is not None:
+            self._loop.call_soon(app_protocol.connection_lost, exc)
 
     def pause_writing(self) -> None:
         if self._app_protocol is not None:
@@ -255,7 +256,9 @@ class TLSProtocol(asyncio.Protocol):
                 self._on_peer_closed()
                 return
             self._paused = None
-            self._app_protocol.data_received(bytes(view[:n]))
+            app_protocol = self._app_protocol  # read each time: data_received may set_protocol()
+            assert app_protocol is not None  # records are read only after the handshake made it
+            app_protocol.data_received(bytes(view[:n]))
 
     def _write_pending(self) -> None:
         conn = self._conn

@@ -16,7 +16,7 @@ import itertools
 import threading
 from collections.abc import Callable
 
-from .._binding import ffi
+from .._binding import CData, extern_python, ffi
 
 _lock = threading.Lock()
 _keys = itertools.count(1)
@@ -48,12 +48,12 @@ def unregister(key: int) -> None:
         _wait_ctx_targets.pop(key, None)
 
 
-def as_arg(key: int):
+def as_arg(key: int) -> CData:
     """The ``void *`` that carries `key` through OpenSSL."""
     return ffi.cast("void *", key)
 
 
-def _dispatch(table: dict[int, Callable[[], object]], arg) -> int:
+def _dispatch(table: dict[int, Callable[[], object]], arg: CData) -> int:
     call = table.get(int(ffi.cast("intptr_t", arg)))
     if call is None:
         return 1  # the object is gone; nothing to wake
@@ -61,13 +61,13 @@ def _dispatch(table: dict[int, Callable[[], object]], arg) -> int:
     return 1
 
 
-@ffi.def_extern(error=0)
-def asyncssl_wait_ctx_cb(arg) -> int:
+@extern_python(error=0)
+def asyncssl_wait_ctx_cb(arg: CData) -> int:
     return _dispatch(_wait_ctx_targets, arg)
 
 
-@ffi.def_extern(error=0)
-def asyncssl_async_cb(ssl, arg) -> int:
+@extern_python(error=0)
+def asyncssl_async_cb(ssl: CData, arg: CData) -> int:
     from .._binding.callbacks import connection_for
 
     conn = connection_for(ssl)

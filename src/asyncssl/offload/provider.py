@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
-from .._binding import error_from_queue, ffi, lib
+from .._binding import CData, error_from_queue, ffi, lib
 from .._binding.errors import Error
 
 _pending_lock = threading.Lock()
-_pending: list[tuple[object, list]] = []  # (OSSL_LIB_CTX*, [OSSL_PROVIDER*]) to free
+_pending: list[tuple[CData, list[CData]]] = []  # (OSSL_LIB_CTX*, [OSSL_PROVIDER*]) to free
 
 
 def _free_pending() -> None:
@@ -42,11 +43,11 @@ class _Keeper:
 
     __slots__ = ("ptr", "providers", "__weakref__")
 
-    def __init__(self, ptr) -> None:
+    def __init__(self, ptr: CData) -> None:
         self.ptr = ptr
-        self.providers: list = []
+        self.providers: list[CData] = []
 
-    def _hold(self, _cdata) -> None:
+    def _hold(self, _cdata: CData) -> None:
         """The ``ffi.gc`` destructor of pointers that keep this keeper alive (nothing to free)."""
 
     def __del__(self) -> None:
@@ -68,7 +69,7 @@ class Provider:
 
     __slots__ = ("_ptr", "_keeper", "name", "__weakref__")
 
-    def __init__(self, ptr, keeper: _Keeper | None) -> None:
+    def __init__(self, ptr: CData, keeper: _Keeper | None) -> None:
         self._ptr = ptr
         self._keeper = keeper
         self.name: str = ffi.string(lib.OSSL_PROVIDER_get0_name(ptr)).decode("utf-8", "replace")
@@ -115,17 +116,17 @@ class LibraryContext:
         return keeper
 
     @property
-    def _libctx(self):
+    def _libctx(self) -> CData:
         """The ``OSSL_LIB_CTX*``, as a pointer that keeps the context alive while it is held."""
         keeper = self._checked_keeper()
         return ffi.gc(ffi.cast("OSSL_LIB_CTX *", keeper.ptr), keeper._hold)
 
-    def _keep_alive(self, ptr, destructor):
+    def _keep_alive(self, ptr: CData, destructor: Callable[[CData], object]) -> CData:
         """``ffi.gc(ptr, destructor)`` that also keeps this context alive until `ptr` is freed
         (for objects created in the context: SSL_CTX, EVP_PKEY, ...)."""
         keeper = self._checked_keeper()
 
-        def free(p, keeper=keeper):
+        def free(p: CData, keeper: _Keeper = keeper) -> None:
             destructor(p)
 
         return ffi.gc(ptr, free)
@@ -134,7 +135,7 @@ class LibraryContext:
     def closed(self) -> bool:
         return self._keeper is None
 
-    def load_provider(self, name_or_path: str | os.PathLike) -> Provider:
+    def load_provider(self, name_or_path: str | os.PathLike[str]) -> Provider:
         """``OSSL_PROVIDER_load``: a provider by name ("default", "legacy", a builtin such as
         "simaccel" once registered) or a module by path ("/path/qatprovider.so")."""
         if not isinstance(name_or_path, (str, os.PathLike)):
@@ -180,7 +181,7 @@ class LibraryContext:
     def __enter__(self) -> LibraryContext:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

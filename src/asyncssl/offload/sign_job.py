@@ -28,14 +28,15 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from .._binding import drain_errors, error_from_queue, ffi, lib
+from .._binding import CData, drain_errors, error_from_queue, ffi, lib
 from .._binding.errors import Error
+from .provider import LibraryContext
 from .wait_ctx import AsyncWaitCtx
 
 _PAUSED: set[Any] = set()  # jobs an OpenSSL async job is paused in (rule 2)
 
 
-def _libctx_pointer(libctx):
+def _libctx_pointer(libctx: LibraryContext | None) -> CData:
     if libctx is None:
         return ffi.NULL
     ptr = getattr(libctx, "_libctx", None)
@@ -47,7 +48,9 @@ def _libctx_pointer(libctx):
 class SignJob:
     """``EVP_DigestSign`` of `data` with `private_key` and `algorithm`, run in an ``ASYNC_JOB``."""
 
-    def __init__(self, private_key, data, *, algorithm, libctx=None, wait_ctx: AsyncWaitCtx | None = None) -> None:
+    def __init__(self, private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, data: bytes | bytearray | memoryview,
+                 *, algorithm: hashes.HashAlgorithm, libctx: LibraryContext | None = None,
+                 wait_ctx: AsyncWaitCtx | None = None) -> None:
         if isinstance(private_key, rsa.RSAPrivateKey):
             is_rsa = True
         elif isinstance(private_key, ec.EllipticCurvePrivateKey):

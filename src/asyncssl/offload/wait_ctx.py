@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from typing import Any
 
-from .._binding import check, ffi, lib
+from .._binding import CData, check, ffi, lib
 from .._binding.errors import Error
 from . import callbacks as _async_callbacks
 from .types import AsyncStatus
 
 
-def all_fds(getter, obj, what: str, *, unset_ok: bool = False) -> list[int]:
+def all_fds(getter: Callable[..., Any], obj: CData, what: str, *, unset_ok: bool = False) -> list[int]:
     """The wait fds `getter` (``ASYNC_WAIT_CTX_get_all_fds`` or ``SSL_get_all_async_fds``)
     reports for `obj`: one call for the count, one for the fds. `unset_ok`: a failed first
     call means "no wait context yet" (no job has run), not an error."""
@@ -33,7 +34,7 @@ def all_fds(getter, obj, what: str, *, unset_ok: bool = False) -> list[int]:
     return [int(fds[i]) for i in range(n[0])]
 
 
-def changed_fds(getter, obj, what: str, *, unset_ok: bool = False) -> tuple[list[int], list[int]]:
+def changed_fds(getter: Callable[..., Any], obj: CData, what: str, *, unset_ok: bool = False) -> tuple[list[int], list[int]]:
     """``(added, removed)`` wait fds from `getter` (``..._get_changed_fds``), as `all_fds`."""
     na, nd = ffi.new("size_t *"), ffi.new("size_t *")
     if not getter(obj, ffi.NULL, na, ffi.NULL, nd):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._binding import lib
 from .._binding.errors import Error
 
@@ -16,7 +18,7 @@ def alpn_missing_message(side: str) -> str:
             "SSL.Listener is created (OpenSSL fails every QUIC handshake without it)")
 
 
-def refuse_async_mode(context) -> None:
+def refuse_async_mode(context: Any) -> None:  # a tls.context.Context (a layer up)
     if lib.SSL_CTX_get_mode(context._ctx) & lib.SSL_MODE_ASYNC:
         raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL (its QUIC stack cannot pause in an "
                     "async job): clear MODE_ASYNC on this Context")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
+from typing import Any
 
-from .._binding import ffi, lib, not_supported
+from .._binding import CData, ffi, lib, not_supported
 from .._binding.guard import ACCESS, refusal
 from .errors import quic_error_from_queue
 from .events import WAIT_SLICE, check_may_enter
@@ -19,7 +21,7 @@ from .events import WAIT_SLICE, check_may_enter
 __all__ = ["poll"]
 
 
-def poll(items, timeout: float | None = None) -> list[int]:
+def poll(items: Iterable[tuple[Any, int]], timeout: float | None = None) -> list[int]:
     """Corresponds to ``SSL_poll``: wait until one of `items` has an event, or `timeout` passes.
 
     `items` is a sequence of ``(obj, events)``: `obj` a ``Connection``, ``Stream`` or
@@ -76,7 +78,7 @@ def poll(items, timeout: float | None = None) -> list[int]:
             lib.asyncssl_guard_leave(guard)
 
 
-def _poll_in_slices(arr, n: int, timeout: float | None) -> list[int]:
+def _poll_in_slices(arr: CData, n: int, timeout: float | None) -> list[int]:
     """``SSL_poll`` for up to `timeout` seconds, in waits of at most ``WAIT_SLICE``.
 
     Between slices control returns to Python, so Ctrl-C (a signal handler that raises)

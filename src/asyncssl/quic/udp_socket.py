@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import socket
 
-from .._binding import ffi, lib
+from .._binding import CData, ffi, lib
 from .._binding.errors import Error
 from .errors import quic_error_from_queue
 
 __all__ = ["check_udp_socket", "attach_udp_socket", "check_socket_open"]
 
 
-def check_udp_socket(udp_socket) -> bool:
+def check_udp_socket(udp_socket: object) -> bool:
     """Validate a UDP socket for QUIC; make it non-blocking. Returns whether it was blocking."""
     if not isinstance(udp_socket, socket.socket):
         raise TypeError(f"QUIC needs a socket.socket of type SOCK_DGRAM, not {type(udp_socket).__name__}")
@@ -32,7 +32,7 @@ def check_udp_socket(udp_socket) -> bool:
     return was_blocking
 
 
-def attach_udp_socket(ptr, udp_socket) -> int:
+def attach_udp_socket(ptr: CData, udp_socket: socket.socket) -> int:
     """Give the QUIC object `ptr` its own duplicate of `udp_socket`'s fd; returns that fd.
 
     The socket-ownership rule (issue 10, fault 11): OpenSSL never writes to a descriptor
@@ -54,7 +54,7 @@ def attach_udp_socket(ptr, udp_socket) -> int:
     return fd
 
 
-def check_socket_open(udp_socket, what: str) -> None:
+def check_socket_open(udp_socket: socket.socket, what: str) -> None:
     """Raise if the caller closed the UDP socket a QUIC object was made with."""
     if udp_socket.fileno() < 0:
         raise Error(f"the UDP socket of this QUIC {what} was closed (socket.close()): it cannot send or "

@@ -111,7 +111,7 @@ def simulated_accelerator_source_dir() -> Path:
                 + ", ".join(map(str, candidates)) + "); set ASYNCSSL_SIMACCEL_SRC to src/providers/simaccel")
 
 
-def build_simulated_accelerator_module(dest_dir: str | os.PathLike, *, extra_cflags: list[str] | None = None) -> Path:
+def build_simulated_accelerator_module(dest_dir: str | os.PathLike[str], *, extra_cflags: list[str] | None = None) -> Path:
     """Compile the loadable provider module ``dest_dir/simaccel.so`` against the OpenSSL the
     extension was built with (``_binding.openssl_prefix()``; '' = the system's headers and
     libcrypto), with the C compiler from $CC (else cc)."""

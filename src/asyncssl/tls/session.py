@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._binding import ffi, lib
+from .._binding import CData, ffi, lib
 from .._binding.uncopyable import Uncopyable
 
 
@@ -18,7 +18,7 @@ class Session(Uncopyable):
         self._session = ffi.NULL
 
     @classmethod
-    def _from_owned(cls, ptr) -> Session:
+    def _from_owned(cls, ptr: CData) -> Session:
         obj = cls.__new__(cls)
         obj._session = ffi.gc(ptr, lib.SSL_SESSION_free)
         return obj

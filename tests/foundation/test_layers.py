@@ -1,0 +1,90 @@
+"""The package's layers (ARCHITECTURE.md): no module imports from a layer above its own.
+
+Read from the source with ``ast`` (every import, also those inside functions), so an import
+dodged into a function to hide a cycle counts like any other.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "asyncssl"
+
+# Bottom up. Parts on one level must not import each other either.
+LAYERS: list[set[str]] = [
+    {"_binding"},
+    {"offload", "quic"},
+    {"tls"},
+    {"SSL", "__init__"},
+    {"aio", "testing"},
+    {"cli", "bench"},
+    {"__main__"},
+]
+RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
+
+
+def _is_module(name: str) -> bool:
+    return (PACKAGE / f"{name}.py").is_file() or (PACKAGE / name / "__init__.py").is_file()
+
+
+def _part(module: str) -> str:
+    """The layer part of a dotted module name under asyncssl ('' is the package itself)."""
+    return module.split(".")[0] if module else "__init__"
+
+
+def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line, imported module under asyncssl, imported names) for every import of the package."""
+    relative = path.relative_to(PACKAGE).with_suffix("")
+    package = list(relative.parts[:-1])  # the package a relative import starts from
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+                target = ".".join(base + ([node.module] if node.module else []))
+            elif node.module and (node.module == "asyncssl" or node.module.startswith("asyncssl.")):
+                target = node.module[len("asyncssl."):] if node.module != "asyncssl" else ""
+            else:
+                continue
+            names = [alias.name for alias in node.names]
+            if target == "":  # "from .. import SSL, aio": a module each; other names come from __init__
+                found += [(node.lineno, name if _is_module(name) else "", []) for name in names]
+            else:
+                found.append((node.lineno, target, names))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("asyncssl."):
+                    found.append((node.lineno, alias.name[len("asyncssl."):], []))
+    return found
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_is_in_a_layer():
+    parts = {_part(".".join(p.relative_to(PACKAGE).with_suffix("").parts)) for p in _modules()}
+    assert parts <= set(RANK), f"modules outside every layer of ARCHITECTURE.md: {sorted(parts - set(RANK))}"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_import_runs_back_up(path):
+    own = _part(".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+    upward = []
+    for line, target, _names in _imports(path):
+        other = _part(target)
+        if other == "_openssl" or other == own:
+            continue
+        if RANK[other] >= RANK[own]:
+            upward.append(f"line {line}: imports asyncssl.{target} (layer {other!r}, not below {own!r})")
+    assert not upward, f"{path.relative_to(PACKAGE)}:\n" + "\n".join(upward)
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "aio").rglob("*.py")), ids=lambda p: p.name)
+def test_aio_never_touches_lib_or_ffi(path):
+    touched = [f"line {line}: {target} {names}" for line, target, names in _imports(path)
+               if _part(target) in ("_binding", "_openssl") and ({"lib", "ffi"} & set(names) or not names)]
+    assert not touched, f"aio/{path.name} reaches into the binding:\n" + "\n".join(touched)
