@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Protocol, cast
 
 # suite name -> module (relative to this package).  Order is the order of the help text.
 SUITES: dict[str, str] = {
@@ -27,11 +28,23 @@ SUITES: dict[str, str] = {
 }
 
 
+class _Suite(Protocol):
+    """What a suite module provides (see the module docstring)."""
+
+    DESCRIPTION: str
+
+    def main(self, argv: list[str]) -> int: ...
+
+
+def _import_suite(module_name: str) -> _Suite:
+    return cast(_Suite, importlib.import_module(module_name, __name__))
+
+
 def _usage() -> str:
     lines = ["usage: python -m asyncssl bench SUITE [options]   (SUITE --help for its options)", "", "suites:"]
     for name, module_name in SUITES.items():
         try:
-            description = importlib.import_module(module_name, __name__).DESCRIPTION
+            description = _import_suite(module_name).DESCRIPTION
         except Exception as exc:  # a suite that cannot even import still shows up, with why
             description = f"(unavailable: {exc})"
         lines.append(f"  {name:<10} {description}")
@@ -48,9 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     name, rest = argv[0], argv[1:]
     if name == "all":
         # worst exit status wins, but every suite runs
-        return max(importlib.import_module(module, __name__).main(list(rest)) for module in SUITES.values())
+        return max(_import_suite(module).main(list(rest)) for module in SUITES.values())
     if name not in SUITES:
         print(f"unknown benchmark suite {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUITES[name], __name__)
-    return module.main(rest)
+    return _import_suite(SUITES[name]).main(rest)

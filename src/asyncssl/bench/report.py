@@ -13,12 +13,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 
 class Progress:
     """One line per step on stderr: ``[ 3/36  0:04] what is happening``."""
 
-    def __init__(self, total: int = 0, stream=None):
+    def __init__(self, total: int = 0, stream: TextIO | None = None) -> None:
         self.total = total
         self.done = 0
         self.stream = stream if stream is not None else sys.stderr
@@ -69,7 +70,7 @@ def default_out_dir() -> Path:
     return Path.cwd() / "benchmarks" / "results"
 
 
-def write_json(path: Path, data: Mapping) -> Path:
+def write_json(path: Path, data: Mapping[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")

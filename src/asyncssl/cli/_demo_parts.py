@@ -6,8 +6,20 @@ import asyncio
 import hashlib
 import ssl
 import time
+from typing import Any
 
-from .. import SSL, _binding, aio
+from .. import _binding, aio
+from .._binding.constants import (
+    DTLS_CLIENT_METHOD,
+    DTLS_SERVER_METHOD,
+    MODE_ASYNC,
+    NO_OVERLAPPING_PROTOCOLS,
+    QUIC_CLIENT_METHOD,
+    QUIC_SERVER_METHOD,
+    TLS_SERVER_METHOD,
+    VERIFY_PEER,
+)
+from ..tls.context import Context
 from ._demo_certs import DemoPKI
 from ._lossy_relay import LossyRelay
 
@@ -26,16 +38,16 @@ def _needs(feature: str, version: str, what: str) -> None:
             "(or run python3 tools/bootstrap.py)")
 
 
-def _server_context(method: int, pki: DemoPKI, **kwargs) -> SSL.Context:
-    ctx = SSL.Context(method, **kwargs)
+def _server_context(method: int, pki: DemoPKI, **kwargs: Any) -> Context:
+    ctx = Context(method, **kwargs)
     ctx.use_certificate_chain_file(str(pki.cert_file))
     ctx.use_privatekey_file(str(pki.key_file))
     return ctx
 
 
-def _client_context(method: int, pki: DemoPKI) -> SSL.Context:
-    ctx = SSL.Context(method)
-    ctx.set_verify(SSL.VERIFY_PEER)
+def _client_context(method: int, pki: DemoPKI) -> Context:
+    ctx = Context(method)
+    ctx.set_verify(VERIFY_PEER)
     ctx.load_verify_locations(str(pki.ca_file))
     return ctx
 
@@ -50,8 +62,8 @@ def _pattern(size: int, seed: int) -> bytes:
 
 async def demo_quic(pki: DemoPKI, *, quick: bool) -> list[str]:
     _needs("quic_server", "3.5", "a native QUIC server")
-    server_ctx = _server_context(SSL.QUIC_SERVER_METHOD, pki)
-    server_ctx.set_alpn_select_callback(lambda conn, offered: ALPN if ALPN in offered else SSL.NO_OVERLAPPING_PROTOCOLS)
+    server_ctx = _server_context(QUIC_SERVER_METHOD, pki)
+    server_ctx.set_alpn_select_callback(lambda conn, offered: ALPN if ALPN in offered else NO_OVERLAPPING_PROTOCOLS)
 
     async def answer_with_checksum(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         digest, size = hashlib.sha256(), 0
@@ -67,8 +79,8 @@ async def demo_quic(pki: DemoPKI, *, quick: bool) -> list[str]:
     sizes = [256 * 1024, 64 * 1024, 512 * 1024, 128 * 1024] if quick else [8 << 20, 2 << 20, 4 << 20, 1 << 20, 6 << 20, 3 << 20]
     lines = [f"server on udp/127.0.0.1:{port}, {len(sizes)} streams in parallel, ALPN {ALPN.decode()}"]
     try:
-        conn = await aio.quic_connect("127.0.0.1", port, alpn=[ALPN],
-                                      context=_client_context(SSL.QUIC_CLIENT_METHOD, pki), server_hostname="localhost")
+        conn: aio.QuicConnection = await aio.quic_connect(
+            "127.0.0.1", port, alpn=[ALPN], context=_client_context(QUIC_CLIENT_METHOD, pki), server_hostname="localhost")
 
         async def send_one(index: int, size: int) -> tuple[int, int, bool]:
             payload = _pattern(size, index)
@@ -100,7 +112,7 @@ async def demo_quic(pki: DemoPKI, *, quick: bool) -> list[str]:
 # --- 2. Offloaded TLS handshakes ------------------------------------------------------------
 
 
-async def _serve_clients(ctx: SSL.Context, pki: DemoPKI, clients: int) -> float:
+async def _serve_clients(ctx: Context, pki: DemoPKI, clients: int) -> float:
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(await reader.readline())
         await writer.drain()
@@ -135,13 +147,13 @@ async def demo_offload(pki: DemoPKI, *, quick: bool) -> list[str]:
 
     latency, clients = 0.005, (16 if quick else 64)
     lines = [f"one asyncio thread, {clients} concurrent TLS 1.3 clients, simulated accelerator latency {latency * 1000:.0f} ms"]
-    timings = {}
+    timings: dict[str, float] = {}
     for mode in ("MODE_ASYNC", "blocking provider"):
         with LibraryContext() as libctx:
             load_simulated_accelerator(libctx, latency=latency)
-            ctx = _server_context(SSL.TLS_SERVER_METHOD, pki, libctx=libctx)
+            ctx = _server_context(TLS_SERVER_METHOD, pki, libctx=libctx)
             if mode == "MODE_ASYNC":
-                ctx.set_mode(SSL.MODE_ASYNC)
+                ctx.set_mode(MODE_ASYNC)
             timings[mode] = await _serve_clients(ctx, pki, clients)
         lines.append(f"{mode:<18}: {clients} handshakes in {timings[mode]:.2f} s = {clients / timings[mode]:7.0f} handshakes/s")
     lines.append(f"offload keeps the loop serving: {timings['blocking provider'] / timings['MODE_ASYNC']:.1f}x the blocking server")
@@ -165,13 +177,13 @@ async def demo_dtls(pki: DemoPKI, *, quick: bool) -> list[str]:
 
     # Loopback round trips are microseconds: start retransmitting after 100 ms, not 1 s.
     initial = 0.1
-    server = await aio.dtls_serve("127.0.0.1", 0, context=_server_context(SSL.DTLS_SERVER_METHOD, pki), handler=echo,
+    server = await aio.dtls_serve("127.0.0.1", 0, context=_server_context(DTLS_SERVER_METHOD, pki), handler=echo,
                                   initial_timeout=initial)
     relay = await LossyRelay.start(server.sockets[0].getsockname()[:2], drop=drop)
     messages = 10 if quick else 30
     started = time.perf_counter()
     try:
-        endpoint = await aio.dtls_connect(*relay.address, context=_client_context(SSL.DTLS_CLIENT_METHOD, pki),
+        endpoint = await aio.dtls_connect(*relay.address, context=_client_context(DTLS_CLIENT_METHOD, pki),
                                           server_hostname="localhost", initial_timeout=initial)
         handshake = time.perf_counter() - started
         echoed = 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 MAX_REQUEST = 4096
 MAX_GENERATED = 1 << 34
@@ -28,14 +30,14 @@ def parse_request(line: bytes) -> str:
     return parts[1]
 
 
-def generated_chunks(size: int, chunk: int = 64 * 1024):
+def generated_chunks(size: int, chunk: int = 64 * 1024) -> Iterator[bytes]:
     block = hashlib.sha256(b"asyncssl").digest() * (chunk // 32)
     while size > 0:
         yield block[: min(size, chunk)]
         size -= chunk
 
 
-def resolve(path: str, root: Path | None) -> tuple[str, object]:
+def resolve(path: str, root: Path | None) -> tuple[Literal["file"], Path] | tuple[Literal["generated"], int]:
     """('file', Path) or ('generated', size)."""
     if root is not None:
         candidate = (root / path.lstrip("/")).resolve()
@@ -47,12 +49,12 @@ def resolve(path: str, root: Path | None) -> tuple[str, object]:
     raise BadRequest(f"no such resource {path!r} (serve files with --root, or ask for /<bytes>)")
 
 
-def response_chunks(path: str, root: Path | None):
-    kind, what = resolve(path, root)
-    if kind == "generated":
-        yield from generated_chunks(what)  # type: ignore[arg-type]
+def response_chunks(path: str, root: Path | None) -> Iterator[bytes]:
+    resolved = resolve(path, root)
+    if resolved[0] == "generated":
+        yield from generated_chunks(resolved[1])
         return
-    with open(what, "rb") as f:  # type: ignore[arg-type]
+    with open(resolved[1], "rb") as f:
         while chunk := f.read(256 * 1024):
             yield chunk
 

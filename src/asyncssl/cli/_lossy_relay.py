@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any, cast
 
 
 class LossyRelay(asyncio.DatagramProtocol):
@@ -17,7 +18,7 @@ class LossyRelay(asyncio.DatagramProtocol):
         self.drop = drop
         self._rng = random.Random(seed)
         self._transport: asyncio.DatagramTransport | None = None
-        self._client: tuple | None = None
+        self._client: tuple[str | Any, int] | None = None
         self.forwarded = 0
         self.dropped = 0
 
@@ -30,12 +31,14 @@ class LossyRelay(asyncio.DatagramProtocol):
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._transport.get_extra_info("sockname")[:2]
+        assert self._transport is not None, "the relay is started"
+        sockname: tuple[str, int] = self._transport.get_extra_info("sockname")
+        return sockname[:2]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+        self._transport = cast(asyncio.DatagramTransport, transport)  # a datagram endpoint's
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         if addr[:2] == self.upstream[:2] and addr[1] == self.upstream[1]:
             target = self._client
         else:
@@ -47,6 +50,7 @@ class LossyRelay(asyncio.DatagramProtocol):
             self.dropped += 1
             return
         self.forwarded += 1
+        assert self._transport is not None  # datagrams arrive only after connection_made
         self._transport.sendto(data, target)
 
     def close(self) -> None:

@@ -11,8 +11,19 @@ import argparse
 import asyncio
 import sys
 import time
+from typing import BinaryIO
 
-from .. import SSL, aio
+from .. import aio
+from .._binding.constants import (
+    DTLS_CLIENT_METHOD,
+    QUIC_CLIENT_METHOD,
+    TLS_CLIENT_METHOD,
+    VERIFY_NONE,
+    VERIFY_PEER,
+)
+from .._binding.errors import Error as SSLError
+from ..tls.connection import Connection
+from ..tls.context import Context
 from ._hq import alpn_list, fsize
 
 
@@ -36,12 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _context(method: int, args: argparse.Namespace) -> SSL.Context:
-    ctx = SSL.Context(method)
+def _context(method: int, args: argparse.Namespace) -> Context:
+    ctx = Context(method)
     if args.insecure:
-        ctx.set_verify(SSL.VERIFY_NONE)
+        ctx.set_verify(VERIFY_NONE)
     else:
-        ctx.set_verify(SSL.VERIFY_PEER)
+        ctx.set_verify(VERIFY_PEER)
         if args.cafile:
             ctx.load_verify_locations(args.cafile)
         else:
@@ -54,14 +65,14 @@ def _context(method: int, args: argparse.Namespace) -> SSL.Context:
     return ctx
 
 
-def _describe(conn: SSL.Connection, started: float) -> str:
+def _describe(conn: Connection, started: float) -> str:
     alpn = conn.get_alpn_proto_negotiated() or b"-"
     return (f"connected in {(time.perf_counter() - started) * 1000:.1f} ms: {conn.get_protocol_version_name()} "
             f"{conn.get_cipher_name()}, ALPN {alpn.decode(errors='replace')}")
 
 
-async def _run_tls(args: argparse.Namespace, out) -> int:
-    ctx = _context(SSL.TLS_CLIENT_METHOD, args)
+async def _run_tls(args: argparse.Namespace, out: BinaryIO) -> int:
+    ctx = _context(TLS_CLIENT_METHOD, args)
     if args.alpn:
         ctx.set_alpn_protos(alpn_list(args.alpn))
     started = time.perf_counter()
@@ -79,11 +90,11 @@ async def _run_tls(args: argparse.Namespace, out) -> int:
     return 0
 
 
-async def _run_quic(args: argparse.Namespace, out) -> int:
-    ctx = _context(SSL.QUIC_CLIENT_METHOD, args)
+async def _run_quic(args: argparse.Namespace, out: BinaryIO) -> int:
+    ctx = _context(QUIC_CLIENT_METHOD, args)
     alpn = alpn_list(args.alpn) or [b"hq-interop"]
     started = time.perf_counter()
-    conn = await aio.quic_connect(args.host, args.port, alpn=alpn, context=ctx,
+    conn: aio.QuicConnection = await aio.quic_connect(args.host, args.port, alpn=alpn, context=ctx,
                                   server_hostname=args.servername or (None if args.insecure else args.host))
     print(_describe(conn.connection, started), file=sys.stderr)
 
@@ -112,8 +123,8 @@ async def _run_quic(args: argparse.Namespace, out) -> int:
     return 0
 
 
-async def _run_dtls(args: argparse.Namespace, out) -> int:
-    ctx = _context(SSL.DTLS_CLIENT_METHOD, args)
+async def _run_dtls(args: argparse.Namespace, out: BinaryIO) -> int:
+    ctx = _context(DTLS_CLIENT_METHOD, args)
     started = time.perf_counter()
     endpoint = await aio.dtls_connect(args.host, args.port, context=ctx,
                                       server_hostname=args.servername or (None if args.insecure else args.host))
@@ -132,6 +143,6 @@ def main(argv: list[str]) -> int:
     run = _run_quic if args.quic else _run_dtls if args.dtls else _run_tls
     try:
         return asyncio.run(run(args, sys.stdout.buffer))
-    except (SSL.Error, OSError, ValueError, asyncio.TimeoutError) as exc:
+    except (SSLError, OSError, ValueError, asyncio.TimeoutError) as exc:
         print(f"client: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from .. import _binding
 from ..tls import trust as _trust
 
 
-def collect() -> dict:
+def collect() -> dict[str, Any]:
     return {
         "linked": _binding.openssl_version(),
         "linked_number": hex(_binding.openssl_version_number()),

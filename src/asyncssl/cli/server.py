@@ -12,7 +12,17 @@ import asyncio
 import sys
 from pathlib import Path
 
-from .. import SSL, aio
+from .. import aio
+from .._binding.constants import (
+    DTLS_SERVER_METHOD,
+    NO_OVERLAPPING_PROTOCOLS,
+    QUIC_SERVER_METHOD,
+    TLS_SERVER_METHOD,
+    VERIFY_FAIL_IF_NO_PEER_CERT,
+    VERIFY_PEER,
+)
+from .._binding.errors import Error as SSLError
+from ..tls.context import Context
 from ._demo_certs import DemoPKI
 from ._hq import MAX_REQUEST, BadRequest, alpn_list, parse_request, response_chunks
 
@@ -33,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _context(method: int, args: argparse.Namespace, alpn: list[bytes]) -> SSL.Context:
-    ctx = SSL.Context(method)
+def _context(method: int, args: argparse.Namespace, alpn: list[bytes]) -> Context:
+    ctx = Context(method)
     if bool(args.cert) != bool(args.key):
         raise SystemExit("give both --cert and --key, or neither (a throwaway certificate is generated)")
     if args.cert:
@@ -47,10 +57,10 @@ def _context(method: int, args: argparse.Namespace, alpn: list[bytes]) -> SSL.Co
         print(f"generated a localhost certificate; clients verify it with --cafile {pki.ca_file}", file=sys.stderr)
     if args.cafile:
         ctx.load_verify_locations(args.cafile)
-        ctx.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT)
+        ctx.set_verify(VERIFY_PEER | VERIFY_FAIL_IF_NO_PEER_CERT)
     if alpn:
         ctx.set_alpn_select_callback(
-            lambda conn, offered: next((p for p in offered if p in alpn), SSL.NO_OVERLAPPING_PROTOCOLS))
+            lambda conn, offered: next((p for p in offered if p in alpn), NO_OVERLAPPING_PROTOCOLS))
     return ctx
 
 
@@ -83,36 +93,37 @@ async def serve(args: argparse.Namespace) -> int:
         if args.count and served >= args.count:
             done.set()
 
+    server: aio.DtlsServer | aio.QuicServer | asyncio.Server
     if args.dtls:
         async def echo(endpoint: aio.DtlsEndpoint) -> None:
             try:
                 while True:
                     endpoint.send(await endpoint.recv())
-            except (EOFError, SSL.Error, ConnectionError):
+            except (EOFError, SSLError, ConnectionError):
                 pass
             finally:
                 count_one()
 
-        server = await aio.dtls_serve(args.host, args.port, context=_context(SSL.DTLS_SERVER_METHOD, args, []),
+        server = await aio.dtls_serve(args.host, args.port, context=_context(DTLS_SERVER_METHOD, args, []),
                                       handler=echo)
         what = "DTLS echo"
     elif args.quic:
         alpn = alpn_list(args.alpn) or [b"hq-interop"]
 
-        async def on_stream(reader, writer):
+        async def on_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await _answer(reader, writer, args.root)
 
         async def on_connection(conn: aio.QuicConnection) -> None:
             await conn.wait_closed()  # --count counts finished connections
             count_one()
 
-        server = await aio.quic_serve(args.host, args.port, context=_context(SSL.QUIC_SERVER_METHOD, args, alpn),
+        server = await aio.quic_serve(args.host, args.port, context=_context(QUIC_SERVER_METHOD, args, alpn),
                                       alpn=alpn, stream_handler=on_stream, connection_handler=on_connection)
         what = f"QUIC (ALPN {', '.join(a.decode() for a in alpn)})"
     else:
         alpn = alpn_list(args.alpn)
 
-        async def on_client(reader, writer):
+        async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
                 await _answer(reader, writer, args.root)
             finally:
@@ -120,7 +131,7 @@ async def serve(args: argparse.Namespace) -> int:
                 count_one()
 
         server = await aio.start_server(on_client, args.host, args.port,
-                                        context=_context(SSL.TLS_SERVER_METHOD, args, alpn))
+                                        context=_context(TLS_SERVER_METHOD, args, alpn))
         what = "TLS"
     port = server.sockets[0].getsockname()[1]
     print(f"{what} server listening on {args.host}:{port}", file=sys.stderr, flush=True)
@@ -138,6 +149,6 @@ def main(argv: list[str]) -> int:
         return asyncio.run(serve(args))
     except KeyboardInterrupt:
         return 0
-    except (SSL.Error, OSError, ValueError) as exc:
+    except (SSLError, OSError, ValueError) as exc:
         print(f"server: {exc}", file=sys.stderr)
         return 1

@@ -19,10 +19,12 @@ they, not the server, would be the bottleneck).
 from __future__ import annotations
 
 import asyncio
+import functools
 import resource
 import ssl
 import time
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, cast
 
 PING = b"ping asyncssl offload bench\n"
 # A client stops starting connections at its deadline and gives the ones in flight this
@@ -48,20 +50,21 @@ def client_context(cafile: str, verify: bool) -> ssl.SSLContext:
 class _Echo(asyncio.Protocol):
     """One connection: write PING once the handshake is done, close when it comes back."""
 
-    def __init__(self, done: asyncio.Future) -> None:
+    def __init__(self, done: asyncio.Future[bool]) -> None:
         self._done = done
         self._received = bytearray()
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # With ssl=..., asyncio calls this after the TLS handshake completed.
-        self._transport = transport  # type: ignore[assignment]
-        transport.write(PING)  # type: ignore[attr-defined]
+        self._transport = cast(asyncio.Transport, transport)  # a stream connection's
+        self._transport.write(PING)
 
     def data_received(self, data: bytes) -> None:
         self._received += data
         if len(self._received) >= len(PING):
             self._finish(bytes(self._received[: len(PING)]) == PING)
+            assert self._transport is not None  # data arrives only after connection_made
             self._transport.close()
 
     def eof_received(self) -> bool:
@@ -92,9 +95,9 @@ async def _generate(load: dict[str, Any], ctx: ssl.SSLContext) -> dict[str, Any]
         nonlocal completed_in_window, completed, errors, first_error
         while time.monotonic() < deadline:
             t0 = time.monotonic()
-            done = loop.create_future()
+            done: asyncio.Future[bool] = loop.create_future()
             try:
-                await loop.create_connection(lambda done=done: _Echo(done), load["host"], load["port"], ssl=ctx,
+                await loop.create_connection(functools.partial(_Echo, done), load["host"], load["port"], ssl=ctx,
                                              server_hostname=load["hostname"], ssl_handshake_timeout=60.0)
                 await done
             except Exception as exc:  # counted and shown; a client that stops would only lower the load
@@ -121,7 +124,9 @@ async def _generate(load: dict[str, Any], ctx: ssl.SSLContext) -> dict[str, Any]
                    handshake_seconds)
 
 
-def _result(counts, load, first_error, abandoned, usage0, usage1, elapsed, handshake_seconds) -> dict[str, Any]:
+def _result(counts: dict[str, int], load: dict[str, Any], first_error: str, abandoned: int,
+            usage0: resource.struct_rusage, usage1: resource.struct_rusage, elapsed: float,
+            handshake_seconds: list[float]) -> dict[str, Any]:
     handshake_seconds.sort()
 
     def quantile_ms(q: float) -> float | None:
@@ -135,7 +140,7 @@ def _result(counts, load, first_error, abandoned, usage0, usage1, elapsed, hands
             "connection_p50_ms": quantile_ms(0.5), "connection_p99_ms": quantile_ms(0.99)}
 
 
-def child_main(pipe, cafile: str, verify: bool) -> None:
+def child_main(pipe: Connection, cafile: str, verify: bool) -> None:
     """Entry point of a client process: serve ``Load`` requests until ``None`` arrives."""
     ctx = client_context(cafile, verify)
     while True:

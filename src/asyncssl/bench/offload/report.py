@@ -10,8 +10,15 @@ import datetime
 import os
 import platform
 import sys
+from typing import TYPE_CHECKING, Any
 
 from .. import isolate, report, timing
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .server import Config
+    from .suite import Measured
 
 # The targets: MODE_ASYNC at the highest latency keeps this share of its 0 ms rate, and beats
 # the blocking server at that latency by this factor.
@@ -27,19 +34,19 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or value != value else value
 
 
-def _summary(values: list[float]) -> dict:
+def _summary(values: list[float]) -> dict[str, Any]:
     return {"median": timing.median(values), "min": min(values), "max": max(values),
             "spread": _finite(timing.spread(values)), "values": values} if values else {}
 
 
-def _median_of(steps: list[dict], key: str) -> float | None:
+def _median_of(steps: list[dict[str, Any]], key: str) -> float | None:
     values = [s[key] for s in steps if s.get(key) is not None]
     return timing.median(values) if values else None
 
 
-def _config_entry(config, steps: list[dict]) -> dict:
+def _config_entry(config: Config, steps: list[dict[str, Any]]) -> dict[str, Any]:
     rates = [s["handshakes_per_s"] for s in steps]
-    entry = {
+    entry: dict[str, Any] = {
         "label": config.label, "async_mode": config.async_mode, "latency_ms": config.latency_ms,
         "handshakes_per_s": _summary(rates),
         "client_handshakes_per_s": _summary([s["client_handshakes_per_s"] for s in steps]),
@@ -63,8 +70,8 @@ def _config_entry(config, steps: list[dict]) -> dict:
     return entry
 
 
-def _target(name: str, description: str, num: list[float], den: list[float], target: float) -> dict:
-    entry = {"name": name, "description": description, "target": target}
+def _target(name: str, description: str, num: list[float], den: list[float], target: float) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "description": description, "target": target}
     if num and den and len(num) == len(den):
         entry["ratio"] = _finite(timing.paired_ratio(num, den))
         if entry["ratio"] is None:
@@ -76,18 +83,23 @@ def _target(name: str, description: str, num: list[float], den: list[float], tar
     return entry
 
 
-def result_document(args, configs, measured: dict) -> dict:
+def result_document(args: argparse.Namespace, configs: list[Config], measured: Measured) -> dict[str, Any]:
     from ..tls.contenders import CIPHERSUITE, GROUP
 
     steps = measured["steps"]
     rates = {c.name: [s["handshakes_per_s"] for s in steps[c.name]] for c in configs}
     by_key = {(c.async_mode, c.latency_ms): c.name for c in configs}
+
+    def rates_of(async_mode: bool, latency: float) -> list[float]:
+        name = by_key.get((async_mode, latency))
+        return rates.get(name, []) if name is not None else []
+
     low, high = min(args.latencies), max(args.latencies)
     targets = [
         _target("latency_hiding", f"MODE_ASYNC at {high:g} ms / MODE_ASYNC at {low:g} ms",
-                rates.get(by_key.get((True, high)), []), rates.get(by_key.get((True, low)), []), HIDING_TARGET),
+                rates_of(True, high), rates_of(True, low), HIDING_TARGET),
         _target("async_vs_blocking", f"MODE_ASYNC / blocking at {high:g} ms",
-                rates.get(by_key.get((True, high)), []), rates.get(by_key.get((False, high)), []), VS_BLOCKING_TARGET),
+                rates_of(True, high), rates_of(False, high), VS_BLOCKING_TARGET),
     ]
     async_vs_blocking = {}
     for lat in args.latencies:
@@ -130,7 +142,7 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def emit(args, data: dict, progress: report.Progress) -> None:
+def emit(args: argparse.Namespace, data: dict[str, Any], progress: report.Progress) -> None:
     s = data["settings"]
     print(f"\nAsync offload — {s['openssl']}; one asyncio server thread, {s['connections']} concurrent TLS 1.3 "
           f"clients in {s['client_processes']} process(es); {s['group']}, {s['ciphersuite']}, EC P-256 certificate;\n"

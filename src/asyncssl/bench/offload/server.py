@@ -21,10 +21,14 @@ import cProfile
 import gc
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..certs import CertFiles
 from .client import ClientPool
+
+if TYPE_CHECKING:
+    from ...offload.provider import LibraryContext
+    from ...tls.context import Context
 
 
 @dataclass(frozen=True)
@@ -41,20 +45,21 @@ class Config:
         return f"{'MODE_ASYNC' if self.async_mode else 'blocking'} {self.latency_ms:g} ms"
 
 
-def server_context(config: Config, certs: CertFiles, libctx) -> Any:
-    from ... import SSL
+def server_context(config: Config, certs: CertFiles, libctx: LibraryContext) -> Context:
+    from ..._binding.constants import MODE_ASYNC, TLS1_3_VERSION, TLS_SERVER_METHOD
     from ...testing import load_simulated_accelerator
+    from ...tls.context import Context
     from ..tls.contenders import CIPHERSUITE
 
     load_simulated_accelerator(libctx, latency=config.latency_ms / 1000)
-    ctx = SSL.Context(SSL.TLS_SERVER_METHOD, libctx=libctx)
-    ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
-    ctx.set_max_proto_version(SSL.TLS1_3_VERSION)
+    ctx = Context(TLS_SERVER_METHOD, libctx=libctx)
+    ctx.set_min_proto_version(TLS1_3_VERSION)
+    ctx.set_max_proto_version(TLS1_3_VERSION)
     ctx.set_tls13_ciphersuites(CIPHERSUITE.encode())  # the key exchange group comes from isolate's policy
     ctx.use_certificate_chain_file(str(certs.certfile))
     ctx.use_privatekey_file(str(certs.keyfile))
     if config.async_mode:
-        ctx.set_mode(SSL.MODE_ASYNC)
+        ctx.set_mode(MODE_ASYNC)
     return ctx
 
 

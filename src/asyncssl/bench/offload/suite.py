@@ -28,8 +28,14 @@ import pstats
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .. import isolate, report, timing
+
+if TYPE_CHECKING:
+    from ..certs import CertFiles
+    from .client import ClientPool
+    from .server import Config
 
 DESCRIPTION = "async crypto offload: TLS handshakes/s, MODE_ASYNC vs blocking, simulated accelerator 0/1/5 ms"
 
@@ -101,6 +107,13 @@ def main(argv: list[str]) -> int:
 # --- the run ------------------------------------------------------------------------------
 
 
+class Measured(TypedDict):
+    """What ``_measure`` collects for ``report.result_document``."""
+
+    steps: dict[str, list[dict[str, Any]]]  # per configuration name, one ``measure_step`` result per repetition
+    failed: dict[str, str]  # configuration name -> why it failed
+
+
 def _unavailable() -> str | None:
     """Why this platform or build cannot run the suite, or None."""
     try:
@@ -117,7 +130,7 @@ def _unavailable() -> str | None:
     return None
 
 
-def configs_for(latencies: list[float]):
+def configs_for(latencies: list[float]) -> list[Config]:
     from .server import Config
 
     return [Config(mode, latency) for latency in latencies for mode in (True, False)]
@@ -156,10 +169,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _measure(args, configs, certs, clients, progress: report.Progress) -> dict:
+async def _measure(args: argparse.Namespace, configs: list[Config], certs: CertFiles, clients: ClientPool,
+                   progress: report.Progress) -> Measured:
     from .server import measure_step
 
-    steps: dict[str, list[dict]] = {c.name: [] for c in configs}
+    steps: dict[str, list[dict[str, Any]]] = {c.name: [] for c in configs}
     failed: dict[str, str] = {}
     progress.total = args.repeat * len(configs)
     # Round-robin over all configurations: every repetition runs each once, rotated, so a
@@ -189,7 +203,8 @@ async def _measure(args, configs, certs, clients, progress: report.Progress) -> 
     return {"steps": steps, "failed": failed}
 
 
-def _profile(args, config, certs, clients, progress: report.Progress) -> int:
+def _profile(args: argparse.Namespace, config: Config, certs: CertFiles, clients: ClientPool,
+             progress: report.Progress) -> int:
     from .server import measure_step
 
     seconds = max(args.seconds, 2.0)  # long enough for the shares to settle

@@ -11,8 +11,23 @@ import asyncio
 import hashlib
 import socket
 import time
+from typing import TYPE_CHECKING, TypedDict
 
-from .common import ALPN, HOST, READ_SIZE, SERVER_NAME, Window, pattern_block, rss_bytes, udp_receive_buffer_errors
+from .common import (
+    ALPN,
+    HOST,
+    READ_SIZE,
+    SERVER_NAME,
+    Ready,
+    Result,
+    Window,
+    pattern_block,
+    rss_bytes,
+    udp_receive_buffer_errors,
+)
+
+if TYPE_CHECKING:
+    from ...aio import QuicConnection
 
 RECEIVE_BUFFER = 4 << 20  # bytes asked for the many-connection server's UDP socket
 
@@ -20,11 +35,11 @@ RECEIVE_BUFFER = 4 << 20  # bytes asked for the many-connection server's UDP soc
 # --- one stream, bulk --------------------------------------------------------------------------
 
 
-def client(port: int, cafile: str, total: int, chunk: int) -> dict:
+def client(port: int, cafile: str, total: int, chunk: int) -> Result:
     return asyncio.run(_client(port, cafile, total, chunk))
 
 
-async def _client(port: int, cafile: str, total: int, chunk: int) -> dict:
+async def _client(port: int, cafile: str, total: int, chunk: int) -> Result:
     from ... import aio
     from .common import asyncssl_client_context, openssl_version
 
@@ -51,17 +66,17 @@ async def _client(port: int, cafile: str, total: int, chunk: int) -> dict:
             "openssl": openssl_version(), "mode": "asyncio"}
 
 
-def server(certfile: str, keyfile: str, ready) -> dict:
+def server(certfile: str, keyfile: str, ready: Ready) -> Result:
     return asyncio.run(_server(certfile, keyfile, ready))
 
 
-async def _server(certfile: str, keyfile: str, ready) -> dict:
+async def _server(certfile: str, keyfile: str, ready: Ready) -> Result:
     from ... import aio
     from .common import asyncssl_server_context, openssl_version
 
     loop = asyncio.get_running_loop()
-    done: asyncio.Future = loop.create_future()
-    connections: list = []
+    done: asyncio.Future[int] = loop.create_future()
+    connections: list[QuicConnection] = []
     window = Window()
 
     async def count_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -95,11 +110,19 @@ async def _server(certfile: str, keyfile: str, ready) -> dict:
 # --- many connections × streams against one server -------------------------------------------------
 
 
-def many_server(certfile: str, keyfile: str, ready, connections: int, streams: int) -> dict:
+class _ServerState(TypedDict):
+    answered: int
+    errors: list[str]
+    rss_all_open: int
+    rss_peak: int
+    connections: int
+
+
+def many_server(certfile: str, keyfile: str, ready: Ready, connections: int, streams: int) -> Result:
     return asyncio.run(_many_server(certfile, keyfile, ready, connections * streams))
 
 
-async def _many_server(certfile: str, keyfile: str, ready, expected_streams: int) -> dict:
+async def _many_server(certfile: str, keyfile: str, ready: Ready, expected_streams: int) -> Result:
     """Answer every stream with its length and SHA-256; measure RSS while all are open.
 
     The RSS sample that counts is taken when the last stream has been answered: the
@@ -110,8 +133,8 @@ async def _many_server(certfile: str, keyfile: str, ready, expected_streams: int
     from .common import asyncssl_server_context
 
     loop = asyncio.get_running_loop()
-    all_answered: asyncio.Future = loop.create_future()
-    state = {"answered": 0, "errors": [], "rss_all_open": 0, "rss_peak": 0, "connections": 0}
+    all_answered: asyncio.Future[None] = loop.create_future()
+    state: _ServerState = {"answered": 0, "errors": [], "rss_all_open": 0, "rss_peak": 0, "connections": 0}
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -129,7 +152,7 @@ async def _many_server(certfile: str, keyfile: str, ready, expected_streams: int
             state["rss_all_open"] = rss_bytes()
             all_answered.set_result(None)
 
-    def on_connection(conn) -> None:
+    def on_connection(conn: QuicConnection) -> None:
         state["connections"] += 1
 
     ctx = asyncssl_server_context(certfile, keyfile)
@@ -167,11 +190,11 @@ async def _many_server(certfile: str, keyfile: str, ready, expected_streams: int
             else drops_after - drops_before}
 
 
-def many_client(port: int, cafile: str, connections: int, streams: int, size: int) -> dict:
+def many_client(port: int, cafile: str, connections: int, streams: int, size: int) -> Result:
     return asyncio.run(_many_client(port, cafile, connections, streams, size))
 
 
-async def _many_client(port: int, cafile: str, connections: int, streams: int, size: int) -> dict:
+async def _many_client(port: int, cafile: str, connections: int, streams: int, size: int) -> Result:
     """`connections` concurrent connections, each with `streams` concurrent streams of `size` bytes.
 
     Every connection stays open until all streams of all connections are answered (a
@@ -187,7 +210,7 @@ async def _many_client(port: int, cafile: str, connections: int, streams: int, s
     payload = pattern_block(size)
     expected = size.to_bytes(8, "big") + hashlib.sha256(payload).digest()
 
-    async def one_stream(conn) -> None:
+    async def one_stream(conn: QuicConnection) -> None:
         reader, writer = await conn.open_stream()
         writer.write(payload)
         writer.write_eof()

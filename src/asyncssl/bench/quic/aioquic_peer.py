@@ -9,11 +9,15 @@ inside it; the client's window still ends with the server's answer, i.e. on deli
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any
 
-from .common import ALPN, CIPHERSUITE, HOST, READ_SIZE, SERVER_NAME, Window, pattern_block
+from .common import ALPN, CIPHERSUITE, HOST, READ_SIZE, SERVER_NAME, Ready, Result, Window, pattern_block
+
+if TYPE_CHECKING:
+    from aioquic.quic.configuration import QuicConfiguration
 
 
-def _configuration(is_client: bool):
+def _configuration(is_client: bool) -> QuicConfiguration:
     from aioquic.quic.configuration import QuicConfiguration
     from aioquic.tls import CipherSuite
 
@@ -28,12 +32,12 @@ def version() -> str:
     return f"aioquic {aioquic.__version__} (cryptography {cryptography.__version__})"
 
 
-def client(port: int, cafile: str, total: int, chunk: int) -> dict:
+def client(port: int, cafile: str, total: int, chunk: int) -> Result:
     return asyncio.run(_client(port, cafile, total, chunk))
 
 
-async def _client(port: int, cafile: str, total: int, chunk: int) -> dict:
-    from aioquic.asyncio import connect
+async def _client(port: int, cafile: str, total: int, chunk: int) -> Result:
+    from aioquic.asyncio.client import connect
 
     config = _configuration(True)
     config.load_verify_locations(cafile)
@@ -59,21 +63,22 @@ async def _client(port: int, cafile: str, total: int, chunk: int) -> dict:
             "openssl": version(), "mode": "asyncio"}
 
 
-def server(certfile: str, keyfile: str, ready) -> dict:
+def server(certfile: str, keyfile: str, ready: Ready) -> Result:
     return asyncio.run(_server(certfile, keyfile, ready))
 
 
-async def _server(certfile: str, keyfile: str, ready) -> dict:
-    from aioquic.asyncio import QuicConnectionProtocol, serve
+async def _server(certfile: str, keyfile: str, ready: Ready) -> Result:
+    from aioquic.asyncio.protocol import QuicConnectionProtocol
+    from aioquic.asyncio.server import serve
 
     loop = asyncio.get_running_loop()
-    done: asyncio.Future = loop.create_future()
-    protocols: list = []
-    tasks: set = set()
+    done: asyncio.Future[int] = loop.create_future()
+    protocols: list[QuicConnectionProtocol] = []
+    tasks: set[asyncio.Task[None]] = set()
     window = Window()
 
     class Recorded(QuicConnectionProtocol):
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             protocols.append(self)  # to wait for the client's close at the end
 
@@ -88,7 +93,7 @@ async def _server(certfile: str, keyfile: str, ready) -> dict:
         if not done.done():
             done.set_result(received)
 
-    def on_stream(reader, writer) -> None:  # aioquic calls this synchronously
+    def on_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:  # aioquic calls this synchronously
         task = loop.create_task(count_stream(reader, writer))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -97,6 +102,7 @@ async def _server(certfile: str, keyfile: str, ready) -> dict:
     config.load_cert_chain(certfile, keyfile)
     server = await serve(HOST, 0, configuration=config, create_protocol=Recorded, stream_handler=on_stream)
     try:
+        assert server._transport is not None  # set once serve() returns
         ready(server._transport.get_extra_info("sockname")[1])
         received = await done
         try:  # not timed: stay until the client closes, so it surely has the reply (bounded)

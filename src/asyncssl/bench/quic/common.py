@@ -15,7 +15,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..._binding.constants import _NoOverlappingProtocols
+    from ...tls.connection import Connection
+    from ...tls.context import Context
+
+# What one side of a step returns (the worker prints it as JSON), and the callback a server
+# calls with its port once it listens.
+Result = dict[str, Any]
+Ready = Callable[[int], None]
 
 ALPN = b"asyncssl-bench"
 NAMES = ("c", "sync", "aio", "aioquic")  # the bulk contenders, in report order
@@ -68,16 +80,17 @@ def udp_receive_buffer_errors() -> int | None:
         return None
 
 
-def select_alpn(conn, offered: list[bytes]):
-    from ... import SSL
+def select_alpn(conn: Connection, offered: list[bytes]) -> bytes | _NoOverlappingProtocols:
+    from ..._binding.constants import NO_OVERLAPPING_PROTOCOLS
 
-    return ALPN if ALPN in offered else SSL.NO_OVERLAPPING_PROTOCOLS
+    return ALPN if ALPN in offered else NO_OVERLAPPING_PROTOCOLS
 
 
-def asyncssl_server_context(certfile: str, keyfile: str):
-    from ... import SSL
+def asyncssl_server_context(certfile: str, keyfile: str) -> Context:
+    from ..._binding.constants import QUIC_SERVER_METHOD
+    from ...tls.context import Context
 
-    ctx = SSL.Context(SSL.QUIC_SERVER_METHOD)
+    ctx = Context(QUIC_SERVER_METHOD)
     ctx.use_certificate_chain_file(certfile)
     ctx.use_privatekey_file(keyfile)
     ctx.set_tls13_ciphersuites(CIPHERSUITE.encode())
@@ -85,18 +98,20 @@ def asyncssl_server_context(certfile: str, keyfile: str):
     return ctx
 
 
-def asyncssl_client_context(cafile: str):
-    from ... import SSL
+def asyncssl_client_context(cafile: str) -> Context:
+    from ..._binding.constants import QUIC_CLIENT_METHOD, VERIFY_PEER
+    from ...tls.context import Context
 
-    ctx = SSL.Context(SSL.QUIC_CLIENT_METHOD)
+    ctx = Context(QUIC_CLIENT_METHOD)
     ctx.load_verify_locations(cafile)
-    ctx.set_verify(SSL.VERIFY_PEER)
+    ctx.set_verify(VERIFY_PEER)
     ctx.set_tls13_ciphersuites(CIPHERSUITE.encode())
     return ctx
 
 
 def openssl_version() -> str:
     from ... import SSL
+    from ..._binding.constants import OPENSSL_VERSION
 
-    raw = SSL.OpenSSL_version(SSL.OPENSSL_VERSION)
+    raw = SSL.OpenSSL_version(OPENSSL_VERSION)
     return raw.decode() if isinstance(raw, bytes) else str(raw)

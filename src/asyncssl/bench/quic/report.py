@@ -11,9 +11,15 @@ import os
 import platform
 import re
 import sys
+from typing import TYPE_CHECKING, Any
 
 from .. import isolate, report, timing
 from .common import LABELS, NAMES
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .suite import Measured, Run, Setup
 
 # (asyncssl contender, baseline, minimum ratio of bulk MB/s): the issue's targets.
 TARGETS = [("sync", "c", 0.9), ("aio", "c", 0.9), ("sync", "aioquic", 10.0), ("aio", "aioquic", 10.0)]
@@ -21,19 +27,19 @@ COLORS = {"C (same OpenSSL)": "tab:gray", "asyncssl sync": "tab:blue", "asyncssl
           "aioquic": "tab:orange"}
 
 
-def _summary(values: list[float]) -> dict:
+def _summary(values: list[float]) -> dict[str, Any]:
     return {"median": timing.median(values), "min": min(values), "max": max(values),
             "spread": timing.spread(values), "values": values} if values else {}
 
 
-def _contender_info(name: str, runs: list[dict], setup) -> dict:
+def _contender_info(name: str, runs: list[Run | None], setup: Setup) -> dict[str, Any]:
 
     if name in setup.unavailable:
         return {"label": LABELS[name], "available": False, "reason": setup.unavailable[name]}
-    runs = [r for r in runs if r]
-    info = {"label": LABELS[name], "available": bool(runs)}
-    if runs:
-        client = runs[0]["client"]
+    done = [r for r in runs if r]
+    info: dict[str, Any] = {"label": LABELS[name], "available": bool(done)}
+    if done:
+        client = done[0]["client"]
         info.update({"openssl": client.get("openssl"), "cipher": client.get("cipher"), "mode": client.get("mode")})
         if name == "c":
             info["binaries"] = setup.binaries
@@ -45,7 +51,7 @@ def _contender_info(name: str, runs: list[dict], setup) -> dict:
     return info
 
 
-def _many_summary(args, many: list[dict]) -> dict:
+def _many_summary(args: argparse.Namespace, many: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [m for m in many if "failed" not in m]
     errors = [e for m in ok for e in m["server"]["errors"] + m["client"]["errors"]]
     errors += [f"step failed: {m['failed']}" for m in many if "failed" in m]
@@ -66,12 +72,12 @@ def _many_summary(args, many: list[dict]) -> dict:
     }
 
 
-def document(args, setup, measured: dict) -> dict:
+def document(args: argparse.Namespace, setup: Setup, measured: Measured) -> dict[str, Any]:
     from .common import ALPN, CIPHERSUITE
 
     bulk = measured["bulk"]
     # Per repetition, None where the step failed, so that ratios pair repetitions.
-    per_rep = {n: [r and r["client"]["bytes"] / r["client"]["seconds"] / 1e6 for r in runs]
+    per_rep = {n: [r["client"]["bytes"] / r["client"]["seconds"] / 1e6 if r else None for r in runs]
                for n, runs in bulk.items()}
     mbps = {n: [v for v in values if v is not None] for n, values in per_rep.items()}
     cpu = {side: {n: [r[side]["cpu"] for r in runs if r] for n, runs in bulk.items()} for side in ("client", "server")}
@@ -83,7 +89,7 @@ def document(args, setup, measured: dict) -> dict:
 
     targets = []
     for mine, baseline, target in TARGETS:
-        entry = {"test": "bulk", "contender": mine, "baseline": baseline, "target": target}
+        entry: dict[str, Any] = {"test": "bulk", "contender": mine, "baseline": baseline, "target": target}
         ratio = paired(mine, baseline)
         if ratio is not None:
             entry["ratio"] = ratio
@@ -124,7 +130,7 @@ def document(args, setup, measured: dict) -> dict:
     }
 
 
-def emit(args, data: dict, progress: report.Progress) -> None:
+def emit(args: argparse.Namespace, data: dict[str, Any], progress: report.Progress) -> None:
 
     s, info = data["settings"], data["contenders"]
     names = [n for n in NAMES if n in data["tests"]["bulk"]["results"]]

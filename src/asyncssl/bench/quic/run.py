@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 READY_TIMEOUT = 30.0  # seconds for a server to start listening (a busy machine, cold imports)
 
@@ -30,24 +31,28 @@ class Side:
     argv: list[str] | Callable[[int], list[str]]
 
 
-def python_worker(job: dict) -> list[str]:
+def python_worker(job: dict[str, Any]) -> list[str]:
     return [sys.executable, "-m", "asyncssl.bench.quic.worker", json.dumps(job)]
 
 
-def _result(stdout: str, who: str) -> dict:
+def _result(stdout: str, who: str) -> dict[str, Any]:
     for line in reversed(stdout.strip().splitlines()):
         line = line.removeprefix("RESULT ").strip()
         if line.startswith("{"):
-            return json.loads(line)
+            result: dict[str, Any] = json.loads(line)
+            return result
     raise StepFailed(f"{who} printed no result:\n{stdout[-2000:]}")
 
 
-def _tail(text: str, lines: int = 15) -> str:
+def _tail(text: str | bytes | None, lines: int = 15) -> str:
+    if isinstance(text, bytes):  # TimeoutExpired carries the raw bytes read so far, even with text=True
+        text = text.decode(errors="replace")
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
 
-def run_pair(server: Side, client: Side, env: dict[str, str], timeout: float) -> tuple[dict, dict]:
+def run_pair(server: Side, client: Side, env: dict[str, str], timeout: float) -> tuple[dict[str, Any], dict[str, Any]]:
     """Start the server, then the client against it; return ``(server_result, client_result)``."""
+    assert not callable(server.argv), "a server is started before any port is known"
     proc = subprocess.Popen(server.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         port = _await_ready(proc)
@@ -55,7 +60,7 @@ def run_pair(server: Side, client: Side, env: dict[str, str], timeout: float) ->
         try:
             done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
-            raise StepFailed(f"the client did not finish within {timeout:.0f} s:\n{_tail(exc.stderr or '')}") from None
+            raise StepFailed(f"the client did not finish within {timeout:.0f} s:\n{_tail(exc.stderr)}") from None
         if done.returncode != 0:
             raise StepFailed(f"the client failed ({done.returncode}):\n{_tail(done.stderr)}")
         client_result = _result(done.stdout, "the client")
@@ -72,7 +77,8 @@ def run_pair(server: Side, client: Side, env: dict[str, str], timeout: float) ->
             proc.communicate()
 
 
-def _await_ready(proc: subprocess.Popen) -> int:
+def _await_ready(proc: subprocess.Popen[str]) -> int:
+    assert proc.stdout is not None  # started with stdout=PIPE
     ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("READY "):

@@ -23,9 +23,10 @@ import pstats
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, TypedDict
 
 from .. import isolate, report, timing
-from .common import LABELS, NAMES
+from .common import LABELS, NAMES, Result
 from .run import Side, StepFailed, python_worker, run_pair
 
 DESCRIPTION = "native QUIC on 127.0.0.1: 1-stream bulk MB/s + CPU vs C and aioquic; 100 conns x 4 streams"
@@ -90,13 +91,25 @@ def main(argv: list[str]) -> int:
     return run(args)
 
 
+# One bulk repetition of one contender: each side's own report.
+Run = dict[str, Result]  # {"server": ..., "client": ...}
+
+
+class Measured(TypedDict):
+    """What ``_measure`` collects for ``report.document``."""
+
+    bulk: dict[str, list[Run | None]]  # per contender, per repetition; None where the step failed
+    many: list[dict[str, Any]]  # per repetition: {"server", "client"} or {"failed": why}
+    failed: dict[str, str]
+
+
 # --- setting up --------------------------------------------------------------------------------------
 
 
 class Setup:
     """Certificates, the C binaries, the workers' environment, and who can run."""
 
-    def __init__(self, args, directory: Path, progress: report.Progress):
+    def __init__(self, args: argparse.Namespace, directory: Path, progress: report.Progress) -> None:
         from ..ccompile import CCompileError, linked_prefix
         from ..certs import write_certificates
 
@@ -133,15 +146,15 @@ class Setup:
                     Side(lambda port: [self.binaries["client"], str(port), str(certs.cafile), str(args.bytes),
                                        str(args.write_size)]))
         profile = profile or {}
-        server = {"contender": name, "role": "server", "certfile": str(certs.certfile),
+        server: dict[str, Any] = {"contender": name, "role": "server", "certfile": str(certs.certfile),
                   "keyfile": str(certs.keyfile), "profile": profile.get("server")}
-        client = {"contender": name, "role": "client", "cafile": str(certs.cafile), "total": args.bytes,
+        client: dict[str, Any] = {"contender": name, "role": "client", "cafile": str(certs.cafile), "total": args.bytes,
                   "chunk": args.write_size, "profile": profile.get("client")}
         return Side(python_worker(server)), Side(lambda port: python_worker({**client, "port": port}))
 
     def many_pair(self) -> tuple[Side, Side]:
         certs, args = self.certs, self.args
-        common = {"contender": "aio", "connections": args.connections, "streams": args.streams}
+        common: dict[str, Any] = {"contender": "aio", "connections": args.connections, "streams": args.streams}
         server = {**common, "role": "many-server", "certfile": str(certs.certfile), "keyfile": str(certs.keyfile)}
         client = {**common, "role": "many-client", "cafile": str(certs.cafile), "size": args.many_bytes}
         return Side(python_worker(server)), Side(lambda port: python_worker({**client, "port": port}))
@@ -169,9 +182,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure(args, setup: Setup, progress: report.Progress) -> dict:
-    bulk: dict[str, list[dict]] = {name: [] for name in setup.contenders}
-    many: list[dict] = []
+def _measure(args: argparse.Namespace, setup: Setup, progress: report.Progress) -> Measured:
+    bulk: dict[str, list[Run | None]] = {name: [] for name in setup.contenders}
+    many: list[dict[str, Any]] = []
     failed: dict[str, str] = {}
     progress.total = args.repeat * (len(setup.contenders) + (0 if args.no_many else 1))
     for rep in range(args.repeat):
@@ -209,7 +222,7 @@ def _measure(args, setup: Setup, progress: report.Progress) -> dict:
     return {"bulk": bulk, "many": many, "failed": failed}
 
 
-def _profile(args, setup: Setup, progress: report.Progress, tmp: Path) -> int:
+def _profile(args: argparse.Namespace, setup: Setup, progress: report.Progress, tmp: Path) -> int:
     name = args.profile
     files = {side: str(tmp / f"{name}-{side}.pstats") for side in ("client", "server")}
     progress.note(f"profiling {LABELS[name]}: {args.bytes} bytes, both sides under cProfile")

@@ -11,11 +11,17 @@ from __future__ import annotations
 import select
 import socket
 import time
+from typing import TYPE_CHECKING
 
-from .common import ALPN, HOST, READ_SIZE, SERVER_NAME, Window, pattern_block
+from .common import ALPN, HOST, READ_SIZE, SERVER_NAME, Ready, Result, Window, pattern_block
+
+if TYPE_CHECKING:
+    from ...quic.listener import Listener
+    from ...quic.stream import Stream
+    from ...tls.connection import Connection
 
 
-def wait_for_network(obj) -> None:
+def wait_for_network(obj: Connection | Listener) -> None:
     """Sleep until `obj`'s socket or timer needs attention, then ``handle_events()``.
 
     A listener (or connection) has one descriptor pair and one timer for everything under
@@ -33,14 +39,15 @@ def wait_for_network(obj) -> None:
     obj.handle_events()
 
 
-def client(port: int, cafile: str, total: int, chunk: int) -> dict:
-    from ... import SSL
+def client(port: int, cafile: str, total: int, chunk: int) -> Result:
+    from ..._binding.errors import WantReadError, WantWriteError, ZeroReturnError
+    from ...tls.connection import Connection
     from .common import asyncssl_client_context, openssl_version
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect((HOST, port))  # connected: OpenSSL finds the peer address itself
     sock.setblocking(False)  # so the Connection starts in non-blocking mode
-    conn = SSL.Connection(asyncssl_client_context(cafile), sock)
+    conn = Connection(asyncssl_client_context(cafile), sock)
     conn.set_alpn_protos([ALPN])
     conn.set_tlsext_host_name(SERVER_NAME.encode())
     conn.set1_host(SERVER_NAME)
@@ -49,13 +56,13 @@ def client(port: int, cafile: str, total: int, chunk: int) -> dict:
         try:
             conn.do_handshake()
             break
-        except (SSL.WantReadError, SSL.WantWriteError):
+        except (WantReadError, WantWriteError):
             wait_for_network(conn)
     while True:
         try:
             stream = conn.new_stream(block=False)
             break
-        except SSL.WantReadError:  # the peer's stream limit: wait for credit
+        except WantReadError:  # the peer's stream limit: wait for credit
             wait_for_network(conn)
 
     view = memoryview(pattern_block(chunk))
@@ -67,7 +74,7 @@ def client(port: int, cafile: str, total: int, chunk: int) -> dict:
         size = min(chunk - offset, total - sent)
         try:
             sent += stream.send(view[offset:offset + size])
-        except (SSL.WantWriteError, SSL.WantReadError):
+        except (WantWriteError, WantReadError):
             wait_for_network(conn)
     stream.conclude()
     reply = bytearray(8)
@@ -75,9 +82,9 @@ def client(port: int, cafile: str, total: int, chunk: int) -> dict:
     while got < len(reply):
         try:
             got += stream.recv_into(memoryview(reply)[got:])
-        except SSL.WantReadError:
+        except WantReadError:
             wait_for_network(conn)
-        except SSL.ZeroReturnError:
+        except ZeroReturnError:
             break
     window.stop()
     count = int.from_bytes(reply[:got], "big")
@@ -90,7 +97,7 @@ def client(port: int, cafile: str, total: int, chunk: int) -> dict:
     return result
 
 
-def _close_client(conn, stream) -> None:
+def _close_client(conn: Connection, stream: Stream) -> None:
     """Not timed: send CONNECTION_CLOSE and stop once it is on its way (bounded)."""
     stream.close()
     deadline = time.monotonic() + 1.0
@@ -102,14 +109,15 @@ def _close_client(conn, stream) -> None:
     conn.close()
 
 
-def server(certfile: str, keyfile: str, ready) -> dict:
-    from ... import SSL
+def server(certfile: str, keyfile: str, ready: Ready) -> Result:
+    from ..._binding.errors import WantReadError, WantWriteError, ZeroReturnError
+    from ...quic.listener import Listener
     from .common import asyncssl_server_context, openssl_version
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((HOST, 0))
     sock.setblocking(False)
-    listener = SSL.Listener(asyncssl_server_context(certfile, keyfile), sock)
+    listener = Listener(asyncssl_server_context(certfile, keyfile), sock)
     ready(sock.getsockname()[1])
     while (conn := listener.accept_connection(block=False)) is None:
         wait_for_network(listener)
@@ -123,9 +131,9 @@ def server(certfile: str, keyfile: str, ready) -> dict:
     while True:
         try:
             received += stream.recv_into(buf)
-        except SSL.WantReadError:
+        except WantReadError:
             wait_for_network(listener)
-        except SSL.ZeroReturnError:
+        except ZeroReturnError:
             break
     window.stop()
 
@@ -133,7 +141,7 @@ def server(certfile: str, keyfile: str, ready) -> dict:
     while reply:
         try:
             reply = reply[stream.send(reply):]
-        except (SSL.WantWriteError, SSL.WantReadError):
+        except (WantWriteError, WantReadError):
             wait_for_network(listener)
     stream.conclude()  # also puts the reply on the wire
     deadline = time.monotonic() + 3.0  # not timed: wait for the client's close (bounded)

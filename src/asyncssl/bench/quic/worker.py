@@ -12,31 +12,50 @@ from __future__ import annotations
 import cProfile
 import json
 import sys
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .common import Ready, Result
+
+
+class _Peer(Protocol):
+    """What every contender's module provides (``sync_peer``, ``aio_peer``, ``aioquic_peer``)."""
+
+    def client(self, port: int, cafile: str, total: int, chunk: int) -> Result: ...
+
+    def server(self, certfile: str, keyfile: str, ready: Ready) -> Result: ...
 
 
 def _ready(port: int) -> None:
     print(f"READY {port}", flush=True)
 
 
-def _entry(job: dict):
+def _entry(job: dict[str, Any]) -> tuple[Callable[..., Result], tuple[Any, ...]]:
     """The function (and its arguments) that runs this side."""
     contender, role = job["contender"], job["role"]
+    module: _Peer
     if contender == "sync":
-        from . import sync_peer as module
+        from . import sync_peer
+
+        module = sync_peer
     elif contender == "aio":
-        from . import aio_peer as module
+        from . import aio_peer
+
+        module = aio_peer
     elif contender == "aioquic":
-        from . import aioquic_peer as module
+        from . import aioquic_peer
+
+        module = aioquic_peer
     else:
         raise SystemExit(f"unknown contender {contender!r}")
     if role == "client":
         return module.client, (job["port"], job["cafile"], job["total"], job["chunk"])
     if role == "server":
         return module.server, (job["certfile"], job["keyfile"], _ready)
-    if role == "many-client" and contender == "aio":
-        return module.many_client, (job["port"], job["cafile"], job["connections"], job["streams"], job["size"])
+    if role == "many-client" and contender == "aio":  # the many-connection test: asyncssl asyncio only
+        return aio_peer.many_client, (job["port"], job["cafile"], job["connections"], job["streams"], job["size"])
     if role == "many-server" and contender == "aio":
-        return module.many_server, (job["certfile"], job["keyfile"], _ready, job["connections"], job["streams"])
+        return aio_peer.many_server, (job["certfile"], job["keyfile"], _ready, job["connections"], job["streams"])
     raise SystemExit(f"no role {role!r} for contender {contender!r}")
 
 

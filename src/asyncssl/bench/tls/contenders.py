@@ -25,8 +25,10 @@ import importlib
 import json
 import ssl
 import subprocess
+import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 from ..certs import CertFiles
 from ..timing import measure_rate
@@ -46,6 +48,11 @@ GROUP_NAMES = {0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1", 0x
                0x001E: "X448", 0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768"}
 
 
+# A test's workload: ``run(n)`` does n units of work and returns the amount done (bytes, round
+# trips or handshakes), which ``timing.measure_rate`` divides by the time it took.
+Runner = Callable[[int], float]
+
+
 class Unavailable(Exception):
     """This contender cannot run here; the message says why (shown in the report)."""
 
@@ -59,7 +66,7 @@ class Contender:
     def setup(self, certs: CertFiles) -> None:
         raise NotImplementedError
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """OpenSSL version and where it comes from, what was negotiated, notes."""
         raise NotImplementedError
 
@@ -71,8 +78,9 @@ class Contender:
 class PythonContender(Contender):
     """A contender driven from Python: each test is a ``run(n)`` closure timed here."""
 
-    def runner(self, test: str) -> Callable[[int], float]:
-        return getattr(self, f"_run_{test}")()
+    def runner(self, test: str) -> Runner:
+        run: Runner = getattr(self, f"_run_{test}")()
+        return run
 
     def measure(self, test: str, seconds: float) -> float:
         work, elapsed = measure_rate(self.runner(test), seconds)
@@ -90,13 +98,16 @@ def _check_write(written: int, expected: int) -> None:
 class PyOpenSSLStyle(PythonContender):
     """A module with pyOpenSSL's ``SSL`` API: ``OpenSSL.SSL`` or ``asyncssl.SSL``."""
 
-    def __init__(self, name: str, label: str, module_name: str):
+    # The module is chosen at run time (pyOpenSSL or asyncssl), so its contexts and connections
+    # are typed as Any here: the two share an API by convention, not by a common type.
+
+    def __init__(self, name: str, label: str, module_name: str) -> None:
         self.name, self.label, self.module_name = name, label, module_name
         self.notes: list[str] = []
 
     def setup(self, certs: CertFiles) -> None:
         try:
-            self.SSL = importlib.import_module(self.module_name)
+            self.SSL: types.ModuleType = importlib.import_module(self.module_name)
         except Exception as exc:  # ImportError, or a half-written module failing at import
             raise Unavailable(f"import {self.module_name} failed: {type(exc).__name__}: {exc}") from exc
         try:
@@ -111,7 +122,7 @@ class PyOpenSSLStyle(PythonContender):
             raise Unavailable(f"{self.module_name} could not complete a TLS 1.3 handshake: "
                               f"{type(exc).__name__}: {exc}") from exc
 
-    def _context(self, server: bool, certs: CertFiles):
+    def _context(self, server: bool, certs: CertFiles) -> Any:
         SSL = self.SSL
         ctx = SSL.Context(SSL.TLS_METHOD)
         ctx.set_min_proto_version(SSL.TLS1_3_VERSION)
@@ -126,7 +137,7 @@ class PyOpenSSLStyle(PythonContender):
             ctx.set_verify(SSL.VERIFY_PEER)
         return ctx
 
-    def _set_groups(self, ctx) -> None:
+    def _set_groups(self, ctx: Any) -> None:
         """Restrict the key exchange to X25519.
 
         pyOpenSSL has no groups setter (``set_tmp_ecdh`` takes only ``cryptography``
@@ -140,7 +151,9 @@ class PyOpenSSLStyle(PythonContender):
             ctx.set_groups([GROUP])
             return
         if self.module_name == "asyncssl.SSL":
-            from ..._binding import lib
+            from ... import _binding
+
+            lib: Any = _binding.lib
         else:
             lib = getattr(self.SSL, "_lib", None)
         pointer = next((p for p in (getattr(ctx, a, None) for a in ("_context", "_ctx")) if p is not None), None)
@@ -153,7 +166,7 @@ class PyOpenSSLStyle(PythonContender):
         if note not in self.notes:
             self.notes.append(note)
 
-    def _pair(self):
+    def _pair(self) -> tuple[Any, Any]:
         SSL = self.SSL
         client = SSL.Connection(self.client_ctx, None)
         client.set_connect_state()
@@ -161,8 +174,8 @@ class PyOpenSSLStyle(PythonContender):
         server.set_accept_state()
         return client, server
 
-    def _handshake(self, client, server) -> None:
-        WantRead = self.SSL.WantReadError
+    def _handshake(self, client: Any, server: Any) -> None:
+        WantRead: type[Exception] = self.SSL.WantReadError
         client_done = server_done = False
         for _ in range(100):
             if not client_done:
@@ -184,7 +197,7 @@ class PyOpenSSLStyle(PythonContender):
         raise RuntimeError("handshake made no progress in 100 rounds")
 
     @staticmethod
-    def _move(src, dst, WantRead) -> None:
+    def _move(src: Any, dst: Any, WantRead: type[Exception]) -> None:
         while True:
             try:
                 data = src.bio_read(MOVE_SIZE)
@@ -194,7 +207,7 @@ class PyOpenSSLStyle(PythonContender):
             if len(data) < MOVE_SIZE:
                 return
 
-    def _negotiated(self, client) -> dict:
+    def _negotiated(self, client: Any) -> dict[str, str]:
         get_group = getattr(client, "get_group_name", None)
         group = get_group() if get_group else None
         return {
@@ -203,7 +216,7 @@ class PyOpenSSLStyle(PythonContender):
             "group": group if group else f"unverified ({self.module_name} has no Connection.get_group_name)",
         }
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         SSL = self.SSL
         if self.module_name == "asyncssl.SSL":
             from ... import _binding
@@ -221,7 +234,7 @@ class PyOpenSSLStyle(PythonContender):
 
     # --- the workloads: identical for every module with this API ---------------------------
 
-    def _run_bulk(self):
+    def _run_bulk(self) -> Runner:
         client, server = self._pair()
         self._handshake(client, server)
         send, recv_into = client.send, server.recv_into
@@ -239,7 +252,7 @@ class PyOpenSSLStyle(PythonContender):
 
         return run
 
-    def _run_pingpong(self):
+    def _run_pingpong(self) -> Runner:
         client, server = self._pair()
         self._handshake(client, server)
         c_send, c_recv_into, c_bio_read, c_bio_write = client.send, client.recv_into, client.bio_read, client.bio_write
@@ -263,7 +276,7 @@ class PyOpenSSLStyle(PythonContender):
 
         return run
 
-    def _run_handshake(self):
+    def _run_handshake(self) -> Runner:
         pair, handshake = self._pair, self._handshake
 
         def run(n: int) -> float:
@@ -295,6 +308,13 @@ def _server_hello_group(message: bytes) -> int | None:
     except IndexError:
         pass
     return None
+
+
+# One side of a Python ssl connection over memory BIOs: (the SSLObject, its incoming BIO, its outgoing BIO).
+_SslEnd = tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]
+# ``SSLObject.read(len, buffer)``: with a buffer it fills it and returns the count (typeshed
+# declares only the ``bytes`` result of the call without one).
+_ReadInto = Callable[[int, bytearray | memoryview], int]
 
 
 class PythonSSL(PythonContender):
@@ -329,7 +349,8 @@ class PythonSSL(PythonContender):
         # Read the group off the wire: ssl has no API for it before Python 3.15.
         hellos: list[bytes] = []
 
-        def watch(conn, direction, version, content_type, msg_type, data):
+        def watch(conn: ssl.SSLObject, direction: str, version: int, content_type: int, msg_type: int,
+                  data: bytes) -> None:
             if direction == "read" and data[:1] == b"\x02":
                 hellos.append(bytes(data))
 
@@ -343,7 +364,8 @@ class PythonSSL(PythonContender):
             pass  # Python 3.10: the OpenSSL policy selects the group (see above)
         group = "unverified (ssl.SSLContext._msg_callback unavailable)"
         try:
-            probe._msg_callback = watch  # a CPython debugging hook, used only for this check
+            # a CPython debugging hook (not in typeshed), used only for this check
+            probe._msg_callback = watch  # type: ignore[attr-defined]
         except AttributeError:
             probe = client
         client_side, server_side = self._pair(probe)
@@ -351,17 +373,19 @@ class PythonSSL(PythonContender):
         c = client_side[0]
         if hellos and (code := _server_hello_group(hellos[0])) is not None:
             group = GROUP_NAMES.get(code, f"0x{code:04x}")
-        name, protocol, _ = c.cipher()
+        cipher = c.cipher()
+        assert cipher is not None  # the handshake is done
+        name, protocol, _ = cipher
         self.negotiated = {"protocol": protocol, "cipher": name, "group": group}
 
-    def _pair(self, client_ctx=None):
+    def _pair(self, client_ctx: ssl.SSLContext | None = None) -> tuple[_SslEnd, _SslEnd]:
         ci, co, si, so = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
         client = (client_ctx or self.client_ctx).wrap_bio(ci, co, server_side=False)
         server = self.server_ctx.wrap_bio(si, so, server_side=True)
         return (client, ci, co), (server, si, so)
 
     @staticmethod
-    def _handshake(client, server) -> None:
+    def _handshake(client: _SslEnd, server: _SslEnd) -> None:
         (c, ci, co), (s, si, so) = client, server
         client_done = server_done = False
         for _ in range(100):
@@ -385,15 +409,15 @@ class PythonSSL(PythonContender):
                 return
         raise RuntimeError("handshake made no progress in 100 rounds")
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         return {"openssl": ssl.OPENSSL_VERSION, "openssl_source": "the libssl Python's _ssl module was built with",
                 "negotiated": self.negotiated, "notes": self.notes}
 
-    def _run_bulk(self):
+    def _run_bulk(self) -> Runner:
         client, server = self._pair()
         self._handshake(client, server)
         (c, _, co), (s, si, _) = client, server
-        write, co_read, si_write, read = c.write, co.read, si.write, s.read
+        write, co_read, si_write, read = c.write, co.read, si.write, cast(_ReadInto, s.read)
         chunk, buf = b"x" * BULK_SIZE, bytearray(BULK_SIZE)
 
         def run(n: int) -> float:
@@ -407,12 +431,12 @@ class PythonSSL(PythonContender):
 
         return run
 
-    def _run_pingpong(self):
+    def _run_pingpong(self) -> Runner:
         client, server = self._pair()
         self._handshake(client, server)
         (c, ci, co), (s, si, so) = client, server
-        c_write, c_read, co_read, ci_write = c.write, c.read, co.read, ci.write
-        s_write, s_read, so_read, si_write = s.write, s.read, so.read, si.write
+        c_write, c_read, co_read, ci_write = c.write, cast(_ReadInto, c.read), co.read, ci.write
+        s_write, s_read, so_read, si_write = s.write, cast(_ReadInto, s.read), so.read, si.write
         ping, s_buf, c_buf = b"p" * PING_SIZE, bytearray(PING_SIZE), bytearray(PING_SIZE)
         echo = memoryview(s_buf)
 
@@ -432,7 +456,7 @@ class PythonSSL(PythonContender):
 
         return run
 
-    def _run_handshake(self):
+    def _run_handshake(self) -> Runner:
         pair, handshake = self._pair, self._handshake
 
         def run(n: int) -> float:
@@ -452,7 +476,7 @@ class CReference(Contender):
 
     name, label = "c", "C (same OpenSSL)"
 
-    def __init__(self, prefix: str, env: dict[str, str] | None = None):
+    def __init__(self, prefix: str, env: dict[str, str] | None = None) -> None:
         self.prefix, self.env = prefix, env
 
     def setup(self, certs: CertFiles) -> None:
@@ -465,19 +489,21 @@ class CReference(Contender):
         self.certs = certs
         self.info = self._run("info", 0)
 
-    def _run(self, test: str, seconds: float) -> dict:
+    def _run(self, test: str, seconds: float) -> dict[str, Any]:
         args = [str(self.binary), str(self.certs.certfile), str(self.certs.keyfile), str(self.certs.cafile),
                 test, f"{seconds:.6f}"]
         result = subprocess.run(args, capture_output=True, text=True, env=self.env, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{self.binary.name} {test} failed ({result.returncode}): {result.stderr.strip()}")
-        return json.loads(result.stdout)
+        out: dict[str, Any] = json.loads(result.stdout)
+        return out
 
     def measure(self, test: str, seconds: float) -> float:
         out = self._run(test, seconds)
-        return out["work"] / out["seconds"] * SCALE[test]
+        rate: float = out["work"] / out["seconds"] * SCALE[test]
+        return rate
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         info = self.info
         notes = []
         if info["openssl_runtime"] != info["openssl_compiled"]:

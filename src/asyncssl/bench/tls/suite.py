@@ -28,8 +28,13 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .. import isolate, report, timing
+
+if TYPE_CHECKING:
+    from ..certs import CertFiles
+    from .contenders import Contender
 
 DESCRIPTION = "TLS 1.3 over memory BIOs: bulk MB/s, 64 B ping-pong, handshakes/s vs C, ssl, pyOpenSSL"
 
@@ -109,6 +114,17 @@ def main(argv: list[str]) -> int:
 # --- the run ------------------------------------------------------------------------------
 
 
+class Measured(TypedDict):
+    """What ``_measure`` collects for ``_result_document``."""
+
+    values: dict[str, dict[str, list[float]]]  # test -> contender -> one rate per repetition
+    failed: dict[str, str]  # contender -> why it failed
+
+
+# contender name (and "_process") -> what the report says about it
+Info = dict[str, dict[str, Any]]
+
+
 def _mapped_openssl_libraries() -> list[str]:
     """libssl/libcrypto files mapped into this process (Linux), to show who loaded what."""
     try:
@@ -119,14 +135,15 @@ def _mapped_openssl_libraries() -> list[str]:
     return sorted(p for p in paths if re.search(r"/lib(ssl|crypto)[^/]*\.so", p))
 
 
-def _setup(args, progress: report.Progress, certs) -> tuple[list, dict]:
+def _setup(args: argparse.Namespace, progress: report.Progress, certs: CertFiles) -> tuple[list[Contender], Info]:
     from .contenders import Unavailable, all_contenders
 
     prefix, asyncssl_problem = _linked()
     chosen = args.only or list(NAMES)
     if args.profile:
         chosen = [args.profile]
-    ready, info = [], {}
+    ready: list[Contender] = []
+    info: Info = {}
     for contender in all_contenders(prefix):
         if contender.name not in chosen:
             continue
@@ -151,7 +168,7 @@ def _setup(args, progress: report.Progress, certs) -> tuple[list, dict]:
     return ready, info
 
 
-def _annotate_linkage(info: dict) -> None:
+def _annotate_linkage(info: Info) -> None:
     """Say where pyOpenSSL's OpenSSL lives and flag contenders not on the reference build."""
     mapped = _mapped_openssl_libraries()
     if "pyopenssl" in info and info["pyopenssl"].get("available"):
@@ -198,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure(args, contenders: list, tests: list[str], progress: report.Progress) -> dict:
+def _measure(args: argparse.Namespace, contenders: list[Contender], tests: list[str],
+             progress: report.Progress) -> Measured:
     from .contenders import UNITS
 
     results: dict[str, dict[str, list[float]]] = {t: {c.name: [] for c in contenders} for t in tests}
@@ -220,7 +238,7 @@ def _measure(args, contenders: list, tests: list[str], progress: report.Progress
     return {"values": results, "failed": failed}
 
 
-def _profile(args, contender, progress: report.Progress) -> int:
+def _profile(args: argparse.Namespace, contender: Contender, progress: report.Progress) -> int:
     from .contenders import UNITS, PythonContender
 
     if not isinstance(contender, PythonContender):
@@ -243,12 +261,12 @@ def _profile(args, contender, progress: report.Progress) -> int:
 # --- the report ---------------------------------------------------------------------------
 
 
-def _summary(values: list[float]) -> dict:
+def _summary(values: list[float]) -> dict[str, Any]:
     return {"median": timing.median(values), "min": min(values), "max": max(values),
             "spread": timing.spread(values), "values": values} if values else {}
 
 
-def _result_document(args, tests: list[str], info: dict, measured: dict) -> dict:
+def _result_document(args: argparse.Namespace, tests: list[str], info: Info, measured: Measured) -> dict[str, Any]:
     from .contenders import BULK_SIZE, CIPHERSUITE, GROUP, PING_SIZE, UNITS
 
     values = measured["values"]
@@ -257,7 +275,7 @@ def _result_document(args, tests: list[str], info: dict, measured: dict) -> dict
         if test not in values:
             continue
         mine, theirs = values[test].get("asyncssl", []), values[test].get(baseline, [])
-        entry = {"contender": "asyncssl", "test": test, "baseline": baseline, "target": target}
+        entry: dict[str, Any] = {"contender": "asyncssl", "test": test, "baseline": baseline, "target": target}
         if mine and theirs and len(mine) == len(theirs):
             entry["ratio"] = timing.paired_ratio(mine, theirs)
             entry["status"] = "PASS" if entry["ratio"] >= target else "MISS"
@@ -289,7 +307,7 @@ def _result_document(args, tests: list[str], info: dict, measured: dict) -> dict
     }
 
 
-def _emit(args, data: dict, progress: report.Progress) -> None:
+def _emit(args: argparse.Namespace, data: dict[str, Any], progress: report.Progress) -> None:
     from .contenders import UNITS
 
     info = {k: v for k, v in data["contenders"].items() if not k.startswith("_")}
