@@ -15,9 +15,12 @@ import importlib
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
+import tempfile
 from pathlib import Path
 
 from cffi import FFI
@@ -190,6 +193,43 @@ def check_version(where: dict) -> None:
         )
 
 
+# --- no build-machine path in the binary ------------------------------------------------------
+# Sources compiled by absolute path leave that path in the extension: in __FILE__ (OpenSSL's
+# OPENSSL_FILE, assert, simaccel's error debug info) and in the debug information's file and
+# compilation-directory names. The prefix maps rewrite it to "." at compile time, so the same
+# sources give the same strings on every machine (tests/foundation/test_build_paths.py).
+
+
+def _compiler() -> list[str]:
+    """The C compiler distutils will run: $CC, else the one Python was built with."""
+    return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+
+
+def _compiler_accepts(flags: list[str]) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "probe.c"
+        source.write_text("int asyncssl_probe(void) { return 0; }\n")
+        try:
+            proc = subprocess.run([*_compiler(), *flags, "-Werror", "-c", str(source), "-o", str(Path(tmp) / "probe.o")],
+                                  capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return proc.returncode == 0
+
+
+def prefix_map_flags(*directories: str | os.PathLike) -> list[str]:
+    """Compiler flags that write each directory (as given and resolved) as "." into __FILE__ and the
+    debug information; [] if the compiler knows none of them (gcc >= 8 and clang >= 10 know
+    -ffile-prefix-map; older ones only the separate -fdebug-prefix-map/-fmacro-prefix-map)."""
+    # Nested directories (the build directory inside the checkout) map to "." whichever of their
+    # maps the compiler applies, so the order does not matter.
+    dirs = list(dict.fromkeys(p for d in directories for p in (os.path.abspath(d), os.path.realpath(d))))
+    for options in (["-ffile-prefix-map"], ["-fdebug-prefix-map", "-fmacro-prefix-map"], ["-fdebug-prefix-map"]):
+        if _compiler_accepts([f"{option}=/asyncssl-probe=." for option in options]):
+            return [f"{option}={d}=." for d in dirs for option in options]
+    return []
+
+
 def build_ffi() -> FFI:
     where = locate_openssl()
     check_version(where)
@@ -206,8 +246,10 @@ def build_ffi() -> FFI:
     source += f"static const long ASYNCSSL_STATIC_OPENSSL = {1 if where['static'] else 0};\n"
 
     kwargs: dict = {
-        "include_dirs": where["include_dirs"],
-        "extra_compile_args": ["-Werror=implicit-function-declaration"],
+        # the OpenSSL headers, then the modules' own C (the simulated accelerator's sources)
+        "include_dirs": where["include_dirs"] + [d for m in modules for d in getattr(m, "INCLUDE_DIRS", [])],
+        # The checkout, and the directory the build runs in (setuptools compiles there, in build/temp.*).
+        "extra_compile_args": ["-Werror=implicit-function-declaration", *prefix_map_flags(ROOT, os.getcwd())],
     }
     if where["static"]:
         libdir = Path(where["library_dirs"][0])

@@ -47,6 +47,9 @@ def main() -> int:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with tempfile.TemporaryDirectory() as tmp:
+        # cffi compiles inside tmp: its name would be the debug information's compilation
+        # directory. build_ffi.py maps the checkout away; CFLAGS (honoured by distutils) maps this.
+        os.environ["CFLAGS"] = " ".join([os.environ.get("CFLAGS", ""), *module.prefix_map_flags(tmp)]).strip()
         built = Path(module.ffibuilder.compile(tmpdir=tmp))
         for old in package.glob("_openssl*.so"):
             old.unlink()

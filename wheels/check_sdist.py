@@ -4,7 +4,7 @@
     python wheels/check_sdist.py dist/asyncssl-X.tar.gz
 
 Needed: the cffi build script and declarations, the C sources compiled into the extension
-(src/providers), the package, the wheel tooling and pins, the tests. Refused: compiled
+(src/asyncssl/testing/simaccel), the package, the wheel tooling and pins, the tests. Refused: compiled
 objects, virtualenvs and nox/pytest caches, build/ and dist/, benchmark results.
 """
 
@@ -20,7 +20,8 @@ REQUIRED = [
     "src/_cffi_src/__init__.py", "src/asyncssl/__init__.py",
     "wheels/openssl-pins.json", "wheels/provision_openssl.py",
 ]
-REQUIRED_GLOBS = ["src/_cffi_src/*.py", "src/providers/**/*.c", "src/providers/**/*.h", "tests/**/*.py"]
+REQUIRED_GLOBS = ["src/_cffi_src/*.py", "src/asyncssl/testing/simaccel/*.c",
+                  "src/asyncssl/testing/simaccel/*.h", "tests/**/*.py"]
 FORBIDDEN = re.compile(r"(^|/)(\.nox|\.venv|build|dist|__pycache__|\.pytest_cache|\.hypothesis)/"
                        r"|^benchmarks/results/|\.(so|o|pyc|dylib)$|^src/asyncssl/_openssl\.c$")
 

@@ -7,7 +7,9 @@ Prints `auditwheel show`, then fails unless
 - the wheel has a manylinux/musllinux tag (auditwheel accepted and repaired it),
 - no extension module in it needs libssl or libcrypto (DT_NEEDED), and
 - no libssl/libcrypto was grafted into the wheel (auditwheel vendors any shared one it finds,
-  which would mean the static link silently fell back to the system library).
+  which would mean the static link silently fell back to the system library), and
+- the simulated accelerator's C sources are in it as package data (asyncssl.testing finds
+  them next to the installed package, not in a checkout).
 Needs auditwheel (and its pyelftools) in the running environment.
 """
 
@@ -24,6 +26,9 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
 OPENSSL_LIB = re.compile(r"lib(ssl|crypto)[.-]")
+# Package data (MANIFEST.in + include-package-data): a few that each part of the build needs.
+SIMACCEL_SOURCES = [f"asyncssl/testing/simaccel/{name}" for name in ("simaccel.h", "simaccel_int.h", "simaccel_module.c",
+                                                                     "simaccel_prov.c", "simaccel_device.c")]
 
 
 def needed(elf_bytes: bytes) -> list[str]:
@@ -49,6 +54,9 @@ def main(argv: list[str]) -> int:
         grafted = [n for n in names if OPENSSL_LIB.search(Path(n).name) and ".libs/" in n]
         if grafted:
             problems.append(f"OpenSSL shared libraries grafted into the wheel: {grafted}")
+        missing = [f for f in SIMACCEL_SOURCES if f not in names]
+        if missing:
+            problems.append(f"the simulated accelerator's sources are not in the wheel: {missing}")
         extensions = [n for n in names if n.endswith(".so")]
         if not extensions:
             problems.append("no extension module in the wheel")

@@ -1,29 +1,34 @@
-"""The simulated accelerator provider (src/providers/simaccel), compiled into the extension.
+"""The simulated accelerator provider (src/asyncssl/testing/simaccel), compiled into the extension.
 
-The provider's C sources are the same ones the test setup builds into a loadable module
-(``asyncssl.testing.build_simulated_accelerator_module``).  Here they are included into
-the cffi translation unit by absolute path (quoted includes inside them resolve next to
-each file), so build_ffi.py needs no extra sources or include directories.  Compiled
-into the extension, the provider uses the extension's own libcrypto -- also in wheels
-with a static, symbol-hidden OpenSSL -- and is registered per library context with
-``OSSL_PROVIDER_add_builtin``.
+Why a testing provider is in the production extension: a provider must run inside the
+libcrypto that the extension itself calls, or its algorithms are invisible to the
+extension's library contexts. Wheels link a static OpenSSL with its symbols hidden, so that
+libcrypto exists only inside ``asyncssl._openssl``; a separately built provider module would
+load another libcrypto (the system's) and could never be used by it. Compiled into the same
+binary, it is registered per library context with ``OSSL_PROVIDER_add_builtin``
+(``asyncssl.testing.load_simulated_accelerator``) and costs nothing until then.
+
+The provider's C sources ship inside the package (``asyncssl/testing/simaccel/``) because
+``asyncssl.testing.build_simulated_accelerator_module`` compiles the same sources into a
+loadable module at run time, found next to the installed package and not at a path of
+the build machine. Here they are included into the cffi translation unit by name, through
+``INCLUDE_DIRS`` (build_ffi.py adds it to the compiler's include path). No path is written
+into the extension: build_ffi.py maps the checkout's prefix away from ``__FILE__`` and the
+debug information (``-ffile-prefix-map``), and tests/foundation/test_build_paths.py checks it.
 """
 
 from pathlib import Path
 
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "providers" / "simaccel"
+SOURCE_DIR = Path(__file__).resolve().parent.parent / "asyncssl" / "testing" / "simaccel"
+# Compiler include path for the provider's headers and the sources included below.
+INCLUDE_DIRS = [str(SOURCE_DIR)]
 # The files that make the provider; simaccel_module.c (OSSL_provider_init) is only for
 # the loadable module.
 PROVIDER_SOURCES = ["simaccel_err.c", "simaccel_device.c", "simaccel_prov.c", "simaccel_keymgmt.c", "simaccel_sig.c"]
 
-
-def _c_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-INCLUDES = f"""
+INCLUDES = """
 #include <openssl/provider.h>
-#include {_c_string(str(SOURCE_DIR / "simaccel.h"))}
+#include "simaccel.h"
 """
 
 TYPES = """
@@ -39,8 +44,6 @@ struct simaccel_stats {
     unsigned long sync_operations;
 };
 
-/* Where the provider's C sources were when this extension was built. */
-static const char *const ASYNCSSL_SIMACCEL_SOURCE_DIR;
 /* The property query that makes a library context prefer simaccel's signatures. */
 static const char *const ASYNCSSL_SIMACCEL_PREFERENCE;
 static const char *const ASYNCSSL_SIMACCEL_NAME;
@@ -56,26 +59,25 @@ void asyncssl_simaccel_after_fork_child(void);
 """
 
 CUSTOMIZATIONS = (
-    "\n".join(f"#include {_c_string(str(SOURCE_DIR / name))}" for name in PROVIDER_SOURCES)
-    + f"""
-static const char *const ASYNCSSL_SIMACCEL_SOURCE_DIR = {_c_string(str(SOURCE_DIR))};
+    "\n".join(f'#include "{name}"' for name in PROVIDER_SOURCES)
+    + """
 static const char *const ASYNCSSL_SIMACCEL_PREFERENCE = SIMACCEL_PREFERENCE;
 static const char *const ASYNCSSL_SIMACCEL_NAME = SIMACCEL_NAME;
 
 /* Makes "simaccel" loadable by name (OSSL_PROVIDER_load) in this library context. */
 int asyncssl_simaccel_register(OSSL_LIB_CTX *libctx)
-{{
+{
     return OSSL_PROVIDER_add_builtin(libctx, SIMACCEL_NAME, simaccel_provider_init);
-}}
+}
 
 void asyncssl_simaccel_configure(double latency, unsigned int fail_every, unsigned int eagain_every)
-{{
+{
     simaccel_configure(latency, fail_every, eagain_every);
-}}
+}
 
-void asyncssl_simaccel_stats(struct simaccel_stats *out) {{ simaccel_get_stats(out); }}
-void asyncssl_simaccel_reset_stats(void) {{ simaccel_reset_stats(); }}
-void asyncssl_simaccel_set_trace_file(const char *path) {{ simaccel_set_trace_file(path); }}
-void asyncssl_simaccel_after_fork_child(void) {{ simaccel_after_fork_child(); }}
+void asyncssl_simaccel_stats(struct simaccel_stats *out) { simaccel_get_stats(out); }
+void asyncssl_simaccel_reset_stats(void) { simaccel_reset_stats(); }
+void asyncssl_simaccel_set_trace_file(const char *path) { simaccel_set_trace_file(path); }
+void asyncssl_simaccel_after_fork_child(void) { simaccel_after_fork_child(); }
 """
 )

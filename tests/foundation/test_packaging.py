@@ -75,7 +75,7 @@ def make_sdist(path: Path, files: list[str]) -> Path:
 COMPLETE = [
     "build_ffi.py", "setup.py", "pyproject.toml", "MANIFEST.in", "PKG-INFO",
     "src/_cffi_src/__init__.py", "src/_cffi_src/ssl.py", "src/asyncssl/__init__.py",
-    "src/providers/simaccel/simaccel_prov.c", "src/providers/simaccel/simaccel.h",
+    "src/asyncssl/testing/simaccel/simaccel_prov.c", "src/asyncssl/testing/simaccel/simaccel.h",
     "wheels/openssl-pins.json", "wheels/provision_openssl.py", "tests/foundation/test_build.py",
 ]
 
@@ -91,12 +91,12 @@ def test_sdist_check_accepts_a_complete_sdist(tmp_path: Path):
 
 
 def test_sdist_check_refuses_caches_and_missing_build_inputs(tmp_path: Path):
-    files = [f for f in COMPLETE if not f.startswith("src/providers/")]
+    files = [f for f in COMPLETE if not f.startswith("src/asyncssl/testing/simaccel/")]
     files += ["src/asyncssl/_openssl.cpython-311-x86_64-linux-gnu.so", ".nox/tests/bin/python",
               "benchmarks/results/tls.json"]
     result = check_sdist(make_sdist(tmp_path / "bad.tar.gz", files))
     assert result.returncode == 1
-    assert "nothing matches src/providers/**/*.c" in result.stderr
+    assert "nothing matches src/asyncssl/testing/simaccel/*.c" in result.stderr
     assert "must not ship src/asyncssl/_openssl.cpython-311-x86_64-linux-gnu.so" in result.stderr
     assert "must not ship .nox/tests/bin/python" in result.stderr
     assert "must not ship benchmarks/results/tls.json" in result.stderr

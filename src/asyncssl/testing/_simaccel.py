@@ -1,4 +1,4 @@
-"""The simulated accelerator (src/providers/simaccel): load it, configure it, build its module.
+"""The simulated accelerator (C sources in ./simaccel/): load it, configure it, build its module.
 
 Two builds of the same C sources:
 - compiled into asyncssl's extension: ``load_simulated_accelerator(libctx)`` registers it
@@ -10,6 +10,16 @@ Two builds of the same C sources:
   -provider simaccel -provider default -propquery PREFERENCE -async``; it reads its
   settings from SIMACCEL_LATENCY, SIMACCEL_FAIL_EVERY, SIMACCEL_EAGAIN_EVERY and
   SIMACCEL_TRACE when the provider is initialised.
+
+Why the builtin copy is part of the production extension: a provider only serves the
+libcrypto it runs in. The wheels link OpenSSL statically with its symbols hidden, so the
+extension's libcrypto exists only inside ``asyncssl._openssl``, and a provider built
+separately (the module above) would bind to another libcrypto and never be used by the
+extension's library contexts. So the provider is compiled into the same binary; it is
+inert until ``load_simulated_accelerator`` registers it.
+
+The C sources are package data (``asyncssl/testing/simaccel/*.c, *.h``), so the module can
+be built from an installed package; no path of the machine that built asyncssl is used.
 """
 
 from __future__ import annotations
@@ -97,18 +107,19 @@ def reset_simulated_accelerator_stats() -> None:
 
 
 def simulated_accelerator_source_dir() -> Path:
-    """Where the provider's C sources are: $ASYNCSSL_SIMACCEL_SRC, the directory the extension
-    was built from, or src/providers/simaccel next to this package in a source checkout."""
+    """Where the provider's C sources are: $ASYNCSSL_SIMACCEL_SRC (when it holds them), else the
+    copy shipped in this package (``asyncssl/testing/simaccel``)."""
     candidates = []
     if os.environ.get("ASYNCSSL_SIMACCEL_SRC"):
         candidates.append(Path(os.environ["ASYNCSSL_SIMACCEL_SRC"]))
-    candidates.append(Path(ffi.string(lib.ASYNCSSL_SIMACCEL_SOURCE_DIR).decode()))
-    candidates.append(Path(__file__).resolve().parents[2] / "providers" / "simaccel")
+    # Relative to the installed package, never to the build machine's checkout.
+    candidates.append(Path(__file__).resolve().parent / "simaccel")
     for d in candidates:
         if (d / "simaccel_module.c").is_file():
             return d
     raise Error("the simulated accelerator's C sources were not found (looked in "
-                + ", ".join(map(str, candidates)) + "); set ASYNCSSL_SIMACCEL_SRC to src/providers/simaccel")
+                + ", ".join(map(str, candidates)) + "); set ASYNCSSL_SIMACCEL_SRC to a directory with "
+                "simaccel_module.c (src/asyncssl/testing/simaccel in a source checkout)")
 
 
 def build_simulated_accelerator_module(dest_dir: str | os.PathLike[str], *, extra_cflags: list[str] | None = None) -> Path:

@@ -1,4 +1,17 @@
-/* simaccel internals shared by the provider's parts (not installed, not for users). */
+/*
+ * simaccel internals shared by the provider's parts (not for users).
+ *
+ * The parts call each other one way, one job per file (tests/offload/test_simaccel_sources.py):
+ *   simaccel_module.c   loadable-module entry point        -> prov, device (settings)
+ *   simaccel_prov.c     provider entry, algorithm tables   -> device, keymgmt, sig
+ *   simaccel_sig.c      signatures                         -> device, err
+ *   simaccel_keymgmt.c  key import/export                  (nothing)
+ *   simaccel_device.c   the worker thread, pause/notify    -> err
+ *   simaccel_err.c      errors through the core's upcalls  (nothing)
+ * The device is below the provider: it gets the provider context only to raise errors on
+ * the caller's queue (simaccel_raise, in simaccel_err.c), so it never calls up into
+ * simaccel_prov.c, and the provider can be changed without touching the device.
+ */
 #ifndef SIMACCEL_INT_H
 #define SIMACCEL_INT_H
 

@@ -1,7 +1,8 @@
 /*
  * simaccel's errors: raised on the caller's OpenSSL error queue through the core's upcalls
  * (which the provider context holds), with the reason texts of simaccel_prov.c. A file of its
- * own because every part raises errors, the device included.
+ * own because every part raises errors, the device included: kept out of simaccel_prov.c, it
+ * lets the device (below the provider) raise them without calling back up into the provider.
  */
 #include <stdarg.h>
 #include "simaccel_int.h"
