@@ -33,6 +33,7 @@ MODULES = [
     "async_",
     "glue",
     "guard",
+    "fused",
     "callbacks",
     "offload",
     "simaccel",

@@ -71,6 +71,7 @@ static const int ASYNCSSL_GUARD_JOB_SHORTER;
 static const int ASYNCSSL_GUARD_CLOSED_DURING;
 static const int ASYNCSSL_GUARD_NO_MEMORY;
 static const int ASYNCSSL_GUARD_IN_QUIC_CALLBACK;
+static const int ASYNCSSL_GUARD_UNDER_MODE_ASYNC;
 static const int ASYNCSSL_GUARD_MIN_CODE;
 
 /* asyncssl_guarded_bio_put/get failures other than -1 (negated) */
@@ -135,6 +136,7 @@ CUSTOMIZATIONS = """
 #define ASYNCSSL_GUARD_CLOSED_DURING 1009
 #define ASYNCSSL_GUARD_NO_MEMORY 1010
 #define ASYNCSSL_GUARD_IN_QUIC_CALLBACK 1011
+#define ASYNCSSL_GUARD_UNDER_MODE_ASYNC 1012   /* a fused call (fused.py) under MODE_ASYNC */
 
 #define ASYNCSSL_BIO_WANT_READ 2
 #define ASYNCSSL_BIO_WANT_WRITE 3

@@ -61,7 +61,7 @@ def test_quick_run_prints_progress_table_and_target_lines(quick_run):
     result, data, out = quick_run
     assert "rep 1/" in result.stderr  # one progress line per step, on stderr
     assert "contender" in result.stdout and "asyncssl targets" in result.stdout
-    assert len(data["targets"]) == 5
+    assert len(data["targets"]) == 6
     assert all(t["status"] in ("PASS", "MISS") or t["status"].startswith("n/a") for t in data["targets"])
     if data["files"]["png"]:  # matplotlib installed
         assert Path(data["files"]["png"]).is_file()

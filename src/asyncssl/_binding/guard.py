@@ -118,7 +118,10 @@ def refusal(code: int, obj: Any, method: str) -> BaseException:
                 lib.ASYNCSSL_GUARD_JOB_OTHER_DATA, lib.ASYNCSSL_GUARD_JOB_SHORTER):
         return _job_refusal(code, obj, call)
     if code == lib.ASYNCSSL_GUARD_NO_MEMORY:
-        return MemoryError(f"{call}: out of memory for the async job's buffer")
+        return MemoryError(f"{call}: out of memory (for the async job's buffer, or the memory BIO refused the bytes)")
+    if code == lib.ASYNCSSL_GUARD_UNDER_MODE_ASYNC:
+        return Error(f"{call} is not available under SSL_MODE_ASYNC (a paused job would keep the caller's buffers): "
+                     "use send()/recv_into() with bio_write()/bio_read() there, or clear MODE_ASYNC")
     if code == lib.ASYNCSSL_GUARD_IN_QUIC_CALLBACK:
         return Error(IN_CALLBACK_MESSAGE.format(what=call))
     return Error(f"{call}: refused by the in-call guard (code {code})")

@@ -288,6 +288,51 @@ class PyOpenSSLStyle(PythonContender):
         return run
 
 
+class FusedCalls(PyOpenSSLStyle):
+    """asyncssl's fused memory-BIO calls: ``encrypt`` (write + collect the ciphertext) and
+    ``decrypt_into`` (feed the ciphertext + read), one C call per direction per message.
+    The handshake is the pyOpenSSL-style one (the fused calls are for the data path)."""
+
+    def __init__(self) -> None:
+        super().__init__("fused", "asyncssl fused calls", "asyncssl.SSL")
+
+    def _run_bulk(self) -> Runner:
+        client, server = self._pair()
+        self._handshake(client, server)
+        encrypt, decrypt_into = client.encrypt, server.decrypt_into
+        chunk, buf = b"x" * BULK_SIZE, bytearray(BULK_SIZE)
+        rest = memoryview(buf)
+
+        def run(n: int) -> float:
+            for _ in range(n):
+                got = decrypt_into(encrypt(chunk), buf)
+                while got < BULK_SIZE:  # one record in practice
+                    got += decrypt_into(b"", rest[got:])
+            return n * BULK_SIZE
+
+        return run
+
+    def _run_pingpong(self) -> Runner:
+        client, server = self._pair()
+        self._handshake(client, server)
+        c_encrypt, c_decrypt_into = client.encrypt, client.decrypt_into
+        s_encrypt, s_decrypt_into = server.encrypt, server.decrypt_into
+        ping, s_buf, c_buf = b"p" * PING_SIZE, bytearray(PING_SIZE), bytearray(PING_SIZE)
+        echo = memoryview(s_buf)
+
+        def run(n: int) -> float:
+            for _ in range(n):
+                got = s_decrypt_into(c_encrypt(ping), s_buf)
+                while got < PING_SIZE:
+                    got += s_decrypt_into(b"", echo[got:])
+                got = c_decrypt_into(s_encrypt(echo), c_buf)
+                while got < PING_SIZE:
+                    got += c_decrypt_into(b"", memoryview(c_buf)[got:])
+            return n
+
+        return run
+
+
 # --- Python's ssl module ------------------------------------------------------------------
 
 
@@ -519,6 +564,7 @@ def all_contenders(prefix: str) -> list[Contender]:
     return [
         CReference(prefix),
         PyOpenSSLStyle("asyncssl", "asyncssl", "asyncssl.SSL"),
+        FusedCalls(),
         PythonSSL(),
         PyOpenSSLStyle("pyopenssl", "pyOpenSSL", "OpenSSL.SSL"),
     ]
