@@ -13,8 +13,19 @@ from __future__ import annotations
 
 import os
 import types
+from typing import Any, TypeAlias, TypeVar, Union
 
 from .errors import Error, NotSupportedError, OpenSSLErrorEntry
+
+# cffi's ``ffi`` and ``lib`` are untyped: a pointer they hand out (``SSL *``, ``BIO *``, a
+# ``char[]``) is annotated ``CData``, which names what it is without pretending mypy can
+# check it.
+CData: TypeAlias = Any
+# What the data paths take. ``collections.abc.Buffer`` is Python 3.12+ and the package
+# supports 3.10, so the common buffer types are named here once.
+ReadableBuffer: TypeAlias = Union[bytes, bytearray, memoryview]
+WritableBuffer: TypeAlias = Union[bytearray, memoryview]
+_E = TypeVar("_E", bound=Error)
 
 
 def _load_failure_hint(exc: ImportError) -> str:
@@ -190,13 +201,21 @@ def drain_errors() -> list[OpenSSLErrorEntry]:
         ))
 
 
-def error_from_queue(exc_type: type[Error] = Error, fallback: str = "OpenSSL reported an error") -> Error:
-    """An exception of `exc_type` carrying (and clearing) the thread's error queue."""
+def error_from_queue(exc_type: type[_E] = Error, fallback: str = "OpenSSL reported an error", *,  # type: ignore[assignment]
+                     summary: str | None = None) -> _E:
+    """An exception of `exc_type` carrying (and clearing) the thread's error queue.
+
+    ``args[0]`` is pyOpenSSL's list of ``(library, function, reason)`` tuples and
+    ``.errors`` the same entries with their codes. `summary` says what failed (and why,
+    when the caller knows more than the queue): it leads ``str()``. With an empty queue
+    the exception is just the summary, else `fallback`.
+    """
     entries = drain_errors()
     if not entries:
-        return exc_type(fallback)
+        return exc_type(summary if summary is not None else fallback)
     exc = exc_type([e.as_tuple() for e in entries])
     exc.errors = tuple(entries)
+    exc.summary = summary
     return exc
 
 

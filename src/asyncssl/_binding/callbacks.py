@@ -10,7 +10,7 @@ Invariants (DESIGN.md section 2):
 1. A callback never lets an exception escape into C. It stores it on its owner
    (``_callback_exception``), returns the code that makes OpenSSL fail the operation,
    and the wrapper that made the C call re-raises it once the call has returned
-   (``_io.raise_for_error_code`` / ``Context._reraise``).
+   (``ssl_io.reraise_callback_exception``, also reached through ``ssl_io.raise_for_error_code``).
 2. Only the first exception is kept: it is the cause, later ones are consequences.
 3. Callbacks are ``@ffi.def_extern`` (one C entry point per kind), never
    ``ffi.callback``, which needs writable+executable memory and leaks on some systems.

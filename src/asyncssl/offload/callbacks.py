@@ -21,8 +21,8 @@ from .._binding import ffi
 _lock = threading.Lock()
 _keys = itertools.count(1)
 _wait_ctx_targets: dict[int, Callable[[], object]] = {}
-# How an SSL's completion reaches its Connection (set by _offload; the SSL* -> Connection
-# lookup is the ex_data key of _callbacks, so a dropped Connection is simply not found).
+# How an SSL's completion reaches its Connection (set by mode_async; the SSL* -> Connection
+# lookup is the ex_data key of _binding/callbacks, so a dropped Connection is simply not found).
 _ssl_dispatch: Callable[[object], object] | None = None
 
 

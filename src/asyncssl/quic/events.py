@@ -2,9 +2,11 @@
 "wait for the network" helper the synchronous API uses when asked to block while the
 object is in non-blocking mode.
 
-Every QUIC object is an ``SSL *``. The classes using :class:`QuicEventMethods` provide
-``_live_ssl()``, which returns the pointer or raises a clear ``Error`` once the object
-(or its parent) is closed, so no call ever reaches OpenSSL with a freed pointer.
+Every QUIC object is an ``SSL *``. The classes using :class:`QuicEventMethods` (streams,
+listeners) provide ``_live_ssl()``, which returns the pointer or raises a clear ``Error``
+once the object (or its parent) is closed, so no call ever reaches OpenSSL with a freed
+pointer. ``Connection`` has its own event methods (one implementation for TLS, DTLS and
+QUIC) on its ``_live_ssl(engine=True)``.
 """
 
 from __future__ import annotations

@@ -27,9 +27,11 @@ from __future__ import annotations
 import itertools
 import time
 import weakref
+from collections.abc import Callable
+from typing import Any
 
+from .._binding import CData, ffi, has, lib, not_supported
 from .._binding import callbacks as _callbacks
-from .._binding import ffi, has, lib, not_supported
 from .._binding.errors import Error
 from .._binding.guard import ACCESS, CLOSED_GUARD, guarded, new_guard
 from .._binding.ssl_io import clear_errors
@@ -38,7 +40,7 @@ from .errors import quic_error_from_queue
 from .events import QuicEventMethods, check_may_enter
 from .udp_socket import attach_udp_socket, check_socket_open, check_udp_socket
 
-__all__ = ["Listener"]
+__all__ = ["Listener", "register_connection_factory"]
 
 _PENDING_MAX_AGE = 300.0   # a handshake never takes that long: older entries were discarded
 _contexts: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
@@ -49,10 +51,24 @@ _context_keys = itertools.count(1)
 _listeners_by_fd: weakref.WeakValueDictionary[int, Listener] = weakref.WeakValueDictionary()
 
 
-def _connection_class():
-    from ..tls.connection import Connection  # the SSL engineer's module; imported late (cycle)
+# How the listener makes the Python object of a server connection OpenSSL created:
+# `factory(listener, ssl_ptr, pending=...)` returns a Connection owning `ssl_ptr`. The
+# object layer registers it when tls/connection.py is imported (asyncssl.SSL imports it),
+# so this layer never imports the one above it.
+ConnectionFactory = Callable[..., Any]
+_connection_factory: ConnectionFactory | None = None
 
-    return Connection
+
+def register_connection_factory(factory: ConnectionFactory) -> None:
+    """Called once, by tls/connection.py at import time, with ``Connection._server_connection``."""
+    global _connection_factory
+    _connection_factory = factory
+
+
+def _make_connection(listener: Listener, ptr: CData, *, pending: bool) -> Any:
+    if _connection_factory is None:
+        raise Error("no Connection class is registered for QUIC server connections: import asyncssl.SSL")
+    return _connection_factory(listener, ptr, pending=pending)
 
 
 @ffi.def_extern()  # reached through asyncssl_entry_new_pending_conn_cb (reentry.py)
@@ -66,7 +82,7 @@ def asyncssl_new_pending_conn_cb(ctx_ptr, new_ssl, arg):
         listener = _listeners_by_fd.get(lib.SSL_get_fd(new_ssl))
         if listener is None or listener._closed:
             return 1   # not one of ours: let OpenSSL carry on without Python callbacks
-        conn = _connection_class()._quic_server_connection(listener, new_ssl, pending=True)
+        conn = _make_connection(listener, new_ssl, pending=True)
         listener._pending[conn._callback_key] = (conn, time.monotonic())
         listener._connections.add(conn)
     except BaseException:  # noqa: BLE001 - never raise into C; the connection still works
@@ -158,7 +174,7 @@ class Listener(QuicEventMethods):
         check_may_enter("Listener.close()")
         pending = [conn for conn, _ in self._pending.values()]
         for conn in list(self._connections) + pending:
-            conn._quic_close(" (its listener was closed)")
+            conn._close(" (its listener was closed)")
         self._pending.clear()
         self._closed = True
         if _listeners_by_fd.get(self._fd) is self:
@@ -222,7 +238,7 @@ class Listener(QuicEventMethods):
             try:
                 conn._quic_handshake(True)
             except BaseException:
-                conn._quic_close()
+                conn.close()
                 raise
         return conn
 
@@ -233,12 +249,12 @@ class Listener(QuicEventMethods):
             del self._pending[key]   # OpenSSL discarded it long ago; the collector frees ours
         conn = _callbacks.connection_for(cptr)
         entry = self._pending.pop(getattr(conn, "_callback_key", None), None) if conn is not None else None
-        if entry is not None and entry[0] is conn and not conn._closed:
-            conn._quic_accepted(cptr)
+        if entry is not None and entry[0] is conn and not conn.closed:
+            conn._quic.accepted(conn, cptr)
         else:
             # No callback saw it, or its pending object was closed or collected meanwhile.
-            conn = _connection_class()._quic_server_connection(self, cptr, pending=False)
-            conn._quic_set_server_modes()
+            conn = _make_connection(self, cptr, pending=False)
+            conn._quic.set_server_modes(conn)
         self._connections.add(conn)
         return conn
 

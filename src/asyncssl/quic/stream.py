@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import time
 
-from .._binding import ffi, lib
+from .._binding import CData, ffi, lib
 from .._binding.errors import Error, WantReadError, WantWriteError
 from .._binding.guard import ACCESS, guarded, new_guard
-from .._binding.ssl_io import buffer_error, check_size, clear_errors
+from .._binding.ssl_io import buffer_error, check_size, clear_errors, raise_for_error_code
 from .constants import default_value_class
-from .errors import quic_error_from_queue, raise_for_quic_io
+from .errors import explain_quic_failure, quic_error_from_queue
 from .events import QuicEventMethods, check_may_enter
 from .udp_socket import check_socket_open
 
@@ -51,7 +51,14 @@ _recv = lib.asyncssl_recv
 _WOULD_BLOCK = (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE)
 
 
-def _refuse_flags(flags) -> None:
+def _raise(ptr: CData, code: int, *, reading: bool) -> None:
+    """Raise for the ``SSL_get_error`` `code` of a failed read/write on stream `ptr` (the one
+    mapping, with the QUIC branch: the stream's and the connection's state)."""
+    raise_for_error_code(code, errno=ffi.errno,
+                         explain=lambda: explain_quic_failure(ptr, lib.SSL_get0_connection(ptr), reading=reading))
+
+
+def _refuse_flags(flags: object) -> None:
     if flags is not None:
         raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
 
@@ -126,7 +133,7 @@ class Stream(QuicEventMethods):
         return Error(f"this QUIC stream is closed{self._closed_why}: open or accept a new one")
 
     def _live_ssl(self):
-        if not self._closed and self._conn._closed:
+        if not self._closed and self._conn.closed:
             # The connection was closed behind our back (Connection.close): stop here.
             self._close(" (its connection was closed)")
         if self._closed:
@@ -153,7 +160,7 @@ class Stream(QuicEventMethods):
             return
         self._closed = True
         self._closed_why = why
-        self._conn._quic_forget_stream(self)
+        self._conn._quic.forget_stream(self)
         lib.asyncssl_guard_close(self._guard)
 
     def set_blocking_mode(self, blocking: bool) -> None:
@@ -268,7 +275,7 @@ class Stream(QuicEventMethods):
                 return 0
             n = _send(ptr, data, len(data))  # clears the error queue, returns count or -code
             if n < 0:
-                raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=False)
+                _raise(ptr, -n, reading=False)
             return n
         try:
             view = ffi.from_buffer(data)
@@ -297,7 +304,7 @@ class Stream(QuicEventMethods):
             if self._blocking and -n in _WOULD_BLOCK:
                 self._wait(None, streak)
                 continue
-            raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=reading)
+            _raise(ptr, -n, reading=reading)
         return done
 
     write = send

@@ -44,7 +44,8 @@ from .._binding.constants import (
 from .._binding.errors import ContextFrozenError, Error
 from .._binding.ssl_io import reraise_callback_exception
 from .._binding.uncopyable import Uncopyable
-from ..offload.mode_async import AsyncOffloadContextMixin, context_set_mode, refuses_callbacks_under_mode_async
+from ..offload import mode_async as _offload
+from ..offload.mode_async import context_set_mode, refuses_callbacks_under_mode_async
 from .trust import verify_locations
 
 __all__ = ["Context", "ContextFrozenError", "create_default_context"]
@@ -121,7 +122,7 @@ def _alpn_wire(protos: Any) -> bytes:
     return bytes(out)
 
 
-class Context(AsyncOffloadContextMixin, Uncopyable):
+class Context(Uncopyable):
     """Settings shared by connections: certificates, verification, protocols, callbacks.
 
     Corresponds to ``SSL_CTX_new_ex``. `method` is one of the ``*_METHOD`` constants;
@@ -187,7 +188,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         self._cookie_generate_callback: Callable | None = None
         self._cookie_verify_callback: Callable | None = None
         self._alpn_protos: list | None = None  # recorded so QUIC can refuse a missing ALPN up front
-        self._async_callback: Callable | None = None  # MODE_ASYNC completion callback (_offload.py)
+        self._async_callback: Callable | None = None  # MODE_ASYNC completion callback (offload/mode_async.py)
         self._app_data: Any = None
 
         lib.SSL_CTX_set_mode(ctx, MODE_ENABLE_PARTIAL_WRITE | MODE_ACCEPT_MOVING_WRITE_BUFFER)
@@ -201,9 +202,27 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
     def is_quic(self) -> bool:
         return self.method_kind.startswith("quic")
 
-    def _reraise(self) -> None:
-        """Re-raise an exception stashed by the password callback during the last C call."""
-        reraise_callback_exception(self)
+    # --- async crypto offload (offload/mode_async.py does the work) ------------------------
+
+    def set_async_callback(self, callback: Callable[[Any], object] | None) -> None:
+        """``SSL_CTX_set_async_callback``: ``callback(conn)`` is called when an offloaded operation
+        of a Connection made from this Context completes -- on the provider's thread: keep it
+        short (e.g. ``loop.call_soon_threadsafe``); an exception in it is reported through
+        ``sys.unraisablehook``.  ``None`` removes it.  Replaces a wakeup fd."""
+        _offload.check_async_callback(callback)
+        _offload.check_context_unused(self._used, "set_async_callback")
+        _offload.set_context_async_callback(self._ctx, callback is not None)
+        self._async_callback = callback
+
+    def set_async_wakeup_fd(self, fd: int | None) -> None:
+        """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
+        GIL on that path).  The fd must stay open while Connections use it, and should be
+        non-blocking (a full pipe already means "wake up").  ``None`` removes it.  Replaces an
+        async callback."""
+        checked = _offload.check_fd(fd)
+        _offload.check_context_unused(self._used, "set_async_wakeup_fd")
+        _offload.set_context_async_wakeup_fd(self._ctx, checked)
+        self._async_callback = None
 
     def _passwd_userdata(self):
         return ffi.cast("void *", self._callback_key) if self._passphrase_callback is not None else ffi.NULL
@@ -213,7 +232,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
             return load_private_key(pkey, passwd_userdata=self._passwd_userdata(),
                                     libctx=self._libctx_ptr, propq=self._propq)
         except Error:
-            self._reraise()
+            reraise_callback_exception(self)  # the password callback's
             raise
 
     # --- protocol versions and ciphers -------------------------------------------------
@@ -444,7 +463,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         _require_int(filetype, "filetype")
         lib.ERR_clear_error()
         ok = lib.SSL_CTX_use_PrivateKey_file(self._ctx, fspath_bytes(keyfile, "keyfile"), filetype)
-        self._reraise()
+        reraise_callback_exception(self)  # the password callback's
         check(ok, "SSL_CTX_use_PrivateKey_file")
 
     @_mutator
