@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import types
+from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar, Union
 
 from .errors import Error, NotSupportedError, OpenSSLErrorEntry
@@ -53,12 +54,24 @@ def _load_failure_hint(exc: ImportError) -> str:
 
 
 try:
-    from .._openssl import ffi
+    from .._openssl import ffi as ffi  # re-exported: the object modules import it from here
     from .._openssl import lib as _raw_lib
 except ImportError as exc:  # pragma: no cover - depends on how the process was started
     if "version `OPENSSL_" in str(exc) or "symbol lookup error" in str(exc) or "undefined symbol" in str(exc):
         raise ImportError(_load_failure_hint(exc)) from exc
     raise
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def def_extern(**kwargs: Any) -> Callable[[_F], _F]:
+    """``ffi.def_extern``, typed: the decorated ``extern "Python"`` callback keeps its signature.
+
+    Runs once per callback, at import; the decorator returns the function itself.
+    """
+    decorate: Callable[[_F], _F] = ffi.def_extern(**kwargs)
+    return decorate
+
 
 # --- conditional names: flag -> (OpenSSL version that brings them, names) -----------------
 

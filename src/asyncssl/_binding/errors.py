@@ -34,6 +34,8 @@ class Error(Exception):
     # What failed, set by ``error_from_queue(summary=...)``: str() puts it before the queue.
     summary: str | None = None
     _SUMMARY_FORMAT = "{summary}: {queue}"
+    # Set by Connection.sendall on the exception that interrupted it: how much was sent.
+    bytes_sent: int
 
     def __str__(self) -> str:
         if len(self.args) == 1 and isinstance(self.args[0], list) and self.args[0] and isinstance(self.args[0][0], tuple):

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from . import ffi, lib
+from . import CData, ffi, lib
 from .errors import Error
 
 __all__ = ["CLOSED_GUARD", "DRIVE", "ACCESS", "IN_CALLBACK_MESSAGE", "new_guard", "refusal", "guarded", "is_refusal", "reap"]
@@ -41,7 +41,7 @@ _JOB_STARTED_BY = {
 }
 
 
-def new_guard(ssl, *, shared: bool, borrowed: bool = False):
+def new_guard(ssl: CData, *, shared: bool, borrowed: bool = False) -> CData:
     """Own `ssl` (one reference) through a new guard; frees `ssl` if that fails.
 
     `shared`: concurrent calls are allowed (QUIC objects, which OpenSSL locks itself);
@@ -60,7 +60,7 @@ def new_guard(ssl, *, shared: bool, borrowed: bool = False):
     return ffi.gc(guard, lib.asyncssl_guard_drop)
 
 
-def _closed_guard():
+def _closed_guard() -> CData:
     guard = new_guard(ffi.NULL, shared=False)
     lib.asyncssl_guard_close(guard)
     return guard
@@ -72,7 +72,7 @@ CLOSED_GUARD = _closed_guard()
 
 
 def is_refusal(code: int) -> bool:
-    return code >= MIN_CODE
+    return bool(code >= MIN_CODE)
 
 
 IN_CALLBACK_MESSAGE = (
@@ -90,7 +90,8 @@ def refusal(code: int, obj: Any, method: str) -> BaseException:
     kind = type(obj).__name__
     call = f"{kind}.{method}()"
     if code == CLOSED:
-        return obj._closed_error()
+        closed: BaseException = obj._closed_error()
+        return closed
     if code == CLOSED_DURING:
         return Error(f"{call}: this {kind} was closed during the call (by one of its callbacks or by another "
                      "thread); its result is lost. Create a new one to talk again.")
@@ -131,14 +132,18 @@ def _job_refusal(code: int, obj: Any, call: str) -> Error:
                  "with at least the same size")
 
 
-def guarded(kind: int) -> Callable:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def guarded(kind: int) -> Callable[[Callable[Concatenate[Any, _P], _R]], Callable[Concatenate[Any, _P], _R]]:
     """Run the decorated method inside ``self._guard`` (entered with `kind`)."""
 
-    def decorate(func: Callable) -> Callable:
+    def decorate(func: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
         name = func.__name__
 
         @functools.wraps(func)
-        def method(self, *args, **kwargs):
+        def method(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             guard = self._guard
             code = _enter(guard, kind)
             if code:
@@ -155,4 +160,4 @@ def guarded(kind: int) -> Callable:
 
 def reap() -> int:
     """Resume this thread's parked async jobs once, free the finished ones; how many are still parked."""
-    return lib.asyncssl_guard_reap()
+    return int(lib.asyncssl_guard_reap())

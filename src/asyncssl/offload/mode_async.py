@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._binding import CData, async_stacks_enlarged, check, ffi, lib
 from .._binding import guard as _guard
@@ -64,7 +64,8 @@ _CONNECTION_CALLBACK_ATTRS = ("_verify_callback", "_info_callback")
 
 
 def _python_callbacks(obj: Any, attrs: tuple[str, ...]) -> list[str]:
-    return [a.lstrip("_") for a in attrs if getattr(obj, a, None) is not None]
+    # `attrs` are declared state of `obj` (Context.__init__, Connection._init_state)
+    return [a.lstrip("_") for a in attrs if getattr(obj, a) is not None]
 
 
 def _refuse_callbacks_in_async(what: str, callbacks: list[str]) -> Error:
@@ -74,27 +75,33 @@ def _refuse_callbacks_in_async(what: str, callbacks: list[str]) -> Error:
         "code on such a stack can corrupt memory. Drop the callbacks, drop MODE_ASYNC, or use OpenSSL >= 3.2.")
 
 
-def _guard_set_mode(func: Callable, callback_attrs: tuple[str, ...], with_context: bool) -> Callable:
+_SetMode = Callable[[Any, int], int]   # Context.set_mode / Connection.set_mode
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _guard_set_mode(func: _SetMode, callback_attrs: tuple[str, ...], with_context: bool) -> _SetMode:
     """set_mode refusing MODE_ASYNC while Python TLS callbacks are set (small async stacks)."""
 
     @functools.wraps(func)
-    def set_mode(self, mode, *args, **kwargs):
+    def set_mode(self: Any, mode: int) -> int:
         if isinstance(mode, int) and mode & MODE_ASYNC and not async_stacks_enlarged():
             names = _python_callbacks(self, callback_attrs)
             if with_context:
-                names += _python_callbacks(getattr(self, "_context", None), _CONTEXT_CALLBACK_ATTRS)
+                names += _python_callbacks(self._context, _CONTEXT_CALLBACK_ATTRS)
             if names:
                 raise _refuse_callbacks_in_async(f"{type(self).__name__}.set_mode(MODE_ASYNC)", names)
-        return func(self, mode, *args, **kwargs)
+        return func(self, mode)
 
     return set_mode
 
 
-def refuses_callbacks_under_mode_async(func: Callable) -> Callable:
+def refuses_callbacks_under_mode_async(
+        func: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
     """A TLS callback setter refusing a Python callback while MODE_ASYNC is on (small async stacks)."""
 
     @functools.wraps(func)
-    def setter(self, *args, **kwargs):
+    def setter(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if (not async_stacks_enlarged() and any(callable(a) for a in (*args, *kwargs.values()))
                 and self.get_mode() & MODE_ASYNC):
             raise _refuse_callbacks_in_async(f"{type(self).__name__}.{func.__name__}()", [func.__name__[4:]])
@@ -103,12 +110,12 @@ def refuses_callbacks_under_mode_async(func: Callable) -> Callable:
     return setter
 
 
-def context_set_mode(func: Callable) -> Callable:
+def context_set_mode(func: _SetMode) -> _SetMode:
     """``Context.set_mode``: refuses MODE_ASYNC while the Context has Python TLS callbacks."""
     return _guard_set_mode(func, _CONTEXT_CALLBACK_ATTRS, with_context=False)
 
 
-def connection_set_mode(func: Callable) -> Callable:
+def connection_set_mode(func: _SetMode) -> _SetMode:
     """``Connection.set_mode``: refuses MODE_ASYNC while it or its Context has Python TLS callbacks."""
     return _guard_set_mode(func, _CONNECTION_CALLBACK_ATTRS, with_context=True)
 
@@ -213,7 +220,7 @@ def _fire_async_callback(conn: Any) -> None:
         callback(conn)
 
 
-def check_fd(fd: object) -> int:
+def check_fd(fd: Any) -> int:
     """A wakeup fd argument (an int, an object with fileno(), or None) as an open fd, or -1 for None."""
     if fd is None:
         return -1
@@ -222,14 +229,15 @@ def check_fd(fd: object) -> int:
             fd = fd.fileno()
         else:
             raise TypeError("fd must be an int file descriptor (or an object with fileno()), or None")
-    if fd < 0:
+    number: int = fd   # an int, or what fileno() returned (an int for real files)
+    if number < 0:
         raise ValueError("fd must be a valid (non-negative) file descriptor")
     try:
-        os.fstat(fd)
+        os.fstat(number)
     except OSError as exc:
-        raise ValueError(f"fd {fd} is not an open file descriptor ({exc.strerror}): the wakeup byte would go "
+        raise ValueError(f"fd {number} is not an open file descriptor ({exc.strerror}): the wakeup byte would go "
                          "nowhere, or to whatever file later gets that number") from None
-    return fd
+    return number
 
 
 _async_callbacks.set_ssl_dispatch(_fire_async_callback)

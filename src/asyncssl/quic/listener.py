@@ -25,12 +25,13 @@ streams) first, then frees the listener.
 from __future__ import annotations
 
 import itertools
+import socket
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from .._binding import CData, ffi, has, lib, not_supported
+from .._binding import CData, def_extern, ffi, has, lib, not_supported
 from .._binding import callbacks as _callbacks
 from .._binding.errors import Error
 from .._binding.guard import ACCESS, CLOSED_GUARD, guarded, new_guard
@@ -71,8 +72,8 @@ def _make_connection(listener: Listener, ptr: CData, *, pending: bool) -> Any:
     return _connection_factory(listener, ptr, pending=pending)
 
 
-@ffi.def_extern()  # reached through asyncssl_entry_new_pending_conn_cb (reentry.py)
-def asyncssl_new_pending_conn_cb(ctx_ptr, new_ssl, arg):
+@def_extern()  # reached through asyncssl_entry_new_pending_conn_cb (reentry.py)
+def asyncssl_new_pending_conn_cb(ctx_ptr: CData, new_ssl: CData, arg: CData) -> int:
     """Attach a Python ``Connection`` to a server connection OpenSSL has just created.
 
     Runs with the engine lock held: only calls that do not take it (SSL_get_fd, up-refs,
@@ -101,9 +102,9 @@ class Listener(QuicEventMethods):
     __slots__ = ("_ssl", "_guard", "_context", "_socket", "_fd", "_connections", "_pending", "_closed",
                  "__weakref__")
 
-    def __init__(self, context, udp_socket, *, validate_address: bool = True):
-        self._ssl = None
-        self._guard = CLOSED_GUARD
+    def __init__(self, context: Any, udp_socket: socket.socket, *, validate_address: bool = True) -> None:
+        self._ssl: CData = None
+        self._guard: CData = CLOSED_GUARD
         self._closed = True
         if not has("SSL_new_listener"):
             raise not_supported("SSL_new_listener")
@@ -112,21 +113,21 @@ class Listener(QuicEventMethods):
             raise Error("SSL.Listener needs a Context made with SSL.QUIC_SERVER_METHOD"
                         + (f" (this one is {kind!r})" if kind else ""))
         refuse_async_mode(context)
-        if getattr(context, "_alpn_select_callback", None) is None:
+        if context._alpn_select_callback is None:
             raise Error(alpn_missing_message("server"))
         blocking = check_udp_socket(udp_socket)
         self._context = context
         self._socket = udp_socket
-        self._connections: weakref.WeakSet = weakref.WeakSet()   # accepted and pending
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()   # accepted and pending (Connections)
         # Pending connections (made by the pending-connection callback) until accepted:
         # callback key -> (Connection, time made). Strong: a callback may have stored
         # things on the object that accept_connection() must return.
-        self._pending: dict[int, tuple[object, float]] = {}
+        self._pending: dict[int, tuple[Any, float]] = {}
         self._fd = -1
         # The SSL_CTX's settings are now copied into OpenSSL objects: freeze the Context
         # like Connection does.
         context._used = True
-        key = getattr(context, "_quic_pending_key", None)
+        key = context._quic_pending_key
         if key is None:
             key = next(_context_keys)
             context._quic_pending_key = key
@@ -154,16 +155,16 @@ class Listener(QuicEventMethods):
     def _closed_error(self) -> Error:
         return Error("this QUIC listener is closed")
 
-    def _live_ssl(self):
+    def _live_ssl(self) -> CData:
         if self._closed:
             raise self._closed_error()
         check_socket_open(self._socket, "listener")
         check_may_enter("a QUIC listener method")
         return self._ssl
 
-    def _forget_connection(self, conn) -> None:
+    def _forget_connection(self, conn: Any) -> None:
         self._connections.discard(conn)
-        self._pending.pop(getattr(conn, "_callback_key", None), None)
+        self._pending.pop(conn._callback_key, None)
 
     def close(self) -> None:
         """Close every connection accepted from this listener (they share its socket) and the
@@ -188,7 +189,7 @@ class Listener(QuicEventMethods):
     def __enter__(self) -> Listener:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -202,13 +203,13 @@ class Listener(QuicEventMethods):
         self._live_ssl()
         return self._fd
 
-    def get_context(self):
+    def get_context(self) -> Any:
         return self._context
 
     # --- accepting ---------------------------------------------------------------------------------
 
     @guarded(ACCESS)
-    def accept_connection(self, *, block: bool | None = None):
+    def accept_connection(self, *, block: bool | None = None) -> Any:
         """Corresponds to ``SSL_accept_connection``: the next incoming connection, or None.
 
         `block=None` follows the listener's blocking mode. A blocking accept returns a
@@ -242,13 +243,13 @@ class Listener(QuicEventMethods):
                 raise
         return conn
 
-    def _adopt(self, cptr):
+    def _adopt(self, cptr: CData) -> Any:
         """The Connection for `cptr`, just returned by ``SSL_accept_connection``."""
         now = time.monotonic()
         for key in [k for k, (_, t) in self._pending.items() if now - t > _PENDING_MAX_AGE]:
             del self._pending[key]   # OpenSSL discarded it long ago; the collector frees ours
         conn = _callbacks.connection_for(cptr)
-        entry = self._pending.pop(getattr(conn, "_callback_key", None), None) if conn is not None else None
+        entry = self._pending.pop(conn._callback_key, None) if conn is not None else None
         if entry is not None and entry[0] is conn and not conn.closed:
             conn._quic.accepted(conn, cptr)
         else:

@@ -82,14 +82,16 @@ _UINT64_MAX = (1 << 64) - 1
 __all__ = ["Connection"]
 
 # Bound once: the hot paths call these through module globals, not attribute chains.
-# Each takes the guard and enters/leaves it in C.
-_recv = lib.asyncssl_guarded_recv
-_send = lib.asyncssl_guarded_send
-_bio_put = lib.asyncssl_guarded_bio_put
-_bio_get = lib.asyncssl_guarded_bio_get
-_peek = lib.asyncssl_guarded_peek
-_handshake = lib.asyncssl_guarded_do_handshake
-_shutdown = lib.asyncssl_guarded_shutdown
+# Each takes the guard and enters/leaves it in C. (Typed here, where they are bound:
+# guard, buffer, size -> a count, or a negated error code.)
+_IOHelper = Callable[[CData, CData, int], int]
+_recv: _IOHelper = lib.asyncssl_guarded_recv
+_send: _IOHelper = lib.asyncssl_guarded_send
+_bio_put: _IOHelper = lib.asyncssl_guarded_bio_put
+_bio_get: _IOHelper = lib.asyncssl_guarded_bio_get
+_peek: _IOHelper = lib.asyncssl_guarded_peek
+_handshake: Callable[[CData], int] = lib.asyncssl_guarded_do_handshake
+_shutdown: Callable[[CData, CData], int] = lib.asyncssl_guarded_shutdown
 _GUARD_MIN = lib.ASYNCSSL_GUARD_MIN_CODE
 _CLOSED_DURING = lib.ASYNCSSL_GUARD_CLOSED_DURING
 # The memory-BIO helpers' "would block" codes as the SSL_get_error codes they stand for.
@@ -99,7 +101,7 @@ _from_buffer = ffi.from_buffer
 # A from_buffer object is released as soon as its call returned: held by a traceback
 # in a reference cycle it would keep the buffer exported into cyclic GC (a crash).
 _release = ffi.release
-_unpack = ffi.unpack
+_unpack: Callable[[CData, int], bytes] = ffi.unpack
 _new = ffi.new
 _MSG_PEEK = _socket_mod.MSG_PEEK
 _INT_MAX = 2**31 - 1
@@ -178,30 +180,6 @@ class Connection(Uncopyable):
     the state checks) and ``_context``.
     """
 
-    def __init__(self, context: Context, socket: Any = None) -> None:
-        if not isinstance(context, Context):
-            raise TypeError(f"context must be an asyncssl.SSL.Context, not {type(context).__name__}")
-        self._init_state(context, socket)
-
-        if context.is_quic:
-            check_client_context(context)  # before SSL_new, which only says "should not call"
-        _guard.reap()  # a reap point for this thread's connections dropped with a paused job
-        lib.ERR_clear_error()
-        ssl = lib.SSL_new(context._ctx)
-        if ssl == ffi.NULL:
-            raise error_from_queue(Error, "SSL_new failed")
-        self._own_ssl(ssl, shared=context.is_quic)
-        context._used = True
-        _callbacks.attach_connection(self, ssl)
-
-        if context.is_quic:
-            # The QUIC part attaches the UDP socket and QUIC settings to self._ssl.
-            self._quic = QuicPart.for_client(self, context, socket)
-        elif socket is None:
-            self._init_memory_bios()
-        else:
-            self._init_socket(socket)
-
     def _init_state(self, context: Context, socket: Any) -> None:
         """Every attribute a Connection has, before it owns an ``SSL*``: its complete state.
 
@@ -247,6 +225,30 @@ class Connection(Uncopyable):
         self._bscratch_len = 0
         self._quic: QuicPart | None = None
         self._async_callback: Callable[[Connection], object] | None = None
+
+    def __init__(self, context: Context, socket: Any = None) -> None:
+        if not isinstance(context, Context):
+            raise TypeError(f"context must be an asyncssl.SSL.Context, not {type(context).__name__}")
+        self._init_state(context, socket)
+
+        if context.is_quic:
+            check_client_context(context)  # before SSL_new, which only says "should not call"
+        _guard.reap()  # a reap point for this thread's connections dropped with a paused job
+        lib.ERR_clear_error()
+        ssl = lib.SSL_new(context._ctx)
+        if ssl == ffi.NULL:
+            raise error_from_queue(Error, "SSL_new failed")
+        self._own_ssl(ssl, shared=context.is_quic)
+        context._used = True
+        _callbacks.attach_connection(self, ssl)
+
+        if context.is_quic:
+            # The QUIC part attaches the UDP socket and QUIC settings to self._ssl.
+            self._quic = QuicPart.for_client(self, context, socket)
+        elif socket is None:
+            self._init_memory_bios()
+        else:
+            self._init_socket(socket)
 
     def _own_ssl(self, ssl: CData, *, shared: bool, borrowed: bool = False) -> None:
         """Own `ssl` (one reference) through this Connection's guard, the one place that frees it.
@@ -377,6 +379,8 @@ class Connection(Uncopyable):
 
     def __getattr__(self, name: str) -> Any:
         # pyOpenSSL: unknown attributes come from the socket (fileno, settimeout, ...).
+        # Through __dict__: before _init_state ran (cls.__new__) there is no _socket, and
+        # self._socket would recurse into here.
         sock = self.__dict__.get("_socket")
         if sock is None or name.startswith("__"):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
@@ -455,7 +459,7 @@ class Connection(Uncopyable):
     def set_options(self, options: int) -> int:
         """Corresponds to ``SSL_set_options``; returns the new option mask."""
         _require_int(options, "options")
-        return lib.SSL_set_options(self._live_ssl(), options)
+        return int(lib.SSL_set_options(self._live_ssl(), options))
 
     @connection_set_mode
     @guarded(ACCESS)
@@ -464,22 +468,22 @@ class Connection(Uncopyable):
         _require_int(mode, "mode")
         if mode & MODE_ASYNC and self._context.is_quic:
             raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL; use it on TLS or DTLS connections")
-        return lib.SSL_set_mode(self._live_ssl(), mode)
+        return int(lib.SSL_set_mode(self._live_ssl(), mode))
 
     @guarded(ACCESS)
     def clear_mode(self, mode_to_clear: int) -> int:
         """Corresponds to ``SSL_clear_mode``; returns the new mode mask."""
         _require_int(mode_to_clear, "mode_to_clear")
-        return lib.SSL_clear_mode(self._live_ssl(), mode_to_clear)
+        return int(lib.SSL_clear_mode(self._live_ssl(), mode_to_clear))
 
     @guarded(ACCESS)
     def get_mode(self) -> int:
         """Corresponds to ``SSL_get_mode``."""
-        return lib.SSL_get_mode(self._live_ssl())
+        return int(lib.SSL_get_mode(self._live_ssl()))
 
     @refuses_callbacks_under_mode_async
     @guarded(ACCESS)
-    def set_verify(self, mode: int, callback: Callable | None = None) -> None:
+    def set_verify(self, mode: int, callback: Callable[..., Any] | None = None) -> None:
         """Corresponds to ``SSL_set_verify``; see ``Context.set_verify`` for `callback`."""
         _require_int(mode, "mode")
         if callback is not None:
@@ -490,7 +494,7 @@ class Connection(Uncopyable):
     @guarded(ACCESS)
     def get_verify_mode(self) -> int:
         """Corresponds to ``SSL_get_verify_mode``."""
-        return lib.SSL_get_verify_mode(self._live_ssl())
+        return int(lib.SSL_get_verify_mode(self._live_ssl()))
 
     @guarded(ACCESS)
     def set1_host(self, name: str) -> None:
@@ -552,7 +556,7 @@ class Connection(Uncopyable):
         return None if name == ffi.NULL else ffi.string(name)
 
     @guarded(ACCESS)
-    def set_alpn_protos(self, protos: list) -> None:
+    def set_alpn_protos(self, protos: list[bytes]) -> None:
         """Corresponds to ``SSL_set_alpn_protos``; `protos` is a list of bytes."""
         wire = _alpn_wire(protos)
         if lib.SSL_set_alpn_protos(self._live_ssl(), wire, len(wire)) != 0:  # 0 is success here
@@ -569,7 +573,7 @@ class Connection(Uncopyable):
 
     @refuses_callbacks_under_mode_async
     @guarded(ACCESS)
-    def set_info_callback(self, callback: Callable) -> None:
+    def set_info_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_set_info_callback``; `callback(conn, where, ret)`."""
         _require_callable(callback)
         self._info_callback = callback
@@ -627,13 +631,14 @@ class Connection(Uncopyable):
     def connect(self, addr: Any) -> None:
         """Connect the socket to `addr` and act as the client (the handshake happens on first I/O)."""
         self.set_connect_state()
-        return self._require_socket("connect").connect(addr)
+        self._require_socket("connect").connect(addr)
 
     def connect_ex(self, addr: Any) -> int:
         """Like ``connect`` but returns an errno instead of raising, as ``socket.connect_ex``."""
         sock = self._require_socket("connect_ex")
         self.set_connect_state()
-        return sock.connect_ex(addr)
+        errno: int = sock.connect_ex(addr)
+        return errno
 
     def accept(self) -> tuple[Connection, Any]:
         """Accept a TCP client on the listening socket; returns ``(Connection, address)`` in server state."""
@@ -666,7 +671,7 @@ class Connection(Uncopyable):
     @guarded(ACCESS)
     def total_renegotiations(self) -> int:
         """Corresponds to ``SSL_total_renegotiations``."""
-        return lib.SSL_total_renegotiations(self._live_ssl())
+        return int(lib.SSL_total_renegotiations(self._live_ssl()))
 
     # --- data: the hot paths ----------------------------------------------------------------------
 
@@ -810,7 +815,7 @@ class Connection(Uncopyable):
     def pending(self) -> int:
         """Plaintext bytes already decrypted and buffered (readable without I/O). Corresponds to ``SSL_pending``."""
         # engine: SSL_pending on QUIC takes the engine lock, so not from inside a callback
-        return lib.SSL_pending(self._live_ssl(engine=True))
+        return int(lib.SSL_pending(self._live_ssl(engine=True)))
 
     def bio_write(self, buf: ReadableBuffer) -> int:
         """Feed ciphertext received from the network (memory-BIO mode). Corresponds to ``BIO_write_ex``."""
@@ -889,12 +894,12 @@ class Connection(Uncopyable):
         if code:
             self._raise(code, "shutdown")
         reraise_callback_exception(self)
-        return ret[0] > 0
+        return bool(ret[0] > 0)
 
     @guarded(ACCESS)
     def get_shutdown(self) -> int:
         """``SENT_SHUTDOWN``/``RECEIVED_SHUTDOWN`` bits. Corresponds to ``SSL_get_shutdown``."""
-        return lib.SSL_get_shutdown(self._live_ssl())
+        return int(lib.SSL_get_shutdown(self._live_ssl()))
 
     @guarded(ACCESS)
     def set_shutdown(self, state: int) -> None:
@@ -904,7 +909,7 @@ class Connection(Uncopyable):
 
     def sock_shutdown(self, *args: Any, **kwargs: Any) -> None:
         """``shutdown`` of the underlying socket (not TLS close_notify)."""
-        return self._require_socket("sock_shutdown").shutdown(*args, **kwargs)
+        self._require_socket("sock_shutdown").shutdown(*args, **kwargs)
 
     def makefile(self, *args: Any, **kwargs: Any) -> None:
         """Not supported, as in pyOpenSSL."""
@@ -923,7 +928,7 @@ class Connection(Uncopyable):
     @guarded(ACCESS)
     def get_state_string(self) -> bytes:
         """Corresponds to ``SSL_state_string_long``."""
-        return ffi.string(lib.SSL_state_string_long(self._live_ssl()))
+        return bytes(ffi.string(lib.SSL_state_string_long(self._live_ssl())))
 
     # --- event API (TLS, DTLS, QUIC) --------------------------------------------------------------
 
@@ -1042,7 +1047,7 @@ class Connection(Uncopyable):
         """Seconds left on the retransmission timer, None if none runs. Corresponds to ``DTLSv1_get_timeout``."""
         tv = _new("struct timeval *")
         if lib.DTLSv1_get_timeout(self._live_ssl(), tv):
-            return tv.tv_sec + tv.tv_usec / 1e6
+            return float(tv.tv_sec + tv.tv_usec / 1e6)
         return None
 
     @guarded(DRIVE)
@@ -1071,7 +1076,7 @@ class Connection(Uncopyable):
     @guarded(ACCESS)
     def get_cleartext_mtu(self) -> int:
         """The largest plaintext per datagram (0 if unknown). Corresponds to ``DTLS_get_data_mtu``."""
-        return lib.DTLS_get_data_mtu(self._live_ssl())
+        return int(lib.DTLS_get_data_mtu(self._live_ssl()))
 
     @guarded(ACCESS)
     def set_dtls_initial_timeout(self, seconds: float) -> None:
@@ -1095,7 +1100,8 @@ class Connection(Uncopyable):
     def get_cipher_list(self) -> list[str]:
         """Corresponds to ``SSL_get_cipher_list``."""
         ssl = self._live_ssl()
-        out, i = [], 0
+        out: list[str] = []
+        i = 0
         while True:
             name = lib.SSL_get_cipher_list(ssl, i)
             if name == ffi.NULL:
@@ -1104,7 +1110,7 @@ class Connection(Uncopyable):
             i += 1
 
     @guarded(ACCESS)
-    def get_client_ca_list(self) -> list:
+    def get_client_ca_list(self) -> list[Any]:
         """The CA names the server asked for (as cryptography ``x509.Name``). Corresponds to ``SSL_get_client_CA_list``."""
         names = lib.SSL_get_client_CA_list(self._live_ssl())
         if names == ffi.NULL:
@@ -1131,21 +1137,21 @@ class Connection(Uncopyable):
             lib.X509_free(ptr)
 
     @guarded(ACCESS)
-    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list | None:
+    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
         """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
         return x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._live_ssl()))
 
     @guarded(ACCESS)
-    def get_verified_chain(self, *, as_cryptography: bool = True) -> list | None:
+    def get_verified_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
         """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
         return x509_stack_to_list(lib.SSL_get0_verified_chain(self._live_ssl()))
 
     @guarded(ACCESS)
     def get_verify_result(self) -> int:
         """Corresponds to ``SSL_get_verify_result`` (``X509_V_OK`` = 0)."""
-        return lib.SSL_get_verify_result(self._live_ssl())
+        return int(lib.SSL_get_verify_result(self._live_ssl()))
 
-    def _session_ptr(self):
+    def _session_ptr(self) -> CData:
         return lib.SSL_get_session(self._live_ssl())
 
     @guarded(ACCESS)
@@ -1171,11 +1177,11 @@ class Connection(Uncopyable):
         return self._fetch(lambda buf, n: lib.SSL_SESSION_get_master_key(session, buf, n))
 
     @staticmethod
-    def _fetch(get: Callable) -> bytes:
+    def _fetch(get: Callable[[CData, int], int]) -> bytes:
         size = get(ffi.NULL, 0)
         buf = _new("unsigned char[]", size)
         got = get(buf, size)
-        return ffi.buffer(buf, got)[:]
+        return bytes(ffi.buffer(buf, got)[:])
 
     @guarded(ACCESS)
     def get_finished(self) -> bytes | None:
@@ -1187,14 +1193,14 @@ class Connection(Uncopyable):
         """The peer's last Finished message. Corresponds to ``SSL_get_peer_finished``."""
         return self._finished(lib.SSL_get_peer_finished)
 
-    def _finished(self, func: Callable) -> bytes | None:
+    def _finished(self, func: Callable[[CData, CData, int], int]) -> bytes | None:
         ssl = self._live_ssl()
         size = func(ssl, ffi.NULL, 0)
         if size == 0:
             return None
         buf = _new("char[]", size)
         func(ssl, buf, size)
-        return ffi.buffer(buf, size)[:]
+        return bytes(ffi.buffer(buf, size)[:])
 
     @guarded(ACCESS)
     def export_keying_material(self, label: bytes, olen: int, context: bytes | None = None) -> bytes:
@@ -1215,7 +1221,7 @@ class Connection(Uncopyable):
                                             0 if context is None else len(context), 0 if context is None else 1)
         if not ok:
             raise error_from_queue(Error, "SSL_export_keying_material failed (handshake not finished?)")
-        return ffi.buffer(out, olen)[:]
+        return bytes(ffi.buffer(out, olen)[:])
 
     @guarded(ACCESS)
     def get_cipher_name(self) -> str | None:
@@ -1238,12 +1244,12 @@ class Connection(Uncopyable):
     @guarded(ACCESS)
     def get_protocol_version_name(self) -> str:
         """E.g. ``"TLSv1.3"``. Corresponds to ``SSL_get_version``."""
-        return ffi.string(lib.SSL_get_version(self._live_ssl())).decode("utf-8")
+        return str(ffi.string(lib.SSL_get_version(self._live_ssl())).decode("utf-8"))
 
     @guarded(ACCESS)
     def get_protocol_version(self) -> int:
         """E.g. ``TLS1_3_VERSION``. Corresponds to ``SSL_version``."""
-        return lib.SSL_version(self._live_ssl())
+        return int(lib.SSL_version(self._live_ssl()))
 
     @guarded(ACCESS)
     def get_selected_srtp_profile(self) -> bytes:
