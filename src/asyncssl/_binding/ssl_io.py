@@ -50,8 +50,7 @@ from .errors import (
     ZeroReturnError,
 )
 
-__all__ = ["clear_errors", "raise_for_error_code", "reraise_callback_exception", "take_callback_exception",
-           "check_size", "buffer_error"]
+__all__ = ["clear_errors", "raise_for_error_code", "reraise_callback_exception", "check_size", "buffer_error"]
 
 _ERR_CLEAR = lib.ERR_clear_error
 
@@ -110,7 +109,7 @@ class _HasCallbackException(Protocol):
     _callback_exception: BaseException | None
 
 
-def take_callback_exception(owner: _HasCallbackException) -> BaseException | None:
+def _take_callback_exception(owner: _HasCallbackException) -> BaseException | None:
     """The exception a Python callback stashed on `owner` (a Connection or Context), forgotten
     there; None if there is none. OpenSSL's queued errors are cleared with it: the library
     failed *because* the callback failed, so they are noise now."""
@@ -129,7 +128,7 @@ def reraise_callback_exception(owner: _HasCallbackException | None) -> None:
     """
     if owner is None:
         return
-    exc = take_callback_exception(owner)
+    exc = _take_callback_exception(owner)
     if exc is not None:
         raise exc
 
