@@ -20,6 +20,11 @@ connection is used (``accept_stream``, ``recv``, ``do_handshake()``/``handle_eve
 
 Lifetime: accepted connections hold the listener; ``close()`` closes them (and their
 streams) first, then frees the listener.
+
+The listener makes those ``Connection`` objects through a factory that the object layer
+registers when it is imported (``register_connection_factory``, called by
+tls/connection.py with ``Connection._server_connection``): quic/ sits below tls/ and never
+imports it, so there is no import cycle and no late import.
 """
 
 from __future__ import annotations

@@ -148,12 +148,14 @@ class _State(enum.Enum):
 
     ::
 
-        NEW --_own_ssl--> OPEN --close()/drop--------------> CLOSED
-                           |                                  ^
-                           +--close() (QUIC)--> CLOSING ------+
+        NEW --_own_ssl--> OPEN --close() (TLS, DTLS)--------------------> CLOSED
+                           |                                                 ^
+                           +--close() (QUIC)--> CLOSING --streams closed, ---+
+                                                          peer told
 
     NEW: no ``SSL*`` yet (construction has not reached it, or failed before it);
-    ``closed`` is True and every call raises the closed error.
+    ``closed`` is True and every call raises the closed error. A dropped Connection
+    changes no state: its guard's ``ffi.gc`` destructor requests the free.
     OPEN: the Connection owns its ``SSL*`` through its guard.
     CLOSING: QUIC only, inside ``close()``: the streams are being closed and the peer
     told; the ``SSL*`` is still owned, so plain getters work, but calls that enter the
