@@ -202,6 +202,6 @@ def test_stream_conclude_twice_and_reset_after_conclude(asyncssl_server, connect
 
 
 def test_connection_on_a_server_context_says_to_use_a_listener(server_context, udp_socket):
-    # Needs Connection.__init__ to call QuicConnectionMixin._quic_check_context before SSL_new.
+    # Needs Connection.__init__ to call quic.connection.check_client_context before SSL_new.
     with pytest.raises(SSL.Error, match="Listener"):
         SSL.Connection(server_context(), udp_socket())

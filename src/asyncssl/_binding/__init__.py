@@ -14,15 +14,19 @@ from __future__ import annotations
 import os
 import types
 from collections.abc import Callable
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, Union
 
 from .errors import Error, NotSupportedError, OpenSSLErrorEntry
 
-#: A cffi pointer or array (``ffi.CData``). cffi ships no type stubs, so to the type checker the
-#: pointers, like ``ffi`` and ``lib`` themselves, are dynamic; the name says what is meant.
+# cffi's ``ffi`` and ``lib`` are untyped: a pointer they hand out (``SSL *``, ``BIO *``, a
+# ``char[]``) is annotated ``CData``, which names what it is without pretending mypy can
+# check it.
 CData: TypeAlias = Any
-
-_Function = TypeVar("_Function", bound=Callable[..., Any])
+# What the data paths take. ``collections.abc.Buffer`` is Python 3.12+ and the package
+# supports 3.10, so the common buffer types are named here once.
+ReadableBuffer: TypeAlias = Union[bytes, bytearray, memoryview]
+WritableBuffer: TypeAlias = Union[bytearray, memoryview]
+_E = TypeVar("_E", bound=Error)
 
 
 def _load_failure_hint(exc: ImportError) -> str:
@@ -50,17 +54,23 @@ def _load_failure_hint(exc: ImportError) -> str:
 
 
 try:
-    from .._openssl import ffi as ffi  # (re-exported: every object module uses it)
+    from .._openssl import ffi as ffi  # re-exported: the object modules import it from here
     from .._openssl import lib as _raw_lib
 except ImportError as exc:  # pragma: no cover - depends on how the process was started
     if "version `OPENSSL_" in str(exc) or "symbol lookup error" in str(exc) or "undefined symbol" in str(exc):
         raise ImportError(_load_failure_hint(exc)) from exc
     raise
 
-def extern_python(**options: Any) -> Callable[[_Function], _Function]:
-    """``@ffi.def_extern(**options)``, typed: the function an ``extern \"Python\"`` declaration of the
-    same name calls. Its result goes back to C, so it must never raise (stash, return the error value)."""
-    return cast(Callable[[_Function], _Function], ffi.def_extern(**options))
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def def_extern(**kwargs: Any) -> Callable[[_F], _F]:
+    """``ffi.def_extern``, typed: the decorated ``extern "Python"`` callback keeps its signature.
+
+    Runs once per callback, at import; the decorator returns the function itself.
+    """
+    decorate: Callable[[_F], _F] = ffi.def_extern(**kwargs)
+    return decorate
 
 
 # --- conditional names: flag -> (OpenSSL version that brings them, names) -----------------
@@ -204,13 +214,21 @@ def drain_errors() -> list[OpenSSLErrorEntry]:
         ))
 
 
-def error_from_queue(exc_type: type[Error] = Error, fallback: str = "OpenSSL reported an error") -> Error:
-    """An exception of `exc_type` carrying (and clearing) the thread's error queue."""
+def error_from_queue(exc_type: type[_E] = Error, fallback: str = "OpenSSL reported an error", *,  # type: ignore[assignment]
+                     summary: str | None = None) -> _E:
+    """An exception of `exc_type` carrying (and clearing) the thread's error queue.
+
+    ``args[0]`` is pyOpenSSL's list of ``(library, function, reason)`` tuples and
+    ``.errors`` the same entries with their codes. `summary` says what failed (and why,
+    when the caller knows more than the queue): it leads ``str()``. With an empty queue
+    the exception is just the summary, else `fallback`.
+    """
     entries = drain_errors()
     if not entries:
-        return exc_type(fallback)
+        return exc_type(summary if summary is not None else fallback)
     exc = exc_type([e.as_tuple() for e in entries])
     exc.errors = tuple(entries)
+    exc.summary = summary
     return exc
 
 

@@ -10,7 +10,7 @@ Invariants (DESIGN.md section 2):
 1. A callback never lets an exception escape into C. It stores it on its owner
    (``_callback_exception``), returns the code that makes OpenSSL fail the operation,
    and the wrapper that made the C call re-raises it once the call has returned
-   (``_io.raise_for_error_code`` / ``Context._reraise``).
+   (``ssl_io.reraise_callback_exception``, also reached through ``ssl_io.raise_for_error_code``).
 2. Only the first exception is kept: it is the cause, later ones are consequences.
 3. Callbacks are ``@ffi.def_extern`` (one C entry point per kind), never
    ``ffi.callback``, which needs writable+executable memory and leaks on some systems.
@@ -20,31 +20,33 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from typing import Any
 
-from . import ffi, lib
+from . import CData, def_extern, ffi, lib
 from .certs import x509_to_cryptography
 from .constants import NO_OVERLAPPING_PROTOCOLS
 
-_objects: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
+# Connections and Contexts (this layer sits below their classes: typed Any here)
+_objects: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
 _keys = itertools.count(1)
 _SSL_IDX = lib.SSL_get_ex_new_index(0, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL)
 assert _SSL_IDX >= 0, "SSL_get_ex_new_index failed"
 
-_TLSEXT_ERR_OK = lib.SSL_TLSEXT_ERR_OK
-_TLSEXT_ERR_NOACK = lib.SSL_TLSEXT_ERR_NOACK
-_TLSEXT_ERR_ALERT_FATAL = lib.SSL_TLSEXT_ERR_ALERT_FATAL
+_TLSEXT_ERR_OK: int = lib.SSL_TLSEXT_ERR_OK
+_TLSEXT_ERR_NOACK: int = lib.SSL_TLSEXT_ERR_NOACK
+_TLSEXT_ERR_ALERT_FATAL: int = lib.SSL_TLSEXT_ERR_ALERT_FATAL
 _AD_INTERNAL_ERROR = 80  # TLS alert internal_error
-_COOKIE_MAX = lib.DTLS1_COOKIE_LENGTH
+_COOKIE_MAX: int = lib.DTLS1_COOKIE_LENGTH
 
 
-def register(obj) -> int:
+def register(obj: Any) -> int:
     """A fresh key under which callbacks find `obj` (held weakly)."""
     key = next(_keys)
     _objects[key] = obj
     return key
 
 
-def attach_connection(conn, ssl_ptr) -> None:
+def attach_connection(conn: Any, ssl_ptr: CData) -> None:
     """Make callbacks on `ssl_ptr` find `conn`. Corresponds to ``SSL_set_ex_data``."""
     key = register(conn)
     conn._callback_key = key
@@ -52,7 +54,7 @@ def attach_connection(conn, ssl_ptr) -> None:
         raise MemoryError("SSL_set_ex_data failed")
 
 
-def connection_for(ssl_ptr):
+def connection_for(ssl_ptr: CData) -> Any:
     """The Connection that owns `ssl_ptr`, or None (foreign SSL, or already collected)."""
     if ssl_ptr == ffi.NULL:
         return None
@@ -60,7 +62,7 @@ def connection_for(ssl_ptr):
     return _objects.get(key) if key else None
 
 
-def stash(owner, exc: BaseException) -> None:
+def stash(owner: Any, exc: BaseException) -> None:
     """Keep the first exception raised by a callback of `owner` for re-raising later."""
     if owner is not None and owner._callback_exception is None:
         owner._callback_exception = exc
@@ -69,8 +71,8 @@ def stash(owner, exc: BaseException) -> None:
 # --- certificate verification -----------------------------------------------------------
 
 
-@ffi.def_extern()
-def asyncssl_verify_cb(ok, store_ctx):
+@def_extern()
+def asyncssl_verify_cb(ok: int, store_ctx: CData) -> int:
     ssl_ptr = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx())
     conn = connection_for(ffi.cast("SSL *", ssl_ptr))
     if conn is None:
@@ -95,8 +97,8 @@ def asyncssl_verify_cb(ok, store_ctx):
 # --- informational callbacks -------------------------------------------------------------
 
 
-@ffi.def_extern()
-def asyncssl_info_cb(ssl_ptr, where, ret):
+@def_extern()
+def asyncssl_info_cb(ssl_ptr: CData, where: int, ret: int) -> None:
     conn = connection_for(ssl_ptr)
     if conn is None:
         return
@@ -109,8 +111,8 @@ def asyncssl_info_cb(ssl_ptr, where, ret):
         stash(conn, exc)
 
 
-@ffi.def_extern()
-def asyncssl_keylog_cb(ssl_ptr, line):
+@def_extern()
+def asyncssl_keylog_cb(ssl_ptr: CData, line: CData) -> None:
     conn = connection_for(ssl_ptr)
     if conn is None:
         return
@@ -126,8 +128,8 @@ def asyncssl_keylog_cb(ssl_ptr, line):
 # --- SNI and ALPN ----------------------------------------------------------------------
 
 
-@ffi.def_extern()
-def asyncssl_servername_cb(ssl_ptr, alert, arg):
+@def_extern()
+def asyncssl_servername_cb(ssl_ptr: CData, alert: CData, arg: CData) -> int:
     conn = connection_for(ssl_ptr)
     if conn is None:
         return _TLSEXT_ERR_OK
@@ -154,8 +156,8 @@ def _parse_protocol_list(data: bytes) -> list[bytes]:
     return protos
 
 
-@ffi.def_extern()
-def asyncssl_alpn_select_cb(ssl_ptr, out, outlen, in_, inlen, arg):
+@def_extern()
+def asyncssl_alpn_select_cb(ssl_ptr: CData, out: CData, outlen: CData, in_: CData, inlen: int, arg: CData) -> int:
     conn = connection_for(ssl_ptr)
     if conn is None:
         return _TLSEXT_ERR_NOACK
@@ -184,8 +186,8 @@ def asyncssl_alpn_select_cb(ssl_ptr, out, outlen, in_, inlen, arg):
 # --- password for encrypted keys --------------------------------------------------------
 
 
-@ffi.def_extern()
-def asyncssl_passwd_cb(buf, size, rwflag, userdata):
+@def_extern()
+def asyncssl_passwd_cb(buf: CData, size: int, rwflag: int, userdata: CData) -> int:
     owner = _objects.get(int(ffi.cast("uintptr_t", userdata)))
     if owner is None or owner._passphrase_callback is None:
         return 0
@@ -205,8 +207,8 @@ def asyncssl_passwd_cb(buf, size, rwflag, userdata):
 # --- DTLS cookies ----------------------------------------------------------------------
 
 
-@ffi.def_extern()
-def asyncssl_cookie_generate_cb(ssl_ptr, out, outlen):
+@def_extern()
+def asyncssl_cookie_generate_cb(ssl_ptr: CData, out: CData, outlen: CData) -> int:
     conn = connection_for(ssl_ptr)
     if conn is None or conn._context._cookie_generate_callback is None:
         return 0
@@ -224,8 +226,8 @@ def asyncssl_cookie_generate_cb(ssl_ptr, out, outlen):
     return 1
 
 
-@ffi.def_extern()
-def asyncssl_cookie_verify_cb(ssl_ptr, cookie, cookie_len):
+@def_extern()
+def asyncssl_cookie_verify_cb(ssl_ptr: CData, cookie: CData, cookie_len: int) -> int:
     conn = connection_for(ssl_ptr)
     if conn is None or conn._context._cookie_verify_callback is None:
         return 0

@@ -31,10 +31,16 @@ class Error(Exception):
     """Base of every error raised by ``asyncssl.SSL`` (pyOpenSSL: ``OpenSSL.SSL.Error``)."""
 
     errors: tuple[OpenSSLErrorEntry, ...] = ()
+    # What failed, set by ``error_from_queue(summary=...)``: str() puts it before the queue.
+    summary: str | None = None
+    _SUMMARY_FORMAT = "{summary}: {queue}"
+    # Set by Connection.sendall on the exception that interrupted it: how much was sent.
+    bytes_sent: int
 
     def __str__(self) -> str:
         if len(self.args) == 1 and isinstance(self.args[0], list) and self.args[0] and isinstance(self.args[0][0], tuple):
-            return "; ".join(f"{lib}: {reason}" if lib else reason for lib, _func, reason in self.args[0])
+            queue = "; ".join(f"{lib}: {reason}" if lib else reason for lib, _func, reason in self.args[0])
+            return queue if self.summary is None else self._SUMMARY_FORMAT.format(summary=self.summary, queue=queue)
         return super().__str__()
 
 

@@ -14,19 +14,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from . import CData, ffi, lib
 from .errors import Error
-
-
-class _Guarded(Protocol):
-    _guard: CData
-
-
-_Self = TypeVar("_Self", bound=_Guarded)
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 __all__ = ["CLOSED_GUARD", "DRIVE", "ACCESS", "IN_CALLBACK_MESSAGE", "new_guard", "refusal", "guarded", "is_refusal", "reap"]
 
@@ -99,8 +90,8 @@ def refusal(code: int, obj: Any, method: str) -> BaseException:
     kind = type(obj).__name__
     call = f"{kind}.{method}()"
     if code == CLOSED:
-        closed_error: BaseException = obj._closed_error()
-        return closed_error
+        closed: BaseException = obj._closed_error()
+        return closed
     if code == CLOSED_DURING:
         return Error(f"{call}: this {kind} was closed during the call (by one of its callbacks or by another "
                      "thread); its result is lost. Create a new one to talk again.")
@@ -144,13 +135,18 @@ def _job_refusal(code: int, obj: Any, call: str) -> Error:
                  "with at least the same size")
 
 
-def guarded(kind: int) -> Callable[[Callable[Concatenate[_Self, _P], _R]], Callable[Concatenate[_Self, _P], _R]]:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def guarded(kind: int) -> Callable[[Callable[Concatenate[Any, _P], _R]], Callable[Concatenate[Any, _P], _R]]:
     """Run the decorated method inside ``self._guard`` (entered with `kind`)."""
 
-    def decorate(func: Callable[Concatenate[_Self, _P], _R]) -> Callable[Concatenate[_Self, _P], _R]:
+    def decorate(func: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
         name = func.__name__
 
-        def method(self: _Self, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        @functools.wraps(func)
+        def method(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             guard = self._guard
             code = _enter(guard, kind)
             if code:
@@ -160,7 +156,6 @@ def guarded(kind: int) -> Callable[[Callable[Concatenate[_Self, _P], _R]], Calla
             finally:
                 _leave(guard)
 
-        functools.update_wrapper(method, func)
         return method
 
     return decorate

@@ -1,8 +1,11 @@
 """The one place that turns ``SSL_get_error`` into Python exceptions.
 
-Every object module (Connection, QUIC streams and listeners) calls
-:func:`raise_for_error_code` with the code the C helper of a failed I/O call got from
-``SSL_get_error`` (the helpers run it in C, right after the call). The mapping is pyOpenSSL's:
+Every failed call whose outcome ``SSL_get_error`` names -- the data paths, the handshake
+(QUIC's too), ``DTLSv1_listen``, the memory-BIO calls -- ends in :func:`raise_for_error_code`
+with that code (the C helpers of the data paths compute it right after the call; the
+others pass the code their result stands for). QUIC objects pass an ``explain`` callable,
+the QUIC branch: their stream and connection state explain a failure better than the
+queue. The mapping is pyOpenSSL's:
 
 =============================  ================================================
 ``SSL_ERROR_WANT_READ``         ``WantReadError``
@@ -24,13 +27,16 @@ reports ``WANT_ASYNC``/``WANT_ASYNC_JOB`` only when the thread's queue is empty
 harmless "would block" into a spurious ``Error``.
 
 A Python callback (verify, ALPN, SNI, cookie, ...) that raised during the C call has its
-exception stashed on the connection (``conn._callback_exception``); it is re-raised here,
-before the error code is looked at, because it is the real cause of the failure.
+exception stashed on the connection (``conn._callback_exception``); it is re-raised here
+(through :func:`reraise_callback_exception`, the one re-raise path), before the error code
+is looked at, because it is the real cause of the failure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from errno import errorcode
+from typing import Protocol
 
 from . import error_from_queue, ffi, lib
 from .errors import (
@@ -44,15 +50,14 @@ from .errors import (
     ZeroReturnError,
 )
 
-__all__ = ["clear_errors", "raise_for_error_code", "reraise_callback_exception", "take_callback_exception",
-           "check_size", "buffer_error"]
+__all__ = ["clear_errors", "raise_for_error_code", "reraise_callback_exception", "check_size", "buffer_error"]
 
 _ERR_CLEAR = lib.ERR_clear_error
 
 
 # --- argument checks shared by every object with send/recv (Connection, QUIC Stream) ---
 
-def check_size(value, what: str) -> None:
+def check_size(value: object, what: str) -> None:
     """A byte count argument (`bufsiz`, `nbytes`): an int >= 0, else TypeError/ValueError."""
     if not isinstance(value, int):
         raise TypeError(f"{what} must be an integer, not {type(value).__name__}")
@@ -60,7 +65,7 @@ def check_size(value, what: str) -> None:
         raise ValueError(f"{what} must not be negative")
 
 
-def buffer_error(buf, writable: bool) -> TypeError:
+def buffer_error(buf: object, writable: bool) -> TypeError:
     """The TypeError for a `buf` that ``ffi.from_buffer`` refused."""
     if isinstance(buf, str):
         return TypeError("buf must be a memoryview, buffer or byte string, not str (encode it first)")
@@ -98,7 +103,13 @@ _SSL = lib.SSL_ERROR_SSL
 _NONE = lib.SSL_ERROR_NONE
 
 
-def take_callback_exception(owner) -> BaseException | None:
+class _HasCallbackException(Protocol):
+    """A Connection or Context: where a Python callback stashes its exception (``callbacks.stash``)."""
+
+    _callback_exception: BaseException | None
+
+
+def _take_callback_exception(owner: _HasCallbackException) -> BaseException | None:
     """The exception a Python callback stashed on `owner` (a Connection or Context), forgotten
     there; None if there is none. OpenSSL's queued errors are cleared with it: the library
     failed *because* the callback failed, so they are noise now."""
@@ -109,24 +120,37 @@ def take_callback_exception(owner) -> BaseException | None:
     return exc
 
 
-def reraise_callback_exception(owner) -> None:
-    """Raise (and forget) the exception a Python callback stashed on `owner`, if any."""
+def reraise_callback_exception(owner: _HasCallbackException | None) -> None:
+    """Raise (and forget) the exception a Python callback stashed on `owner`, if any.
+
+    The one re-raise path: every wrapper of a C call that can run a Python callback calls
+    it once the call has returned (the hot paths test ``_callback_exception`` inline first).
+    """
     if owner is None:
         return
-    exc = take_callback_exception(owner)
+    exc = _take_callback_exception(owner)
     if exc is not None:
         raise exc
 
 
-def raise_for_error_code(code: int, *, errno: int = 0, conn=None) -> None:
-    """Raise the exception for an ``SSL_get_error`` result `code`.
+def raise_for_error_code(code: int, *, errno: int = 0, owner: _HasCallbackException | None = None,
+                         explain: Callable[[], None] | None = None,
+                         fallback: str = "the TLS library reported a protocol error") -> None:
+    """Raise the exception for an ``SSL_get_error`` result `code` (the table in the module doc).
 
     `errno` is the C ``errno`` saved right after the failed call (0 when none); it is
-    what distinguishes a socket error from a peer that vanished.
+    what distinguishes a socket error from a peer that vanished. `owner`'s stashed
+    callback exception, if any, is raised instead of anything the code says.
+    `explain` is the QUIC branch: for ``SSL_ERROR_SSL``/``SSL_ERROR_SYSCALL`` it runs
+    first and raises if the QUIC object's state says more than the queue (a stream reset
+    with its code, a connection closed and why: ``quic.errors.explain_quic_failure``).
+    `fallback` is the message of an ``SSL_ERROR_SSL`` whose queue is empty.
     Returns only for ``SSL_ERROR_NONE``.
     """
-    if conn is not None and conn._callback_exception is not None:
-        reraise_callback_exception(conn)
+    if explain is not None and (code == _SSL or code == _SYSCALL):
+        explain()
+    if owner is not None and owner._callback_exception is not None:
+        reraise_callback_exception(owner)
     exc_type = _SIMPLE.get(code)
     if exc_type is not None:
         raise exc_type()
@@ -143,7 +167,7 @@ def raise_for_error_code(code: int, *, errno: int = 0, conn=None) -> None:
         if peeked and _ERR_GET_LIB(peeked) == _ERR_LIB_SSL and _ERR_GET_REASON(peeked) == _UNEXPECTED_EOF:
             lib.ERR_clear_error()
             raise SysCallError(-1, "Unexpected EOF")
-        raise error_from_queue(Error, "the TLS library reported a protocol error")
+        raise error_from_queue(Error, fallback)
     if code == _NONE:
         return
     raise error_from_queue(Error, f"SSL_get_error returned unexpected code {code}")

@@ -16,13 +16,13 @@ import itertools
 import threading
 from collections.abc import Callable
 
-from .._binding import CData, extern_python, ffi
+from .._binding import CData, def_extern, ffi
 
 _lock = threading.Lock()
 _keys = itertools.count(1)
 _wait_ctx_targets: dict[int, Callable[[], object]] = {}
-# How an SSL's completion reaches its Connection (set by _offload; the SSL* -> Connection
-# lookup is the ex_data key of _callbacks, so a dropped Connection is simply not found).
+# How an SSL's completion reaches its Connection (set by mode_async; the SSL* -> Connection
+# lookup is the ex_data key of _binding/callbacks, so a dropped Connection is simply not found).
 _ssl_dispatch: Callable[[object], object] | None = None
 
 
@@ -61,12 +61,12 @@ def _dispatch(table: dict[int, Callable[[], object]], arg: CData) -> int:
     return 1
 
 
-@extern_python(error=0)
+@def_extern(error=0)
 def asyncssl_wait_ctx_cb(arg: CData) -> int:
     return _dispatch(_wait_ctx_targets, arg)
 
 
-@extern_python(error=0)
+@def_extern(error=0)
 def asyncssl_async_cb(ssl: CData, arg: CData) -> int:
     from .._binding.callbacks import connection_for
 

@@ -8,8 +8,9 @@ repeating *the same call*: the provider's wait fds (``get_all_async_fds``), the 
 callback (``set_async_callback``: Python, on the provider's thread), or the wakeup fd
 (``set_async_wakeup_fd``: one byte written by C, no Python, no GIL).
 
-Invariants this module keeps (the classes below are mixed into ``SSL.Context`` and
-``SSL.Connection``; ``__init_subclass__`` wraps the subclass's methods named here):
+Invariants this module keeps (``SSL.Context`` and ``SSL.Connection`` apply its decorators
+to their setters explicitly and delegate their offload methods to its functions; nothing
+here rewrites their classes):
 
 1. A paused job is resumed only by the call family that started it (handshake, read,
    peek, write, shutdown) and on the thread that started it; anything else raises a clear
@@ -35,20 +36,17 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from .._binding import async_stacks_enlarged, check, ffi, lib
+from .._binding import CData, async_stacks_enlarged, check, ffi, lib
 from .._binding import guard as _guard
 from .._binding.constants import MODE_ASYNC
 from .._binding.errors import ContextFrozenError, Error
-from .._binding.guard import ACCESS, guarded
 from . import callbacks as _async_callbacks
 from .types import AsyncStatus
 from .wait_ctx import all_fds, changed_fds
 
 __all__ = [
-    "AsyncOffloadConnectionMixin",
-    "AsyncOffloadContextMixin",
     "AsyncStatus",
     "connection_set_mode",
     "context_set_mode",
@@ -66,7 +64,8 @@ _CONNECTION_CALLBACK_ATTRS = ("_verify_callback", "_info_callback")
 
 
 def _python_callbacks(obj: Any, attrs: tuple[str, ...]) -> list[str]:
-    return [a.lstrip("_") for a in attrs if getattr(obj, a, None) is not None]
+    # `attrs` are declared state of `obj` (Context.__init__, Connection._init_state)
+    return [a.lstrip("_") for a in attrs if getattr(obj, a) is not None]
 
 
 def _refuse_callbacks_in_async(what: str, callbacks: list[str]) -> Error:
@@ -76,27 +75,33 @@ def _refuse_callbacks_in_async(what: str, callbacks: list[str]) -> Error:
         "code on such a stack can corrupt memory. Drop the callbacks, drop MODE_ASYNC, or use OpenSSL >= 3.2.")
 
 
-def _guard_set_mode(func: Callable, callback_attrs: tuple[str, ...], with_context: bool) -> Callable:
+_SetMode = Callable[[Any, int], int]   # Context.set_mode / Connection.set_mode
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _guard_set_mode(func: _SetMode, callback_attrs: tuple[str, ...], with_context: bool) -> _SetMode:
     """set_mode refusing MODE_ASYNC while Python TLS callbacks are set (small async stacks)."""
 
     @functools.wraps(func)
-    def set_mode(self, mode, *args, **kwargs):
+    def set_mode(self: Any, mode: int) -> int:
         if isinstance(mode, int) and mode & MODE_ASYNC and not async_stacks_enlarged():
             names = _python_callbacks(self, callback_attrs)
             if with_context:
-                names += _python_callbacks(getattr(self, "_context", None), _CONTEXT_CALLBACK_ATTRS)
+                names += _python_callbacks(self._context, _CONTEXT_CALLBACK_ATTRS)
             if names:
                 raise _refuse_callbacks_in_async(f"{type(self).__name__}.set_mode(MODE_ASYNC)", names)
-        return func(self, mode, *args, **kwargs)
+        return func(self, mode)
 
     return set_mode
 
 
-def refuses_callbacks_under_mode_async(func: Callable) -> Callable:
+def refuses_callbacks_under_mode_async(
+        func: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
     """A TLS callback setter refusing a Python callback while MODE_ASYNC is on (small async stacks)."""
 
     @functools.wraps(func)
-    def setter(self, *args, **kwargs):
+    def setter(self: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if (not async_stacks_enlarged() and any(callable(a) for a in (*args, *kwargs.values()))
                 and self.get_mode() & MODE_ASYNC):
             raise _refuse_callbacks_in_async(f"{type(self).__name__}.{func.__name__}()", [func.__name__[4:]])
@@ -105,12 +110,12 @@ def refuses_callbacks_under_mode_async(func: Callable) -> Callable:
     return setter
 
 
-def context_set_mode(func: Callable) -> Callable:
+def context_set_mode(func: _SetMode) -> _SetMode:
     """``Context.set_mode``: refuses MODE_ASYNC while the Context has Python TLS callbacks."""
     return _guard_set_mode(func, _CONTEXT_CALLBACK_ATTRS, with_context=False)
 
 
-def connection_set_mode(func: Callable) -> Callable:
+def connection_set_mode(func: _SetMode) -> _SetMode:
     """``Connection.set_mode``: refuses MODE_ASYNC while it or its Context has Python TLS callbacks."""
     return _guard_set_mode(func, _CONNECTION_CALLBACK_ATTRS, with_context=True)
 
@@ -129,123 +134,94 @@ def reap_abandoned_connections() -> int:
     return _guard.reap()
 
 
-# --- the mixins --------------------------------------------------------------------------------------
+# --- the calls behind Context's and Connection's offload methods --------------------------------
+#
+# Context and Connection keep the public methods (and the state: ``_async_callback``);
+# each delegates here with its pointer, explicitly.
 
 
-class AsyncOffloadContextMixin:
-    """Offload-related methods of ``SSL.Context`` (``Context._ctx`` is the ``SSL_CTX*``)."""
-
-    __slots__ = ()
-
-    def _offload_check_before_connections(self, what: str) -> None:
-        if getattr(self, "_used", False):
-            raise ContextFrozenError(
-                f"Context.{what}(): this Context already made a Connection, which copied the async completion "
-                "settings when it was created; set them before creating Connections (or on the Connection, "
-                "before its first I/O call).")
-
-    def set_async_callback(self, callback: Callable[[Any], object] | None) -> None:
-        """``SSL_CTX_set_async_callback``: ``callback(conn)`` is called when an offloaded operation
-        of a Connection made from this Context completes -- on the provider's thread: keep it
-        short (e.g. ``loop.call_soon_threadsafe``); an exception in it is reported through
-        ``sys.unraisablehook``.  ``None`` removes it.  Replaces a wakeup fd."""
-        if callback is not None and not callable(callback):
-            raise TypeError("callback must be callable (it is called with the Connection) or None")
-        self._offload_check_before_connections("set_async_callback")
-        check(lib.SSL_CTX_set_async_callback(self._ctx, lib.asyncssl_async_cb if callback is not None else ffi.NULL),
-              "SSL_CTX_set_async_callback")
-        check(lib.SSL_CTX_set_async_callback_arg(self._ctx, ffi.NULL), "SSL_CTX_set_async_callback_arg")
-        self._async_callback = callback
-
-    def set_async_wakeup_fd(self, fd: int | None) -> None:
-        """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
-        GIL on that path).  The fd must stay open while Connections use it, and should be
-        non-blocking (a full pipe already means "wake up").  ``None`` removes it.  Replaces an
-        async callback."""
-        fd = _check_fd(fd)
-        self._offload_check_before_connections("set_async_wakeup_fd")
-        check(lib.asyncssl_ctx_set_async_wakeup_fd(self._ctx, fd), "SSL_CTX_set_async_callback")
-        self._async_callback = None
+def check_context_unused(used: bool, what: str) -> None:
+    """Invariant 3 for a Context: its completion settings are copied into each Connection made."""
+    if used:
+        raise ContextFrozenError(
+            f"Context.{what}(): this Context already made a Connection, which copied the async completion "
+            "settings when it was created; set them before creating Connections (or on the Connection, "
+            "before its first I/O call).")
 
 
-class AsyncOffloadConnectionMixin:
-    """Offload-related methods of ``SSL.Connection`` (``Connection._ssl`` is the ``SSL*``)."""
-
-    __slots__ = ()
-
-    @guarded(ACCESS)
-    def waiting_for_async(self) -> bool:
-        """Corresponds to ``SSL_waiting_for_async``: a job is paused on this connection."""
-        return bool(lib.SSL_waiting_for_async(self._ptr()))
-
-    @guarded(ACCESS)
-    def get_all_async_fds(self) -> list[int]:
-        """Corresponds to ``SSL_get_all_async_fds``: wait for any of them to become readable,
-        then repeat the call that raised ``WantAsyncError``.  The fds belong to the provider:
-        never read or close them."""
-        ssl = self._ptr()
-        reap_abandoned_connections()
-        # A failed first call: no async job has run yet (no wait ctx).
-        return all_fds(lib.SSL_get_all_async_fds, ssl, "SSL_get_all_async_fds", unset_ok=True)
-
-    @guarded(ACCESS)
-    def get_changed_async_fds(self) -> tuple[list[int], list[int]]:
-        """Corresponds to ``SSL_get_changed_async_fds``: ``(added, removed)`` since the job last
-        resumed -- register the added fds with your event loop, unregister the removed ones."""
-        return changed_fds(lib.SSL_get_changed_async_fds, self._ptr(), "SSL_get_changed_async_fds", unset_ok=True)
-
-    @guarded(ACCESS)
-    def get_async_status(self) -> AsyncStatus:
-        """Corresponds to ``SSL_get_async_status``: what the provider reported for the current
-        or last offloaded operation (``UNSUPPORTED`` before the first async job)."""
-        status = ffi.new("int *")
-        if not lib.SSL_get_async_status(self._ptr(), status):
-            return AsyncStatus.UNSUPPORTED
-        return AsyncStatus(status[0])
-
-    def _offload_check_before_first_job(self, what: str) -> None:
-        status = ffi.new("int *")
-        if lib.SSL_get_async_status(self._ptr(), status):
-            raise Error(
-                f"Connection.{what}(): this Connection already ran an async job, and OpenSSL reads the completion "
-                "settings only when its first job starts; set them before the first I/O call.")
-
-    @guarded(ACCESS)
-    def set_async_callback(self, callback: Callable[[Any], object] | None) -> None:
-        """``SSL_set_async_callback``: ``callback(self)`` is called when an offloaded operation
-        completes, on the provider's thread (keep it short: e.g. ``loop.call_soon_threadsafe``);
-        an exception in it is reported through ``sys.unraisablehook``.  Set it before the
-        first I/O call.  ``None`` removes it.  Replaces a wakeup fd."""
-        if callback is not None and not callable(callback):
-            raise TypeError("callback must be callable (it is called with the Connection) or None")
-        self._offload_check_before_first_job("set_async_callback")
-        ssl = self._ptr()
-        check(lib.SSL_set_async_callback(ssl, lib.asyncssl_async_cb if callback is not None else ffi.NULL),
-              "SSL_set_async_callback")
-        check(lib.SSL_set_async_callback_arg(ssl, ffi.NULL), "SSL_set_async_callback_arg")
-        self._async_callback = callback
-
-    @guarded(ACCESS)
-    def set_async_wakeup_fd(self, fd: int | None) -> None:
-        """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
-        GIL).  Keep `fd` open while this Connection lives; make it non-blocking.  Set it before
-        the first I/O call.  ``None`` removes it.  Replaces an async callback."""
-        fd = _check_fd(fd)
-        self._offload_check_before_first_job("set_async_wakeup_fd")
-        check(lib.asyncssl_set_async_wakeup_fd(self._ptr(), fd), "SSL_set_async_callback")
-        self._async_callback = None
-
-    def _fire_async_callback(self) -> None:
-        if self._closed:
-            return  # closed with a job paused: nobody waits for it any more
-        callback = self._async_callback
-        if callback is None:
-            callback = self._context._async_callback
-        if callback is not None:
-            callback(self)
+def set_context_async_callback(ctx: CData, enabled: bool) -> None:
+    """``SSL_CTX_set_async_callback`` with the C entry point that dispatches to the Connection."""
+    check(lib.SSL_CTX_set_async_callback(ctx, lib.asyncssl_async_cb if enabled else ffi.NULL),
+          "SSL_CTX_set_async_callback")
+    check(lib.SSL_CTX_set_async_callback_arg(ctx, ffi.NULL), "SSL_CTX_set_async_callback_arg")
 
 
-def _check_fd(fd: int | None) -> int:
+def set_context_async_wakeup_fd(ctx: CData, fd: int) -> None:
+    """`fd` checked by ``check_fd`` (-1: none)."""
+    check(lib.asyncssl_ctx_set_async_wakeup_fd(ctx, fd), "SSL_CTX_set_async_callback")
+
+
+def waiting_for_async(ssl: CData) -> bool:
+    return bool(lib.SSL_waiting_for_async(ssl))
+
+
+def get_all_async_fds(ssl: CData) -> list[int]:
+    reap_abandoned_connections()
+    # A failed first call: no async job has run yet (no wait ctx).
+    return all_fds(lib.SSL_get_all_async_fds, ssl, "SSL_get_all_async_fds", unset_ok=True)
+
+
+def get_changed_async_fds(ssl: CData) -> tuple[list[int], list[int]]:
+    return changed_fds(lib.SSL_get_changed_async_fds, ssl, "SSL_get_changed_async_fds", unset_ok=True)
+
+
+def get_async_status(ssl: CData) -> AsyncStatus:
+    status = ffi.new("int *")
+    if not lib.SSL_get_async_status(ssl, status):
+        return AsyncStatus.UNSUPPORTED
+    return AsyncStatus(status[0])
+
+
+def _check_before_first_job(ssl: CData, what: str) -> None:
+    """Invariant 3 for a Connection: OpenSSL reads the settings when its first job starts."""
+    status = ffi.new("int *")
+    if lib.SSL_get_async_status(ssl, status):
+        raise Error(
+            f"Connection.{what}(): this Connection already ran an async job, and OpenSSL reads the completion "
+            "settings only when its first job starts; set them before the first I/O call.")
+
+
+def set_connection_async_callback(ssl: CData, enabled: bool) -> None:
+    _check_before_first_job(ssl, "set_async_callback")
+    check(lib.SSL_set_async_callback(ssl, lib.asyncssl_async_cb if enabled else ffi.NULL),
+          "SSL_set_async_callback")
+    check(lib.SSL_set_async_callback_arg(ssl, ffi.NULL), "SSL_set_async_callback_arg")
+
+
+def set_connection_async_wakeup_fd(ssl: CData, fd: int) -> None:
+    """`fd` checked by ``check_fd`` (-1: none)."""
+    _check_before_first_job(ssl, "set_async_wakeup_fd")
+    check(lib.asyncssl_set_async_wakeup_fd(ssl, fd), "SSL_set_async_callback")
+
+
+def check_async_callback(callback: object) -> None:
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be callable (it is called with the Connection) or None")
+
+
+def _fire_async_callback(conn: Any) -> None:
+    """A job of `conn` completed (on the provider's thread): call its callback, or its Context's."""
+    if conn.closed:
+        return  # closed with a job paused: nobody waits for it any more
+    callback = conn._async_callback
+    if callback is None:
+        callback = conn._context._async_callback
+    if callback is not None:
+        callback(conn)
+
+
+def check_fd(fd: Any) -> int:
+    """A wakeup fd argument (an int, an object with fileno(), or None) as an open fd, or -1 for None."""
     if fd is None:
         return -1
     if isinstance(fd, bool) or not isinstance(fd, int):
@@ -253,14 +229,15 @@ def _check_fd(fd: int | None) -> int:
             fd = fd.fileno()
         else:
             raise TypeError("fd must be an int file descriptor (or an object with fileno()), or None")
-    if fd < 0:
+    number: int = fd   # an int, or what fileno() returned (an int for real files)
+    if number < 0:
         raise ValueError("fd must be a valid (non-negative) file descriptor")
     try:
-        os.fstat(fd)
+        os.fstat(number)
     except OSError as exc:
-        raise ValueError(f"fd {fd} is not an open file descriptor ({exc.strerror}): the wakeup byte would go "
+        raise ValueError(f"fd {number} is not an open file descriptor ({exc.strerror}): the wakeup byte would go "
                          "nowhere, or to whatever file later gets that number") from None
-    return fd
+    return number
 
 
-_async_callbacks.set_ssl_dispatch(lambda conn: conn._fire_async_callback())
+_async_callbacks.set_ssl_dispatch(_fire_async_callback)

@@ -2,17 +2,20 @@
 "wait for the network" helper the synchronous API uses when asked to block while the
 object is in non-blocking mode.
 
-Every QUIC object is an ``SSL *``. The classes using :class:`QuicEventMethods` provide
-``_live_ssl()``, which returns the pointer or raises a clear ``Error`` once the object
-(or its parent) is closed, so no call ever reaches OpenSSL with a freed pointer.
+Every QUIC object is an ``SSL *``. The classes using :class:`QuicEventMethods` (streams,
+listeners) provide ``_live_ssl()``, which returns the pointer or raises a clear ``Error``
+once the object (or its parent) is closed, so no call ever reaches OpenSSL with a freed
+pointer. ``Connection`` has its own event methods (one implementation for TLS, DTLS and
+QUIC) on its ``_live_ssl(engine=True)``.
 """
 
 from __future__ import annotations
 
 import select
 import time
+from collections.abc import Callable
 
-from .._binding import check, ffi, has, lib
+from .._binding import CData, check, ffi, has, lib
 from .._binding.errors import Error
 from .._binding.guard import ACCESS, IN_CALLBACK_MESSAGE, guarded
 
@@ -31,15 +34,15 @@ def check_may_enter(what: str = "this QUIC call") -> None:
         raise Error(IN_CALLBACK_MESSAGE.format(what=what))
 
 
-def event_timeout(ssl_ptr) -> float | None:
+def event_timeout(ssl_ptr: CData) -> float | None:
     """Corresponds to ``SSL_get_event_timeout``: seconds until handle_events() is due, None = no timer."""
-    seconds = lib.asyncssl_event_timeout(ssl_ptr)
+    seconds: float = lib.asyncssl_event_timeout(ssl_ptr)
     if seconds == -2.0:
         check(False, "SSL_get_event_timeout")
     return None if seconds < 0 else seconds
 
 
-def _fd(getter, ssl_ptr, which: str) -> int:
+def _fd(getter: Callable[[CData], int], ssl_ptr: CData, which: str) -> int:
     fd = getter(ssl_ptr)
     if fd == -2:
         check(False, f"SSL_get_{which}poll_descriptor")
@@ -53,7 +56,7 @@ _ASSISTED_POLL = 0.02
 _HAS_DOMAIN_FLAGS = has("SSL_get_domain_flags")
 
 
-def _thread_assisted(ssl_ptr) -> bool:
+def _thread_assisted(ssl_ptr: CData) -> bool:
     if not _HAS_DOMAIN_FLAGS:
         return False
     flags = ffi.new("uint64_t *")
@@ -77,7 +80,7 @@ def zero_timeout_pause(streak: int) -> float:
     return 0.0 if streak <= 3 else min(0.001 * streak, 0.02)
 
 
-def wait_for_network(ssl_ptr, deadline: float | None, zero_streak: list[int]) -> None:
+def wait_for_network(ssl_ptr: CData, deadline: float | None, zero_streak: list[int]) -> None:
     """Sleep until the network or the timer of `ssl_ptr` needs attention, then handle_events().
 
     This is the loop of openssl-quic(7), "APPLICATION-DRIVEN EVENT LOOPS": poll the read
@@ -130,7 +133,7 @@ class QuicEventMethods:
 
     __slots__ = ()
 
-    def _live_ssl(self):  # pragma: no cover - provided by the classes using this mixin
+    def _live_ssl(self) -> CData:  # pragma: no cover - provided by the classes using this mixin
         raise NotImplementedError
 
     @guarded(ACCESS)
@@ -180,7 +183,7 @@ class QuicEventMethods:
     @guarded(ACCESS)
     def get_blocking_mode(self) -> bool:
         """Corresponds to ``SSL_get_blocking_mode``."""
-        return lib.SSL_get_blocking_mode(self._live_ssl()) == 1
+        return bool(lib.SSL_get_blocking_mode(self._live_ssl()) == 1)
 
     @guarded(ACCESS)
     def _wait(self, deadline: float | None, streak: list[int]) -> None:

@@ -20,16 +20,24 @@ connection is used (``accept_stream``, ``recv``, ``do_handshake()``/``handle_eve
 
 Lifetime: accepted connections hold the listener; ``close()`` closes them (and their
 streams) first, then frees the listener.
+
+The listener makes those ``Connection`` objects through a factory that the object layer
+registers when it is imported (``register_connection_factory``, called by
+tls/connection.py with ``Connection._server_connection``): quic/ sits below tls/ and never
+imports it, so there is no import cycle and no late import.
 """
 
 from __future__ import annotations
 
 import itertools
+import socket
 import time
 import weakref
+from collections.abc import Callable
+from typing import Any
 
+from .._binding import CData, def_extern, ffi, has, lib, not_supported
 from .._binding import callbacks as _callbacks
-from .._binding import ffi, has, lib, not_supported
 from .._binding.errors import Error
 from .._binding.guard import ACCESS, CLOSED_GUARD, guarded, new_guard
 from .._binding.ssl_io import clear_errors
@@ -38,7 +46,7 @@ from .errors import quic_error_from_queue
 from .events import QuicEventMethods, check_may_enter
 from .udp_socket import attach_udp_socket, check_socket_open, check_udp_socket
 
-__all__ = ["Listener"]
+__all__ = ["Listener", "register_connection_factory"]
 
 _PENDING_MAX_AGE = 300.0   # a handshake never takes that long: older entries were discarded
 _contexts: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
@@ -49,14 +57,28 @@ _context_keys = itertools.count(1)
 _listeners_by_fd: weakref.WeakValueDictionary[int, Listener] = weakref.WeakValueDictionary()
 
 
-def _connection_class():
-    from ..tls.connection import Connection  # the SSL engineer's module; imported late (cycle)
+# How the listener makes the Python object of a server connection OpenSSL created:
+# `factory(listener, ssl_ptr, pending=...)` returns a Connection owning `ssl_ptr`. The
+# object layer registers it when tls/connection.py is imported (asyncssl.SSL imports it),
+# so this layer never imports the one above it.
+ConnectionFactory = Callable[..., Any]
+_connection_factory: ConnectionFactory | None = None
 
-    return Connection
+
+def register_connection_factory(factory: ConnectionFactory) -> None:
+    """Called once, by tls/connection.py at import time, with ``Connection._server_connection``."""
+    global _connection_factory
+    _connection_factory = factory
 
 
-@ffi.def_extern()  # reached through asyncssl_entry_new_pending_conn_cb (reentry.py)
-def asyncssl_new_pending_conn_cb(ctx_ptr, new_ssl, arg):
+def _make_connection(listener: Listener, ptr: CData, *, pending: bool) -> Any:
+    if _connection_factory is None:
+        raise Error("no Connection class is registered for QUIC server connections: import asyncssl.SSL")
+    return _connection_factory(listener, ptr, pending=pending)
+
+
+@def_extern()  # reached through asyncssl_entry_new_pending_conn_cb (reentry.py)
+def asyncssl_new_pending_conn_cb(ctx_ptr: CData, new_ssl: CData, arg: CData) -> int:
     """Attach a Python ``Connection`` to a server connection OpenSSL has just created.
 
     Runs with the engine lock held: only calls that do not take it (SSL_get_fd, up-refs,
@@ -66,7 +88,7 @@ def asyncssl_new_pending_conn_cb(ctx_ptr, new_ssl, arg):
         listener = _listeners_by_fd.get(lib.SSL_get_fd(new_ssl))
         if listener is None or listener._closed:
             return 1   # not one of ours: let OpenSSL carry on without Python callbacks
-        conn = _connection_class()._quic_server_connection(listener, new_ssl, pending=True)
+        conn = _make_connection(listener, new_ssl, pending=True)
         listener._pending[conn._callback_key] = (conn, time.monotonic())
         listener._connections.add(conn)
     except BaseException:  # noqa: BLE001 - never raise into C; the connection still works
@@ -85,9 +107,9 @@ class Listener(QuicEventMethods):
     __slots__ = ("_ssl", "_guard", "_context", "_socket", "_fd", "_connections", "_pending", "_closed",
                  "__weakref__")
 
-    def __init__(self, context, udp_socket, *, validate_address: bool = True):
-        self._ssl = None
-        self._guard = CLOSED_GUARD
+    def __init__(self, context: Any, udp_socket: socket.socket, *, validate_address: bool = True) -> None:
+        self._ssl: CData = None
+        self._guard: CData = CLOSED_GUARD
         self._closed = True
         if not has("SSL_new_listener"):
             raise not_supported("SSL_new_listener")
@@ -96,21 +118,21 @@ class Listener(QuicEventMethods):
             raise Error("SSL.Listener needs a Context made with SSL.QUIC_SERVER_METHOD"
                         + (f" (this one is {kind!r})" if kind else ""))
         refuse_async_mode(context)
-        if getattr(context, "_alpn_select_callback", None) is None:
+        if context._alpn_select_callback is None:
             raise Error(alpn_missing_message("server"))
         blocking = check_udp_socket(udp_socket)
         self._context = context
         self._socket = udp_socket
-        self._connections: weakref.WeakSet = weakref.WeakSet()   # accepted and pending
+        self._connections: weakref.WeakSet[Any] = weakref.WeakSet()   # accepted and pending (Connections)
         # Pending connections (made by the pending-connection callback) until accepted:
         # callback key -> (Connection, time made). Strong: a callback may have stored
         # things on the object that accept_connection() must return.
-        self._pending: dict[int, tuple[object, float]] = {}
+        self._pending: dict[int, tuple[Any, float]] = {}
         self._fd = -1
         # The SSL_CTX's settings are now copied into OpenSSL objects: freeze the Context
         # like Connection does.
         context._used = True
-        key = getattr(context, "_quic_pending_key", None)
+        key = context._quic_pending_key
         if key is None:
             key = next(_context_keys)
             context._quic_pending_key = key
@@ -138,16 +160,16 @@ class Listener(QuicEventMethods):
     def _closed_error(self) -> Error:
         return Error("this QUIC listener is closed")
 
-    def _live_ssl(self):
+    def _live_ssl(self) -> CData:
         if self._closed:
             raise self._closed_error()
         check_socket_open(self._socket, "listener")
         check_may_enter("a QUIC listener method")
         return self._ssl
 
-    def _forget_connection(self, conn) -> None:
+    def _forget_connection(self, conn: Any) -> None:
         self._connections.discard(conn)
-        self._pending.pop(getattr(conn, "_callback_key", None), None)
+        self._pending.pop(conn._callback_key, None)
 
     def close(self) -> None:
         """Close every connection accepted from this listener (they share its socket) and the
@@ -158,7 +180,7 @@ class Listener(QuicEventMethods):
         check_may_enter("Listener.close()")
         pending = [conn for conn, _ in self._pending.values()]
         for conn in list(self._connections) + pending:
-            conn._quic_close(" (its listener was closed)")
+            conn._close(" (its listener was closed)")
         self._pending.clear()
         self._closed = True
         if _listeners_by_fd.get(self._fd) is self:
@@ -172,7 +194,7 @@ class Listener(QuicEventMethods):
     def __enter__(self) -> Listener:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -186,13 +208,13 @@ class Listener(QuicEventMethods):
         self._live_ssl()
         return self._fd
 
-    def get_context(self):
+    def get_context(self) -> Any:
         return self._context
 
     # --- accepting ---------------------------------------------------------------------------------
 
     @guarded(ACCESS)
-    def accept_connection(self, *, block: bool | None = None):
+    def accept_connection(self, *, block: bool | None = None) -> Any:
         """Corresponds to ``SSL_accept_connection``: the next incoming connection, or None.
 
         `block=None` follows the listener's blocking mode. A blocking accept returns a
@@ -222,23 +244,23 @@ class Listener(QuicEventMethods):
             try:
                 conn._quic_handshake(True)
             except BaseException:
-                conn._quic_close()
+                conn.close()
                 raise
         return conn
 
-    def _adopt(self, cptr):
+    def _adopt(self, cptr: CData) -> Any:
         """The Connection for `cptr`, just returned by ``SSL_accept_connection``."""
         now = time.monotonic()
         for key in [k for k, (_, t) in self._pending.items() if now - t > _PENDING_MAX_AGE]:
             del self._pending[key]   # OpenSSL discarded it long ago; the collector frees ours
         conn = _callbacks.connection_for(cptr)
-        entry = self._pending.pop(getattr(conn, "_callback_key", None), None) if conn is not None else None
-        if entry is not None and entry[0] is conn and not conn._closed:
-            conn._quic_accepted(cptr)
+        entry = self._pending.pop(conn._callback_key, None) if conn is not None else None
+        if entry is not None and entry[0] is conn and not conn.closed:
+            conn._quic.accepted(conn, cptr)
         else:
             # No callback saw it, or its pending object was closed or collected meanwhile.
-            conn = _connection_class()._quic_server_connection(self, cptr, pending=False)
-            conn._quic_set_server_modes()
+            conn = _make_connection(self, cptr, pending=False)
+            conn._quic.set_server_modes(conn)
         self._connections.add(conn)
         return conn
 

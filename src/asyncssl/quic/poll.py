@@ -63,15 +63,21 @@ def poll(items: Iterable[tuple[Any, int]], timeout: float | None = None) -> list
                 # fails the whole call, openssl/openssl#32114.)
                 lib.asyncssl_poll_item_set(arr + i, ffi.NULL, events)
                 continue
-            get_ptr = getattr(obj, "_live_ssl", None)  # QUIC objects (a TLS Connection raises, clearly)
+            get_ptr = getattr(obj, "_live_ssl", None)  # what every SSL* owner has
             if get_ptr is None:
                 raise TypeError(f"SSL.poll() takes QUIC Connection, Stream or Listener objects, not "
                                 f"{type(obj).__name__} (SSL_poll cannot watch sockets or other fds)")
+            # A Connection: a TLS/DTLS one raises (clearly); a QUIC one gives the pointer with
+            # its engine checks, which a stream's or listener's _live_ssl() always makes.
+            require_quic = getattr(obj, "_require_quic", None)
+            if require_quic is not None:
+                require_quic()
             code = lib.asyncssl_guard_enter(obj._guard, ACCESS)
             if code:
                 raise refusal(code, obj, "poll")
             entered.append(obj._guard)
-            lib.asyncssl_poll_item_set(arr + i, get_ptr(), events)
+            ptr = get_ptr(engine=True) if require_quic is not None else get_ptr()
+            lib.asyncssl_poll_item_set(arr + i, ptr, events)
         return _poll_in_slices(arr, len(items), timeout)
     finally:
         for guard in entered:

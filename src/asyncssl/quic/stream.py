@@ -14,13 +14,15 @@ Lifetime invariants:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
-from .._binding import ffi, lib
+from .._binding import CData, ReadableBuffer, WritableBuffer, ffi, lib
 from .._binding.errors import Error, WantReadError, WantWriteError
 from .._binding.guard import ACCESS, guarded, new_guard
-from .._binding.ssl_io import buffer_error, check_size, clear_errors
+from .._binding.ssl_io import buffer_error, check_size, clear_errors, raise_for_error_code
 from .constants import default_value_class
-from .errors import quic_error_from_queue, raise_for_quic_io
+from .errors import explain_quic_failure, quic_error_from_queue
 from .events import QuicEventMethods, check_may_enter
 from .udp_socket import check_socket_open
 
@@ -44,19 +46,28 @@ def check_app_error_code(code: int, what: str = "app_error_code") -> int:
     return code
 
 
-_send = lib.asyncssl_send
-_recv = lib.asyncssl_recv
+# typed where they are bound: the data paths call them through these globals
+_send: Callable[[CData, CData, int], int] = lib.asyncssl_send
+_recv: Callable[[CData, CData, int], int] = lib.asyncssl_recv
+_unpack: Callable[[CData, int], bytes] = ffi.unpack
 
 
 _WOULD_BLOCK = (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE)
 
 
-def _refuse_flags(flags) -> None:
+def _raise(ptr: CData, code: int, *, reading: bool) -> None:
+    """Raise for the ``SSL_get_error`` `code` of a failed read/write on stream `ptr` (the one
+    mapping, with the QUIC branch: the stream's and the connection's state)."""
+    raise_for_error_code(code, errno=ffi.errno,
+                         explain=lambda: explain_quic_failure(ptr, lib.SSL_get0_connection(ptr), reading=reading))
+
+
+def _refuse_flags(flags: object) -> None:
     if flags is not None:
         raise ValueError("QUIC streams take no recv flags (MSG_PEEK is not supported)")
 
 
-def conclude_stream(ptr, what: str, hint: str = "") -> None:
+def conclude_stream(ptr: CData, what: str, hint: str = "") -> None:
     """``SSL_stream_conclude`` on a stream (or a connection's default stream), then flush.
 
     A second conclude fails in OpenSSL, despite its man page: say so plainly. The write
@@ -76,7 +87,7 @@ def conclude_stream(ptr, what: str, hint: str = "") -> None:
     _flush(ptr)
 
 
-def reset_stream(ptr, app_error_code: int, what: str, hint: str = "") -> None:
+def reset_stream(ptr: CData, app_error_code: int, what: str, hint: str = "") -> None:
     """``SSL_stream_reset`` (RESET_STREAM with `app_error_code`) on a stream or a connection's
     default stream, then flush."""
     check_app_error_code(app_error_code)
@@ -103,7 +114,7 @@ class Stream(QuicEventMethods):
 
     __slots__ = ("_conn", "_ssl", "_guard", "_closed", "_closed_why", "_blocking", "__weakref__")
 
-    def __init__(self, connection, _ptr=None):
+    def __init__(self, connection: Any, _ptr: CData = None) -> None:
         if _ptr is None:
             raise TypeError("streams are made by Connection.new_stream() and Connection.accept_stream(), "
                             "not by calling SSL.Stream()")
@@ -117,7 +128,7 @@ class Stream(QuicEventMethods):
         # Blocking is done here, in bounded waits (see _wait), never inside OpenSSL: a call
         # blocked in C could not be interrupted by Ctrl-C nor ended by close() from another
         # thread. So the stream is non-blocking in OpenSSL; this is the mode the caller sees.
-        self._blocking = connection._quic.blocking
+        self._blocking: bool = connection._quic.blocking
         lib.SSL_set_blocking_mode(_ptr, 0)
 
     # --- lifetime -------------------------------------------------------------------------
@@ -125,8 +136,8 @@ class Stream(QuicEventMethods):
     def _closed_error(self) -> Error:
         return Error(f"this QUIC stream is closed{self._closed_why}: open or accept a new one")
 
-    def _live_ssl(self):
-        if not self._closed and self._conn._closed:
+    def _live_ssl(self) -> CData:
+        if not self._closed and self._conn.closed:
             # The connection was closed behind our back (Connection.close): stop here.
             self._close(" (its connection was closed)")
         if self._closed:
@@ -135,7 +146,7 @@ class Stream(QuicEventMethods):
         check_may_enter("a QUIC stream method")
         return self._ssl
 
-    def _conn_ptr(self):
+    def _conn_ptr(self) -> CData:
         return lib.SSL_get0_connection(self._live_ssl())
 
     def close(self) -> None:
@@ -153,7 +164,7 @@ class Stream(QuicEventMethods):
             return
         self._closed = True
         self._closed_why = why
-        self._conn._quic_forget_stream(self)
+        self._conn._quic.forget_stream(self)
         lib.asyncssl_guard_close(self._guard)
 
     def set_blocking_mode(self, blocking: bool) -> None:
@@ -175,14 +186,14 @@ class Stream(QuicEventMethods):
         return self._closed
 
     @property
-    def connection(self):
+    def connection(self) -> Any:
         """The ``Connection`` this stream belongs to."""
         return self._conn
 
     def __enter__(self) -> Stream:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -204,13 +215,13 @@ class Stream(QuicEventMethods):
     @guarded(ACCESS)
     def stream_type(self) -> int:
         """Corresponds to ``SSL_get_stream_type``: ``SSL.STREAM_TYPE_BIDI``, ``_READ`` or ``_WRITE``."""
-        return lib.SSL_get_stream_type(self._live_ssl())
+        return int(lib.SSL_get_stream_type(self._live_ssl()))
 
     @property
     @guarded(ACCESS)
     def is_local(self) -> bool:
         """Corresponds to ``SSL_is_stream_local``: True if this side opened the stream."""
-        return lib.SSL_is_stream_local(self._live_ssl()) == 1
+        return bool(lib.SSL_is_stream_local(self._live_ssl()) == 1)
 
     @property
     @guarded(ACCESS)
@@ -220,13 +231,13 @@ class Stream(QuicEventMethods):
         ``STREAM_STATE_FINISHED`` only once the FIN has been read (``recv`` raised
         ``ZeroReturnError``).
         """
-        return lib.SSL_get_stream_read_state(self._live_ssl())
+        return int(lib.SSL_get_stream_read_state(self._live_ssl()))
 
     @property
     @guarded(ACCESS)
     def write_state(self) -> int:
         """Corresponds to ``SSL_get_stream_write_state`` (``SSL.STREAM_STATE_*``)."""
-        return lib.SSL_get_stream_write_state(self._live_ssl())
+        return int(lib.SSL_get_stream_write_state(self._live_ssl()))
 
     @property
     @guarded(ACCESS)
@@ -255,7 +266,7 @@ class Stream(QuicEventMethods):
     # --- I/O -------------------------------------------------------------------------------
 
     @guarded(ACCESS)
-    def send(self, data) -> int:
+    def send(self, data: ReadableBuffer) -> int:
         """Corresponds to ``SSL_write_ex``: queue bytes on the stream; returns how many.
 
         Blocking: waits until all of `data` is queued. Non-blocking: ``WantWriteError``
@@ -268,7 +279,7 @@ class Stream(QuicEventMethods):
                 return 0
             n = _send(ptr, data, len(data))  # clears the error queue, returns count or -code
             if n < 0:
-                raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=False)
+                _raise(ptr, -n, reading=False)
             return n
         try:
             view = ffi.from_buffer(data)
@@ -279,7 +290,7 @@ class Stream(QuicEventMethods):
         with view:
             return self._io(_send, view, len(view), reading=False)
 
-    def _io(self, call, buf, size: int, *, reading: bool) -> int:
+    def _io(self, call: Callable[[CData, CData, int], int], buf: CData, size: int, *, reading: bool) -> int:
         """`call` (the C read or write helper) on `buf`; in blocking mode wait and retry
         (a write until all of `size` is queued). Runs inside the stream's guard."""
         done = 0
@@ -297,13 +308,13 @@ class Stream(QuicEventMethods):
             if self._blocking and -n in _WOULD_BLOCK:
                 self._wait(None, streak)
                 continue
-            raise_for_quic_io(ptr, lib.SSL_get0_connection(ptr), 0, reading=reading)
+            _raise(ptr, -n, reading=reading)
         return done
 
     write = send
 
     @guarded(ACCESS)
-    def sendall(self, data, *, timeout: float | None = None) -> None:
+    def sendall(self, data: ReadableBuffer, *, timeout: float | None = None) -> None:
         """Send all of `data`, waiting for flow control as needed, even in non-blocking mode.
 
         Raises ``TimeoutError`` if `timeout` seconds pass first (then some data may have
@@ -336,12 +347,12 @@ class Stream(QuicEventMethods):
         # read from several threads at once (OpenSSL locks them), and a shared scratch would
         # mix their bytes. recv_into is the allocation-free path.
         buf = ffi.new("char[]", bufsiz)
-        return ffi.unpack(buf, self._io(_recv, buf, bufsiz, reading=True))
+        return _unpack(buf, self._io(_recv, buf, bufsiz, reading=True))
 
     read = recv
 
     @guarded(ACCESS)
-    def recv_into(self, buffer, nbytes: int | None = None, flags: int | None = None) -> int:
+    def recv_into(self, buffer: WritableBuffer, nbytes: int | None = None, flags: int | None = None) -> int:
         """Corresponds to ``SSL_read_ex`` straight into `buffer` (no copy); returns the count.
 
         Arguments are checked as ``Connection.recv_into`` does.
@@ -383,7 +394,7 @@ class Stream(QuicEventMethods):
     @guarded(ACCESS)
     def pending(self) -> int:
         """Corresponds to ``SSL_pending``: bytes readable now without waiting."""
-        return lib.SSL_pending(self._live_ssl())
+        return int(lib.SSL_pending(self._live_ssl()))
 
     @guarded(ACCESS)
     def conclude(self) -> None:
@@ -404,7 +415,7 @@ class Stream(QuicEventMethods):
         reset_stream(self._live_ssl(), app_error_code, "this QUIC stream")
 
 
-def _flush(ptr) -> None:
+def _flush(ptr: CData) -> None:
     # Put the FIN / RESET_STREAM on the wire now: otherwise it waits for the next call
     # that ticks the connection, which an application that only waits never makes.
     lib.SSL_handle_events(ptr)

@@ -7,7 +7,13 @@ A Connection runs in one of two transports, fixed at construction:
 * memory-BIO mode (``socket=None``): the application moves ciphertext with
   ``bio_write`` (network → OpenSSL) and ``bio_read`` (OpenSSL → network);
 * socket mode: OpenSSL reads and writes the socket itself (``SSL_set_fd`` for TCP, a
-  datagram BIO for DTLS over UDP, the QUIC mixin's setup for QUIC).
+  datagram BIO for DTLS over UDP, ``QuicPart.for_client``'s setup for QUIC).
+
+One class, its state in one place: ``_init_state`` declares every attribute, the QUIC
+part (``_quic``, a ``quic.connection.QuicPart``) and the offload part
+(``_async_callback``) included; QUIC and offload methods are explicit delegations to
+quic/connection.py and offload/mode_async.py. The lifecycle is one explicit state,
+``_state`` (``_State``: NEW -> OPEN [-> CLOSING, QUIC] -> CLOSED).
 
 Non-blocking I/O is the normal case, not an afterthought:
 
@@ -21,19 +27,25 @@ Non-blocking I/O is the normal case, not an afterthought:
    The ``size_t`` out-parameters are allocated once per connection.
 4. Timers (DTLS retransmission, QUIC) are driven from outside: wait at most
    ``get_event_timeout()`` seconds, then call ``handle_events()``.
-5. The ``SSL*`` is owned by an in-call guard (``_guard``, see ``_guard`` and
+5. The ``SSL*`` is owned by an in-call guard (``_guard``, see _binding/guard.py and
    _cffi_src/guard.py): every call enters it -- the hot paths in C, the others through
-   ``@guarded``. After ``close()`` every method raises ``Error("... is closed")``; a
+   ``@guarded`` -- and takes the pointer from ``_live_ssl()``, the one accessor. After
+   ``close()`` every method raises the closed error (``_closed_error``); a
    close() or drop during a call (another thread, a callback) frees the ``SSL*`` only
    when the call has returned; a callback re-entering the call it runs in, or a second
    thread on a TLS/DTLS Connection, gets a clear ``Error``.
 6. Under ``MODE_ASYNC`` the paused job reads and writes memory the guard owns: a paused
    ``send``/``sendall`` keeps the bytes it was given (the retry must start with the same
    bytes), a paused read never writes into a buffer the caller may have dropped.
+7. Every failure ``SSL_get_error`` names is raised by ``_binding.ssl_io.raise_for_error_code``
+   (QUIC adds its branch, ``quic.errors.explain_quic_failure``); a Python callback's
+   stashed exception is re-raised through ``reraise_callback_exception``, once the C
+   call has returned.
 """
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 import re
@@ -42,48 +54,54 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
+from .._binding import CData, ReadableBuffer, WritableBuffer, error_from_queue, ffi, lib, not_supported
 from .._binding import callbacks as _callbacks
-from .._binding import error_from_queue, ffi, lib, not_supported
 from .._binding import guard as _guard
 from .._binding.certs import load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
 from .._binding.constants import MODE_ASYNC
-from .._binding.errors import Error, WantReadError, WantWriteError
+from .._binding.errors import Error
 from .._binding.guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
 from .._binding.ssl_io import buffer_error as _buffer_error
 from .._binding.ssl_io import check_size as _check_size
 from .._binding.ssl_io import raise_for_error_code, reraise_callback_exception
 from .._binding.uncopyable import Uncopyable
-from ..offload.mode_async import AsyncOffloadConnectionMixin, connection_set_mode, refuses_callbacks_under_mode_async
-from ..quic.connection import QuicConnectionMixin
-from ..quic.errors import raise_for_quic_io
-from ..quic.events import event_timeout
+from ..offload import mode_async as _offload
+from ..offload.mode_async import AsyncStatus, connection_set_mode, refuses_callbacks_under_mode_async
+from ..quic import listener as _listener
+from ..quic.connection import ConnCloseInfo, QuicPart, Stream, check_client_context
+from ..quic.errors import explain_quic_failure, get_conn_close_info
+from ..quic.events import check_may_enter, event_timeout, wait_for_network
 from .context import Context, _alpn_wire, _require_callable, _require_int
 from .session import Session
 
 _ERROR_SSL = lib.SSL_ERROR_SSL
-_ERROR_WANT_ASYNC = lib.SSL_ERROR_WANT_ASYNC
 _ERROR_SYSCALL = lib.SSL_ERROR_SYSCALL
+_ERROR_WANT_READ = lib.SSL_ERROR_WANT_READ
+_UINT64_MAX = (1 << 64) - 1
 
 __all__ = ["Connection"]
 
 # Bound once: the hot paths call these through module globals, not attribute chains.
-# Each takes the guard and enters/leaves it in C.
-_recv = lib.asyncssl_guarded_recv
-_send = lib.asyncssl_guarded_send
-_bio_put = lib.asyncssl_guarded_bio_put
-_bio_get = lib.asyncssl_guarded_bio_get
-_peek = lib.asyncssl_guarded_peek
-_handshake = lib.asyncssl_guarded_do_handshake
-_shutdown = lib.asyncssl_guarded_shutdown
+# Each takes the guard and enters/leaves it in C. (Typed here, where they are bound:
+# guard, buffer, size -> a count, or a negated error code.)
+_IOHelper = Callable[[CData, CData, int], int]
+_recv: _IOHelper = lib.asyncssl_guarded_recv
+_send: _IOHelper = lib.asyncssl_guarded_send
+_bio_put: _IOHelper = lib.asyncssl_guarded_bio_put
+_bio_get: _IOHelper = lib.asyncssl_guarded_bio_get
+_peek: _IOHelper = lib.asyncssl_guarded_peek
+_handshake: Callable[[CData], int] = lib.asyncssl_guarded_do_handshake
+_shutdown: Callable[[CData, CData], int] = lib.asyncssl_guarded_shutdown
 _GUARD_MIN = lib.ASYNCSSL_GUARD_MIN_CODE
 _CLOSED_DURING = lib.ASYNCSSL_GUARD_CLOSED_DURING
-_BIO_WANT_READ = lib.ASYNCSSL_BIO_WANT_READ
-_BIO_WANT_WRITE = lib.ASYNCSSL_BIO_WANT_WRITE
+# The memory-BIO helpers' "would block" codes as the SSL_get_error codes they stand for.
+_BIO_ERROR_CODES = {lib.ASYNCSSL_BIO_WANT_READ: lib.SSL_ERROR_WANT_READ,
+                    lib.ASYNCSSL_BIO_WANT_WRITE: lib.SSL_ERROR_WANT_WRITE}
 _from_buffer = ffi.from_buffer
 # A from_buffer object is released as soon as its call returned: held by a traceback
 # in a reference cycle it would keep the buffer exported into cyclic GC (a crash).
 _release = ffi.release
-_unpack = ffi.unpack
+_unpack: Callable[[CData, int], bytes] = ffi.unpack
 _new = ffi.new
 _MSG_PEEK = _socket_mod.MSG_PEEK
 _INT_MAX = 2**31 - 1
@@ -125,15 +143,90 @@ def _bio_too_large(size: int) -> ValueError:
     return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
 
 
-class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
+class _State(enum.Enum):
+    """Where a Connection is in its life (``Connection._state``).
+
+    ::
+
+        NEW --_own_ssl--> OPEN --close() (TLS, DTLS)--------------------> CLOSED
+                           |                                                 ^
+                           +--close() (QUIC)--> CLOSING --streams closed, ---+
+                                                          peer told
+
+    NEW: no ``SSL*`` yet (construction has not reached it, or failed before it);
+    ``closed`` is True and every call raises the closed error. A dropped Connection
+    changes no state: its guard's ``ffi.gc`` destructor requests the free.
+    OPEN: the Connection owns its ``SSL*`` through its guard.
+    CLOSING: QUIC only, inside ``close()``: the streams are being closed and the peer
+    told; the ``SSL*`` is still owned, so plain getters work, but calls that enter the
+    QUIC engine are refused as closed (``_live_ssl(engine=True)``).
+    CLOSED: the guard was closed; it frees the ``SSL*`` when no call is inside and no
+    async job is paused on it (a paused job is the C guard's state, not Python's: see
+    offload/mode_async.py invariant 4).
+    """
+
+    NEW = "new"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class Connection(Uncopyable):
     """A TLS, DTLS or QUIC connection. Corresponds to ``SSL_new``.
 
     `socket` is ``None`` for memory-BIO mode, or a socket object (anything with
-    ``fileno()``). For a QUIC Context it is the UDP socket. Attributes other modules rely
-    on: ``_guard`` (owns the ``SSL*``), ``_ssl`` (the ``SSL*`` itself: use it only inside
-    the guard -- a ``@guarded`` method -- because it may be freed once the guard is left)
-    and ``_context``.
+    ``fileno()``). For a QUIC Context it is the UDP socket. Everything a Connection holds
+    is declared in ``_init_state``; other modules rely on ``_guard`` (owns the ``SSL*``),
+    ``_ssl`` (the ``SSL*`` itself: use it only inside the guard -- a ``@guarded`` method
+    -- because it may be freed once the guard is left; ``_live_ssl()`` returns it with
+    the state checks) and ``_context``.
     """
+
+    def _init_state(self, context: Context, socket: Any) -> None:
+        """Every attribute a Connection has, before it owns an ``SSL*``: its complete state.
+
+        Also used for server QUIC connections that OpenSSL creates itself (see
+        ``_server_connection``), so that both kinds are the same object inside.
+
+        - lifecycle: ``_state`` (a ``_State``), ``_guard`` (owns the ``SSL*``), ``_ssl``;
+        - configuration: ``_context`` (now), ``_initial_context`` (the one SNI callbacks
+          are asked from), ``_socket`` (the caller's; None in memory-BIO mode),
+          ``_alpn_protos``;
+        - Python callbacks (``_binding/callbacks.py`` reads and writes these):
+          ``_callback_key`` (how a C callback finds this object), ``_callback_exception``
+          (stashed for re-raising), ``_verify_callback``, ``_info_callback``,
+          ``_alpn_select_result`` (the chosen protocol, kept alive for OpenSSL),
+          ``_app_data``;
+        - transport: ``_into_ssl``/``_from_ssl`` (the memory BIOs, owned by the ``SSL*``);
+        - data-path buffers: ``_scratch``/``_scratch_len`` (recv), ``_bscratch``/
+          ``_bscratch_len`` (bio_read);
+        - the QUIC part: ``_quic``, a ``quic.connection.QuicPart`` (UDP socket, streams,
+          listener, blocking mode, ...) on QUIC connections, None on TLS/DTLS;
+        - the offload part: ``_async_callback`` (the MODE_ASYNC completion callback,
+          called by ``offload/mode_async.py``); a paused job itself is tracked by the guard.
+        """
+        self._state = _State.NEW
+        self._guard: CData = CLOSED_GUARD  # every call is refused as closed until _own_ssl
+        self._ssl: CData = ffi.NULL
+        self._socket = socket
+        self._context = context
+        self._initial_context = context
+        self._alpn_protos: list[bytes] | None = None  # recorded by set_alpn_protos: QUIC refuses a missing ALPN up front
+        self._callback_key = 0   # set by _callbacks.attach_connection
+        self._callback_exception: BaseException | None = None
+        self._verify_callback: Callable[..., Any] | None = context._verify_callback
+        self._info_callback: Callable[..., Any] | None = None
+        self._alpn_select_result: CData = None
+        self._app_data: Any = None
+        self._into_ssl: CData = None
+        self._from_ssl: CData = None
+        # buffers reused by every call (no allocation on the data path)
+        self._scratch: CData = ffi.NULL
+        self._scratch_len = 0
+        self._bscratch: CData = ffi.NULL
+        self._bscratch_len = 0
+        self._quic: QuicPart | None = None
+        self._async_callback: Callable[[Connection], object] | None = None
 
     def __init__(self, context: Context, socket: Any = None) -> None:
         if not isinstance(context, Context):
@@ -141,7 +234,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         self._init_state(context, socket)
 
         if context.is_quic:
-            self._quic_check_context(context)  # before SSL_new, which only says "should not call"
+            check_client_context(context)  # before SSL_new, which only says "should not call"
         _guard.reap()  # a reap point for this thread's connections dropped with a paused job
         lib.ERR_clear_error()
         ssl = lib.SSL_new(context._ctx)
@@ -152,50 +245,44 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         _callbacks.attach_connection(self, ssl)
 
         if context.is_quic:
-            # The QUIC mixin attaches the UDP socket and QUIC settings to self._ssl.
-            self._init_quic(context, socket)
+            # The QUIC part attaches the UDP socket and QUIC settings to self._ssl.
+            self._quic = QuicPart.for_client(self, context, socket)
         elif socket is None:
             self._init_memory_bios()
         else:
             self._init_socket(socket)
 
-    def _init_state(self, context: Context, socket: Any) -> None:
-        """Every attribute a Connection has, before it owns an ``SSL*``.
-
-        Also used for server QUIC connections that OpenSSL creates itself (see
-        ``_quic._quic_server_connection``), so that both kinds are the same object inside.
-        """
-        self._closed = True  # until the SSL* exists: __getattr__/close must see a sane state
-        self._guard = CLOSED_GUARD  # every call is refused as closed until _own_ssl
-        self._ssl = ffi.NULL
-        self._socket = socket
-        self._context = context
-        self._initial_context = context
-        self._callback_exception: BaseException | None = None
-        self._verify_callback: Callable | None = context._verify_callback
-        self._info_callback: Callable | None = None
-        self._app_data: Any = None
-        self._alpn_select_result = None
-        self._alpn_protos: list | None = None  # recorded by set_alpn_protos: QUIC refuses a missing ALPN up front
-        self._async_callback: Callable | None = None  # MODE_ASYNC completion callback (_offload.py)
-        self._quic = None  # a _quic._QuicState for QUIC connections (set by _init_quic / the listener)
-        self._into_ssl = None
-        self._from_ssl = None
-        # buffers reused by every call (no allocation on the data path)
-        self._scratch = ffi.NULL
-        self._scratch_len = 0
-        self._bscratch = ffi.NULL
-        self._bscratch_len = 0
-
-    def _own_ssl(self, ssl, *, shared: bool, borrowed: bool = False) -> None:
+    def _own_ssl(self, ssl: CData, *, shared: bool, borrowed: bool = False) -> None:
         """Own `ssl` (one reference) through this Connection's guard, the one place that frees it.
 
         `shared` for QUIC (OpenSSL locks it: concurrent calls allowed); `borrowed` when
-        OpenSSL lends the pointer (see ``_guard.new_guard``).
+        OpenSSL lends the pointer (see ``_guard.new_guard``). NEW -> OPEN.
         """
         self._guard = new_guard(ssl, shared=shared, borrowed=borrowed)
         self._ssl = ssl
-        self._closed = False
+        self._state = _State.OPEN
+
+    @classmethod
+    def _server_connection(cls, listener: _listener.Listener, ptr: CData, *, pending: bool) -> Connection:
+        """A Connection for a server connection OpenSSL made itself, on `listener`.
+
+        The listener's connection factory (registered below, at import time).
+        `pending`: made in the pending-connection callback, before ``SSL_accept_connection``
+        (so that the TLS callbacks running during the handshake find their Connection).
+        OpenSSL only lends that ``SSL *``: it is up-ref'd here, with a reference to the
+        listener too, which OpenSSL does not count for pending connections
+        (``QuicPart.hold_pending``). Otherwise `ptr` is the reference
+        ``SSL_accept_connection`` returned, now ours. Either way the one free is the
+        ``ffi.gc`` destructor ``asyncssl_quic_free`` (via ``close()`` or the collector).
+        """
+        if pending:
+            QuicPart.hold_pending(ptr, listener)
+        conn = cls.__new__(cls)
+        conn._init_state(listener.get_context(), listener._socket)
+        conn._own_ssl(ptr, shared=True)   # one reference: the pending hold, or the accept's
+        conn._quic = QuicPart(listener._socket, listener, is_server=True)
+        _callbacks.attach_connection(conn, ptr)
+        return conn
 
     def _init_memory_bios(self) -> None:
         if self._context.method_kind == "dtls":
@@ -232,7 +319,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             raise error_from_queue(Error, "SSL_set_fd failed")
 
     @staticmethod
-    def _set_dgram_peer_if_connected(bio, sock: Any) -> None:
+    def _set_dgram_peer_if_connected(bio: CData, sock: Any) -> None:
         try:
             host, port = sock.getpeername()[:2]
         except OSError:
@@ -249,7 +336,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
 
     def _closed_error(self) -> Error:
         if self._quic is not None:
-            return Error(f"this QUIC connection is closed{self._quic.closed_why}")
+            return Error(self._quic.closed_message())
         return Error("this Connection is closed; create a new Connection to talk again")
 
     def close(self) -> None:
@@ -260,74 +347,100 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         waits for the peer. The socket, if any, is not closed (as with pyOpenSSL, it
         belongs to the caller).
         """
-        if self._closed:
-            return
-        if self._quic is not None and not self._quic.closed:
-            # streams first, then a CONNECTION_CLOSE to the peer; it calls back here to free
-            self._quic_close()
-            return
-        self._closed = True
-        self._into_ssl = self._from_ssl = None
-        # The guard frees the SSL* now, or -- when a call is inside (another thread, or
-        # the callback this close() runs in) or an async job is paused -- as soon as that
-        # call has returned / the job has finished. self._ssl is never reset: it is only
-        # used inside the guard, which refuses every call from now on.
-        lib.asyncssl_guard_close(self._guard)
+        self._close("")
+
+    def _close(self, why: str) -> None:
+        """``close()``; `why` is appended to a QUIC connection's closed error (the listener's
+        close passes " (its listener was closed)")."""
+        quic = self._quic
+        if self._state is _State.OPEN and quic is not None:
+            check_may_enter("Connection.close()")
+            self._state = _State.CLOSING
+            # streams first, then a CONNECTION_CLOSE to the peer; a close() re-entered
+            # meanwhile (a stream's, a callback's) frees below, in its own call
+            quic.close(self, why)
+        if self._state is _State.OPEN or self._state is _State.CLOSING:
+            self._state = _State.CLOSED
+            self._into_ssl = self._from_ssl = None
+            # The guard frees the SSL* now, or -- when a call is inside (another thread, or
+            # the callback this close() runs in) or an async job is paused -- as soon as that
+            # call has returned / the job has finished. self._ssl is never reset: it is only
+            # used inside the guard, which refuses every call from now on.
+            lib.asyncssl_guard_close(self._guard)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        """Whether the Connection owns no ``SSL*`` (never had one, or was closed)."""
+        return self._state is _State.CLOSED or self._state is _State.NEW
 
     def __enter__(self) -> Connection:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __getattr__(self, name: str) -> Any:
         # pyOpenSSL: unknown attributes come from the socket (fileno, settimeout, ...).
+        # Through __dict__: before _init_state ran (cls.__new__) there is no _socket, and
+        # self._socket would recurse into here.
         sock = self.__dict__.get("_socket")
         if sock is None or name.startswith("__"):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         return getattr(sock, name)
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else ("memory" if self._socket is None else "socket")
+        state = "closed" if self.closed else ("memory" if self._socket is None else "socket")
         return f"<asyncssl.SSL.Connection {self._context.method_kind} {state}>"
 
-    # --- error mapping -----------------------------------------------------------------------
+    # --- the pointer and error mapping ---------------------------------------------------------
+
+    def _live_ssl(self, *, engine: bool = False) -> CData:
+        """The ``SSL*``, for a call made inside the guard; the one accessor (raises the
+        closed error once there is none).
+
+        `engine`: the call enters the QUIC engine (event-loop calls, shutdown, every QUIC
+        call). On QUIC that needs the connection OPEN (not CLOSING), its UDP socket open,
+        and no OpenSSL callback running on this thread (``QuicPart.check_engine_entry``).
+        """
+        state = self._state
+        if engine and self._quic is not None:
+            if state is not _State.OPEN:
+                raise self._closed_error()
+            self._quic.check_engine_entry()
+        elif state is not _State.OPEN and state is not _State.CLOSING:
+            raise self._closed_error()
+        return self._ssl
+
+    def _require_quic(self) -> QuicPart:
+        """The QUIC part, for a QUIC-only method; a TLS/DTLS connection raises, clearly."""
+        quic = self._quic
+        if quic is None:
+            raise Error("this is not a QUIC connection: QUIC calls need a Context made with "
+                        "QUIC_CLIENT_METHOD, QUIC_CLIENT_THREAD_METHOD or QUIC_SERVER_METHOD")
+        return quic
+
+    @guarded(ACCESS)
+    def _wait(self, deadline: float | None, streak: list[int]) -> None:
+        """Sleep until the network or a timer needs this connection (the blocking QUIC calls' wait)."""
+        wait_for_network(self._live_ssl(engine=True), deadline, streak)
 
     def _raise(self, code: int, method: str, *, reading: bool | None = None) -> None:
         """Raise for an error `code` of a hot-path helper of `method` (errno is still the call's).
 
         Codes from ``ASYNCSSL_GUARD_MIN_CODE`` up are the guard's refusals (closed,
-        re-entered, another thread, async-job misuse). On a QUIC connection's default
-        stream a failed read/write is explained by the stream and connection state
-        (reset with its code, closed and why)."""
+        re-entered, another thread, async-job misuse); the others are ``SSL_get_error``
+        codes, for the one mapping (``raise_for_error_code``). On a QUIC connection's
+        default stream a failed read/write is explained by the stream and connection
+        state (reset with its code, closed and why)."""
         if code >= _GUARD_MIN:
             if code == _CLOSED_DURING and self._callback_exception is not None:
                 reraise_callback_exception(self)  # the callback that closed it and raised says more
             raise refusal(code, self, method)
-        if reading is not None and self._quic is not None and code in (_ERROR_SSL, _ERROR_SYSCALL):
-            raise_for_quic_io(self._ssl, self._ssl, 0, reading=reading, conn=self)
-        raise_for_error_code(code, errno=ffi.errno, conn=self)
-
-    def _ptr(self):
-        """The SSL* for a call made inside the guard (a ``@guarded`` method)."""
-        if self._closed:
-            raise self._closed_error()
-        return self._ssl
-
-    def _event_ptr(self):
-        """The SSL* for a call that, on QUIC, enters the QUIC engine (event loop calls,
-        shutdown): with the QUIC checks too (closed socket, inside an OpenSSL callback)."""
-        if self._quic is not None:
-            return self._live_ssl()
-        return self._ptr()
-
-    def _reraise(self) -> None:
-        if self._callback_exception is not None:
-            reraise_callback_exception(self)
+        if reading is not None and self._quic is not None:
+            ssl = self._ssl
+            raise_for_error_code(code, errno=ffi.errno, owner=self,
+                                 explain=lambda: explain_quic_failure(ssl, ssl, reading=reading))
+        raise_for_error_code(code, errno=ffi.errno, owner=self)
 
     # --- context and settings ------------------------------------------------------------------
 
@@ -340,7 +453,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         """Switch to another Context (typically from an SNI callback). Corresponds to ``SSL_set_SSL_CTX``."""
         if not isinstance(context, Context):
             raise TypeError("context must be a Context instance")
-        lib.SSL_set_SSL_CTX(self._ptr(), context._ctx)
+        lib.SSL_set_SSL_CTX(self._live_ssl(), context._ctx)
         context._used = True
         self._context = context
 
@@ -348,7 +461,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     def set_options(self, options: int) -> int:
         """Corresponds to ``SSL_set_options``; returns the new option mask."""
         _require_int(options, "options")
-        return lib.SSL_set_options(self._ptr(), options)
+        return int(lib.SSL_set_options(self._live_ssl(), options))
 
     @connection_set_mode
     @guarded(ACCESS)
@@ -357,33 +470,33 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         _require_int(mode, "mode")
         if mode & MODE_ASYNC and self._context.is_quic:
             raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL; use it on TLS or DTLS connections")
-        return lib.SSL_set_mode(self._ptr(), mode)
+        return int(lib.SSL_set_mode(self._live_ssl(), mode))
 
     @guarded(ACCESS)
     def clear_mode(self, mode_to_clear: int) -> int:
         """Corresponds to ``SSL_clear_mode``; returns the new mode mask."""
         _require_int(mode_to_clear, "mode_to_clear")
-        return lib.SSL_clear_mode(self._ptr(), mode_to_clear)
+        return int(lib.SSL_clear_mode(self._live_ssl(), mode_to_clear))
 
     @guarded(ACCESS)
     def get_mode(self) -> int:
         """Corresponds to ``SSL_get_mode``."""
-        return lib.SSL_get_mode(self._ptr())
+        return int(lib.SSL_get_mode(self._live_ssl()))
 
     @refuses_callbacks_under_mode_async
     @guarded(ACCESS)
-    def set_verify(self, mode: int, callback: Callable | None = None) -> None:
+    def set_verify(self, mode: int, callback: Callable[..., Any] | None = None) -> None:
         """Corresponds to ``SSL_set_verify``; see ``Context.set_verify`` for `callback`."""
         _require_int(mode, "mode")
         if callback is not None:
             _require_callable(callback)
         self._verify_callback = callback
-        lib.SSL_set_verify(self._ptr(), mode, lib.asyncssl_entry_verify_cb if callback is not None else ffi.NULL)
+        lib.SSL_set_verify(self._live_ssl(), mode, lib.asyncssl_entry_verify_cb if callback is not None else ffi.NULL)
 
     @guarded(ACCESS)
     def get_verify_mode(self) -> int:
         """Corresponds to ``SSL_get_verify_mode``."""
-        return lib.SSL_get_verify_mode(self._ptr())
+        return int(lib.SSL_get_verify_mode(self._live_ssl()))
 
     @guarded(ACCESS)
     def set1_host(self, name: str) -> None:
@@ -396,7 +509,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             raise TypeError("name must be a str (a DNS name or an IP address)")
         if not name or "\0" in name:
             raise ValueError("name must be a non-empty string without NUL characters")
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         lib.ERR_clear_error()
         try:
             ipaddress.ip_address(name)
@@ -416,14 +529,14 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def use_certificate(self, cert: Any) -> None:
         """Corresponds to ``SSL_use_certificate``."""
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         if not lib.SSL_use_certificate(ssl, load_x509(cert)):
             raise error_from_queue(Error, "SSL_use_certificate failed")
 
     @guarded(ACCESS)
     def use_privatekey(self, pkey: Any) -> None:
         """Corresponds to ``SSL_use_PrivateKey``."""
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         if not lib.SSL_use_PrivateKey(ssl, self._context._load_key(pkey)):
             raise error_from_queue(Error, "SSL_use_PrivateKey failed")
 
@@ -435,20 +548,20 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         if b"\0" in name:
             raise TypeError("name must not contain NUL byte")
         _check_sni_hostname(name)
-        if not lib.SSL_set_tlsext_host_name(self._ptr(), name):
+        if not lib.SSL_set_tlsext_host_name(self._live_ssl(), name):
             raise error_from_queue(Error, "SSL_set_tlsext_host_name failed")
 
     @guarded(ACCESS)
     def get_servername(self) -> bytes | None:
         """The SNI name the client sent (server) or set (client). Corresponds to ``SSL_get_servername``."""
-        name = lib.SSL_get_servername(self._ptr(), lib.TLSEXT_NAMETYPE_host_name)
+        name = lib.SSL_get_servername(self._live_ssl(), lib.TLSEXT_NAMETYPE_host_name)
         return None if name == ffi.NULL else ffi.string(name)
 
     @guarded(ACCESS)
-    def set_alpn_protos(self, protos: list) -> None:
+    def set_alpn_protos(self, protos: list[bytes]) -> None:
         """Corresponds to ``SSL_set_alpn_protos``; `protos` is a list of bytes."""
         wire = _alpn_wire(protos)
-        if lib.SSL_set_alpn_protos(self._ptr(), wire, len(wire)) != 0:  # 0 is success here
+        if lib.SSL_set_alpn_protos(self._live_ssl(), wire, len(wire)) != 0:  # 0 is success here
             raise error_from_queue(Error, "SSL_set_alpn_protos failed")
         self._alpn_protos = list(protos)  # QUIC checks for it before the first packet
 
@@ -457,29 +570,29 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         """The protocol ALPN agreed on, b"" if none. Corresponds to ``SSL_get0_alpn_selected``."""
         data = _new("const unsigned char **")
         length = _new("unsigned int *")
-        lib.SSL_get0_alpn_selected(self._ptr(), data, length)
+        lib.SSL_get0_alpn_selected(self._live_ssl(), data, length)
         return b"" if length[0] == 0 else ffi.buffer(data[0], length[0])[:]
 
     @refuses_callbacks_under_mode_async
     @guarded(ACCESS)
-    def set_info_callback(self, callback: Callable) -> None:
+    def set_info_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_set_info_callback``; `callback(conn, where, ret)`."""
         _require_callable(callback)
         self._info_callback = callback
-        lib.SSL_set_info_callback(self._ptr(), lib.asyncssl_entry_info_cb)
+        lib.SSL_set_info_callback(self._live_ssl(), lib.asyncssl_entry_info_cb)
 
     @guarded(DRIVE)
     def set_session(self, session: Session) -> None:
         """Resume `session` on the next handshake. Corresponds to ``SSL_set_session``."""
         if not isinstance(session, Session):
             raise TypeError("session must be a Session instance")
-        if not lib.SSL_set_session(self._ptr(), session._session):
+        if not lib.SSL_set_session(self._live_ssl(), session._session):
             raise error_from_queue(Error, "SSL_set_session failed")
 
     @guarded(ACCESS)
     def get_session(self) -> Session | None:
         """Corresponds to ``SSL_get1_session``."""
-        ptr = lib.SSL_get1_session(self._ptr())
+        ptr = lib.SSL_get1_session(self._live_ssl())
         return None if ptr == ffi.NULL else Session._from_owned(ptr)
 
     def get_app_data(self) -> Any:
@@ -493,12 +606,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(DRIVE)
     def set_connect_state(self) -> None:
         """Act as the client. Corresponds to ``SSL_set_connect_state``."""
-        lib.SSL_set_connect_state(self._ptr())
+        lib.SSL_set_connect_state(self._live_ssl())
 
     @guarded(DRIVE)
     def set_accept_state(self) -> None:
         """Act as the server. Corresponds to ``SSL_set_accept_state``."""
-        lib.SSL_set_accept_state(self._ptr())
+        lib.SSL_set_accept_state(self._live_ssl())
 
     def do_handshake(self) -> None:
         """Corresponds to ``SSL_do_handshake``; raises a ``WantError`` when it would block."""
@@ -512,16 +625,22 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         if self._callback_exception is not None:
             reraise_callback_exception(self)
 
+    @guarded(ACCESS)
+    def _quic_handshake(self, block: bool | None = None) -> None:
+        """``QuicPart.handshake`` inside the guard: ``do_handshake`` and a blocking accept use it."""
+        self._require_quic().handshake(self, block)
+
     def connect(self, addr: Any) -> None:
         """Connect the socket to `addr` and act as the client (the handshake happens on first I/O)."""
         self.set_connect_state()
-        return self._require_socket("connect").connect(addr)
+        self._require_socket("connect").connect(addr)
 
     def connect_ex(self, addr: Any) -> int:
         """Like ``connect`` but returns an errno instead of raising, as ``socket.connect_ex``."""
         sock = self._require_socket("connect_ex")
         self.set_connect_state()
-        return sock.connect_ex(addr)
+        errno: int = sock.connect_ex(addr)
+        return errno
 
     def accept(self) -> tuple[Connection, Any]:
         """Accept a TCP client on the listening socket; returns ``(Connection, address)`` in server state."""
@@ -538,7 +657,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(DRIVE)
     def renegotiate(self) -> bool:
         """Start a renegotiation (TLS ≤ 1.2). Corresponds to ``SSL_renegotiate``."""
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         if lib.SSL_renegotiate_pending(ssl):
             return False
         lib.ERR_clear_error()
@@ -549,16 +668,16 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def renegotiate_pending(self) -> bool:
         """Corresponds to ``SSL_renegotiate_pending``."""
-        return bool(lib.SSL_renegotiate_pending(self._ptr()))
+        return bool(lib.SSL_renegotiate_pending(self._live_ssl()))
 
     @guarded(ACCESS)
     def total_renegotiations(self) -> int:
         """Corresponds to ``SSL_total_renegotiations``."""
-        return lib.SSL_total_renegotiations(self._ptr())
+        return int(lib.SSL_total_renegotiations(self._live_ssl()))
 
     # --- data: the hot paths ----------------------------------------------------------------------
 
-    def send(self, buf: Any, flags: int = 0) -> int:
+    def send(self, buf: ReadableBuffer, flags: int = 0) -> int:
         """Send (part of) `buf`; returns the number of bytes taken. Corresponds to ``SSL_write_ex``.
 
         With partial writes on (the default) this may be less than ``len(buf)``; a
@@ -575,10 +694,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
                 raise _buffer_error(buf, False) from None
             n = _send(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
             if n < 0 and self._quic is not None:
-                n = self._quic_retry(-n, _send, data, len(data), "send")
+                n = self._quic.retry(self, -n, _send, data, len(data))
             _release(data)
         if n < 0 and self._quic is not None and type(buf) is bytes:
-            n = self._quic_retry(-n, _send, buf, len(buf), "send")
+            n = self._quic.retry(self, -n, _send, buf, len(buf))
         if n < 0:
             self._raise(-n, "send", reading=False)
         if self._callback_exception is not None:
@@ -587,7 +706,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
 
     write = send
 
-    def sendall(self, buf: Any, flags: int = 0) -> int:
+    def sendall(self, buf: ReadableBuffer, flags: int = 0) -> int:
         """Send all of `buf`, looping over partial writes; returns ``len(buf)``.
 
         On a non-blocking socket it can be interrupted by ``WantWriteError`` (or any
@@ -608,7 +727,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
                 # so a pause is safe: resume with buf[exc.bytes_sent:].
                 n = _send(guard, data + total, min(left, _INT_MAX))
                 if n < 0 and self._quic is not None:
-                    n = self._quic_retry(-n, _send, data + total, min(left, _INT_MAX), "sendall")
+                    n = self._quic.retry(self, -n, _send, data + total, min(left, _INT_MAX))
                 if n < 0:
                     try:
                         self._raise(-n, "sendall", reading=False)
@@ -640,7 +759,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             else:
                 got = _recv(self._guard, scratch, bufsiz)
             if got < 0 and self._quic is not None:
-                got = self._quic_retry(-got, _recv, scratch, bufsiz, "recv")
+                got = self._quic.retry(self, -got, _recv, scratch, bufsiz)
         except (TypeError, OverflowError):
             _check_size(bufsiz, "bufsiz")
             _require_int(flags or 0, "flags")
@@ -660,7 +779,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             self._scratch = ffi.new("char[]", size)
             self._scratch_len = size
 
-    def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int | None = None) -> int:
+    def recv_into(self, buffer: WritableBuffer, nbytes: int | None = None, flags: int | None = None) -> int:
         """Read plaintext straight into `buffer` (no copy); returns the count.
 
         Corresponds to ``SSL_read_ex`` (``SSL_peek_ex`` with ``flags=MSG_PEEK``). Reads at
@@ -686,7 +805,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         else:
             got = _recv(self._guard, data, n)
         if got < 0 and self._quic is not None:
-            got = self._quic_retry(-got, _recv, data, n, "recv_into")
+            got = self._quic.retry(self, -got, _recv, data, n)
         _release(data)
         if got < 0:
             self._raise(-got, "recv_into", reading=True)
@@ -697,11 +816,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def pending(self) -> int:
         """Plaintext bytes already decrypted and buffered (readable without I/O). Corresponds to ``SSL_pending``."""
-        if self._quic is not None:
-            self._live_ssl()   # SSL_pending on QUIC takes the engine lock: not from inside a callback
-        return lib.SSL_pending(self._ssl)
+        # engine: SSL_pending on QUIC takes the engine lock, so not from inside a callback
+        return int(lib.SSL_pending(self._live_ssl(engine=True)))
 
-    def bio_write(self, buf: Any) -> int:
+    def bio_write(self, buf: ReadableBuffer) -> int:
         """Feed ciphertext received from the network (memory-BIO mode). Corresponds to ``BIO_write_ex``."""
         if self._into_ssl is None:
             self._no_memory_bio()
@@ -748,7 +866,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         return _unpack(scratch, n)
 
     def _no_memory_bio(self) -> None:
-        if self._closed:
+        if self.closed:
             raise self._closed_error()
         raise TypeError("Connection sock was not None: bio_read/bio_write/bio_shutdown are for memory-BIO mode "
                         "(create the Connection with socket=None)")
@@ -756,11 +874,8 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     def _bio_failed(self, code: int, method: str, what: str) -> None:
         if code >= _GUARD_MIN:
             raise refusal(code, self, method)
-        if code == _BIO_WANT_READ:
-            raise WantReadError()
-        if code == _BIO_WANT_WRITE:
-            raise WantWriteError()
-        raise error_from_queue(Error, f"{what} failed")
+        # "would block" as the SSL_get_error code it stands for; anything else is the queue's
+        raise_for_error_code(_BIO_ERROR_CODES.get(code, _ERROR_SSL), fallback=f"{what} failed")
 
     @guarded(DRIVE)
     def bio_shutdown(self) -> None:
@@ -775,28 +890,28 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     def shutdown(self) -> bool:
         """Send close_notify; True once the peer's close_notify was also received. Corresponds to ``SSL_shutdown``."""
         if self._quic is not None:
-            self._live_ssl()   # the QUIC checks (closed socket, inside an OpenSSL callback)
+            self._live_ssl(engine=True)   # the QUIC checks (closed socket, inside an OpenSSL callback)
         ret = _new("int *")
         code = _shutdown(self._guard, ret)
         if code:
             self._raise(code, "shutdown")
-        self._reraise()
-        return ret[0] > 0
+        reraise_callback_exception(self)
+        return bool(ret[0] > 0)
 
     @guarded(ACCESS)
     def get_shutdown(self) -> int:
         """``SENT_SHUTDOWN``/``RECEIVED_SHUTDOWN`` bits. Corresponds to ``SSL_get_shutdown``."""
-        return lib.SSL_get_shutdown(self._ptr())
+        return int(lib.SSL_get_shutdown(self._live_ssl()))
 
     @guarded(ACCESS)
     def set_shutdown(self, state: int) -> None:
         """Corresponds to ``SSL_set_shutdown``."""
         _require_int(state, "state")
-        lib.SSL_set_shutdown(self._ptr(), state)
+        lib.SSL_set_shutdown(self._live_ssl(), state)
 
     def sock_shutdown(self, *args: Any, **kwargs: Any) -> None:
         """``shutdown`` of the underlying socket (not TLS close_notify)."""
-        return self._require_socket("sock_shutdown").shutdown(*args, **kwargs)
+        self._require_socket("sock_shutdown").shutdown(*args, **kwargs)
 
     def makefile(self, *args: Any, **kwargs: Any) -> None:
         """Not supported, as in pyOpenSSL."""
@@ -805,17 +920,17 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def want_read(self) -> bool:
         """Whether the last operation needs more input. Corresponds to ``SSL_want_read``."""
-        return bool(lib.SSL_want_read(self._ptr()))
+        return bool(lib.SSL_want_read(self._live_ssl()))
 
     @guarded(ACCESS)
     def want_write(self) -> bool:
         """Whether the last operation needs output to drain. Corresponds to ``SSL_want_write``."""
-        return bool(lib.SSL_want_write(self._ptr()))
+        return bool(lib.SSL_want_write(self._live_ssl()))
 
     @guarded(ACCESS)
     def get_state_string(self) -> bytes:
         """Corresponds to ``SSL_state_string_long``."""
-        return ffi.string(lib.SSL_state_string_long(self._ptr()))
+        return bytes(ffi.string(lib.SSL_state_string_long(self._live_ssl())))
 
     # --- event API (TLS, DTLS, QUIC) --------------------------------------------------------------
 
@@ -826,10 +941,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         On OpenSSL < 3.2 a DTLS connection uses ``DTLSv1_handle_timeout`` instead and
         other connections do nothing, as documented upstream.
         """
-        ssl = self._event_ptr()
+        ssl = self._live_ssl(engine=True)
         lib.ERR_clear_error()
         ok = lib.asyncssl_handle_events(ssl)
-        self._reraise()
+        reraise_callback_exception(self)
         if not ok:
             raise error_from_queue(Error, "SSL_handle_events failed (for DTLS: too many retransmissions)")
 
@@ -840,17 +955,17 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         Corresponds to ``SSL_get_event_timeout`` (on OpenSSL < 3.2: the DTLS timer).
         Query it again after every other call: any call may change it.
         """
-        return event_timeout(self._event_ptr())
+        return event_timeout(self._live_ssl(engine=True))
 
     @guarded(ACCESS)
     def net_read_desired(self) -> bool:
         """Whether the network should be polled for reading. Corresponds to ``SSL_net_read_desired`` (3.2+)."""
-        return bool(lib.SSL_net_read_desired(self._event_ptr()))
+        return bool(lib.SSL_net_read_desired(self._live_ssl(engine=True)))
 
     @guarded(ACCESS)
     def net_write_desired(self) -> bool:
         """Whether the network should be polled for writing. Corresponds to ``SSL_net_write_desired`` (3.2+)."""
-        return bool(lib.SSL_net_write_desired(self._event_ptr()))
+        return bool(lib.SSL_net_write_desired(self._live_ssl(engine=True)))
 
     @guarded(ACCESS)
     def get_rpoll_descriptor(self) -> int:
@@ -865,10 +980,10 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         """The fd to poll for writability; -1 if the BIO has none. Corresponds to ``SSL_get_wpoll_descriptor`` (3.2+)."""
         return self._poll_fd(lib.asyncssl_get_wpoll_fd, "SSL_get_wpoll_descriptor")
 
-    def _poll_fd(self, getter, name: str) -> int:
+    def _poll_fd(self, getter: Callable[[CData], int], name: str) -> int:
         # QUIC: with the checks of a listener's or stream's poll descriptor (a closed UDP
         # socket raises, instead of naming the duplicate fd OpenSSL keeps until the free)
-        ssl = self._event_ptr()
+        ssl = self._live_ssl(engine=True)
         lib.ERR_clear_error()
         fd = getter(ssl)
         if fd == -2:
@@ -886,25 +1001,25 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         TLS and DTLS connections follow their socket's blocking state instead
         (``socket.setblocking``); calling this on them raises Error.
         """
-        self._event_ptr()
+        self._live_ssl(engine=True)
         if not lib.ASYNCSSL_HAS_EVENT_API:
             raise not_supported("SSL_set_blocking_mode")
         if not self._context.is_quic:
             raise Error("set_blocking_mode applies to QUIC connections; a TLS/DTLS connection blocks as its "
                         "socket does (use socket.setblocking)")
-        self._quic_set_blocking(bool(blocking))
+        self._require_quic().set_blocking(self, bool(blocking))
 
     @guarded(ACCESS)
     def get_blocking_mode(self) -> bool:
         """Corresponds to ``SSL_get_blocking_mode`` (3.2+); TLS/DTLS report their socket's blocking state."""
-        self._event_ptr()
+        self._live_ssl(engine=True)
         if not lib.ASYNCSSL_HAS_EVENT_API:
             raise not_supported("SSL_get_blocking_mode")
         if not self._context.is_quic:
             if self._socket is None:
                 return False
             return bool(self._socket.getblocking()) if hasattr(self._socket, "getblocking") else True
-        return self._quic.blocking   # asyncssl does QUIC blocking itself (see _quic._wants_block)
+        return self._require_quic().blocking   # asyncssl does QUIC blocking itself (see QuicPart.wants_block)
 
     # --- DTLS --------------------------------------------------------------------------------------
 
@@ -916,7 +1031,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         ``do_handshake``); raises ``WantReadError`` when no such datagram is waiting.
         Needs ``set_cookie_generate_callback`` and ``set_cookie_verify_callback``.
         """
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         ctx = self._context
         if ctx._cookie_generate_callback is None or ctx._cookie_verify_callback is None:
             raise Error("DTLSv1_listen needs cookie callbacks: call Context.set_cookie_generate_callback and "
@@ -924,27 +1039,26 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         addr = ffi.gc(lib.BIO_ADDR_new(), lib.BIO_ADDR_free)
         lib.ERR_clear_error()
         result = lib.DTLSv1_listen(ssl, addr)
-        self._reraise()
-        if result == 0:
-            raise WantReadError()
-        if result < 0:
-            raise error_from_queue(Error, "DTLSv1_listen failed")
+        reraise_callback_exception(self)
+        if result <= 0:
+            # 0: no ClientHello with a valid cookie waiting (would block); < 0: failed
+            raise_for_error_code(_ERROR_WANT_READ if result == 0 else _ERROR_SSL, fallback="DTLSv1_listen failed")
 
     @guarded(ACCESS)
     def DTLSv1_get_timeout(self) -> float | None:
         """Seconds left on the retransmission timer, None if none runs. Corresponds to ``DTLSv1_get_timeout``."""
         tv = _new("struct timeval *")
-        if lib.DTLSv1_get_timeout(self._ptr(), tv):
-            return tv.tv_sec + tv.tv_usec / 1e6
+        if lib.DTLSv1_get_timeout(self._live_ssl(), tv):
+            return float(tv.tv_sec + tv.tv_usec / 1e6)
         return None
 
     @guarded(DRIVE)
     def DTLSv1_handle_timeout(self) -> bool:
         """Retransmit if the timer expired; True if something was done. Corresponds to ``DTLSv1_handle_timeout``."""
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         lib.ERR_clear_error()
         result = lib.DTLSv1_handle_timeout(ssl)
-        self._reraise()
+        reraise_callback_exception(self)
         if result < 0:
             raise error_from_queue(Error, "DTLSv1_handle_timeout failed (too many retransmissions?)")
         return bool(result)
@@ -953,7 +1067,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     def set_ciphertext_mtu(self, mtu: int) -> None:
         """The largest datagram to send. Corresponds to ``SSL_set_mtu`` (with ``OP_NO_QUERY_MTU``)."""
         _require_int(mtu, "mtu")
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         had_option = lib.SSL_get_options(ssl) & lib.SSL_OP_NO_QUERY_MTU
         lib.SSL_set_options(ssl, lib.SSL_OP_NO_QUERY_MTU)
         if not lib.SSL_set_mtu(ssl, mtu):
@@ -964,7 +1078,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def get_cleartext_mtu(self) -> int:
         """The largest plaintext per datagram (0 if unknown). Corresponds to ``DTLS_get_data_mtu``."""
-        return lib.DTLS_get_data_mtu(self._ptr())
+        return int(lib.DTLS_get_data_mtu(self._live_ssl()))
 
     @guarded(ACCESS)
     def set_dtls_initial_timeout(self, seconds: float) -> None:
@@ -974,7 +1088,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         the timer path). Lower it on links with a known short round trip (e.g. 0.1 s); the
         event timeout and ``handle_events()`` follow it.
         """
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         if self._context.method_kind != "dtls":
             raise Error("set_dtls_initial_timeout is for DTLS connections")
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0.001 <= seconds <= 60:
@@ -987,8 +1101,9 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def get_cipher_list(self) -> list[str]:
         """Corresponds to ``SSL_get_cipher_list``."""
-        ssl = self._ptr()
-        out, i = [], 0
+        ssl = self._live_ssl()
+        out: list[str] = []
+        i = 0
         while True:
             name = lib.SSL_get_cipher_list(ssl, i)
             if name == ffi.NULL:
@@ -997,9 +1112,9 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             i += 1
 
     @guarded(ACCESS)
-    def get_client_ca_list(self) -> list:
+    def get_client_ca_list(self) -> list[Any]:
         """The CA names the server asked for (as cryptography ``x509.Name``). Corresponds to ``SSL_get_client_CA_list``."""
-        names = lib.SSL_get_client_CA_list(self._ptr())
+        names = lib.SSL_get_client_CA_list(self._live_ssl())
         if names == ffi.NULL:
             return []
         return [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
@@ -1010,12 +1125,12 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
 
         Always a ``cryptography`` certificate (``as_cryptography`` is accepted for pyOpenSSL compatibility).
         """
-        return x509_to_cryptography(lib.SSL_get_certificate(self._ptr()))
+        return x509_to_cryptography(lib.SSL_get_certificate(self._live_ssl()))
 
     @guarded(ACCESS)
     def get_peer_certificate(self, *, as_cryptography: bool = True) -> Any:
         """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``."""
-        ptr = lib.SSL_get1_peer_certificate(self._ptr())
+        ptr = lib.SSL_get1_peer_certificate(self._live_ssl())
         if ptr == ffi.NULL:
             return None
         try:
@@ -1024,22 +1139,22 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
             lib.X509_free(ptr)
 
     @guarded(ACCESS)
-    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list | None:
+    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
         """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
-        return x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._ptr()))
+        return x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._live_ssl()))
 
     @guarded(ACCESS)
-    def get_verified_chain(self, *, as_cryptography: bool = True) -> list | None:
+    def get_verified_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
         """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
-        return x509_stack_to_list(lib.SSL_get0_verified_chain(self._ptr()))
+        return x509_stack_to_list(lib.SSL_get0_verified_chain(self._live_ssl()))
 
     @guarded(ACCESS)
     def get_verify_result(self) -> int:
         """Corresponds to ``SSL_get_verify_result`` (``X509_V_OK`` = 0)."""
-        return lib.SSL_get_verify_result(self._ptr())
+        return int(lib.SSL_get_verify_result(self._live_ssl()))
 
-    def _session_ptr(self):
-        return lib.SSL_get_session(self._ptr())
+    def _session_ptr(self) -> CData:
+        return lib.SSL_get_session(self._live_ssl())
 
     @guarded(ACCESS)
     def server_random(self) -> bytes | None:
@@ -1064,11 +1179,11 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         return self._fetch(lambda buf, n: lib.SSL_SESSION_get_master_key(session, buf, n))
 
     @staticmethod
-    def _fetch(get: Callable) -> bytes:
+    def _fetch(get: Callable[[CData, int], int]) -> bytes:
         size = get(ffi.NULL, 0)
         buf = _new("unsigned char[]", size)
         got = get(buf, size)
-        return ffi.buffer(buf, got)[:]
+        return bytes(ffi.buffer(buf, got)[:])
 
     @guarded(ACCESS)
     def get_finished(self) -> bytes | None:
@@ -1080,14 +1195,14 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         """The peer's last Finished message. Corresponds to ``SSL_get_peer_finished``."""
         return self._finished(lib.SSL_get_peer_finished)
 
-    def _finished(self, func: Callable) -> bytes | None:
-        ssl = self._ptr()
+    def _finished(self, func: Callable[[CData, CData, int], int]) -> bytes | None:
+        ssl = self._live_ssl()
         size = func(ssl, ffi.NULL, 0)
         if size == 0:
             return None
         buf = _new("char[]", size)
         func(ssl, buf, size)
-        return ffi.buffer(buf, size)[:]
+        return bytes(ffi.buffer(buf, size)[:])
 
     @guarded(ACCESS)
     def export_keying_material(self, label: bytes, olen: int, context: bytes | None = None) -> bytes:
@@ -1097,7 +1212,7 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
         _require_int(olen, "olen")
         if context is not None and not isinstance(context, bytes):
             raise TypeError("context must be bytes or None")
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         if not lib.SSL_is_init_finished(ssl):
             # OpenSSL would derive material from a half-made key schedule.
             raise Error("export_keying_material needs a completed handshake; call it after do_handshake() succeeded")
@@ -1108,46 +1223,46 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
                                             0 if context is None else len(context), 0 if context is None else 1)
         if not ok:
             raise error_from_queue(Error, "SSL_export_keying_material failed (handshake not finished?)")
-        return ffi.buffer(out, olen)[:]
+        return bytes(ffi.buffer(out, olen)[:])
 
     @guarded(ACCESS)
     def get_cipher_name(self) -> str | None:
         """Corresponds to ``SSL_CIPHER_get_name``; None before the handshake."""
-        cipher = lib.SSL_get_current_cipher(self._ptr())
+        cipher = lib.SSL_get_current_cipher(self._live_ssl())
         return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_name(cipher)).decode("utf-8")
 
     @guarded(ACCESS)
     def get_cipher_bits(self) -> int | None:
         """Corresponds to ``SSL_CIPHER_get_bits``; None before the handshake."""
-        cipher = lib.SSL_get_current_cipher(self._ptr())
+        cipher = lib.SSL_get_current_cipher(self._live_ssl())
         return None if cipher == ffi.NULL else lib.SSL_CIPHER_get_bits(cipher, ffi.NULL)
 
     @guarded(ACCESS)
     def get_cipher_version(self) -> str | None:
         """Corresponds to ``SSL_CIPHER_get_version``; None before the handshake."""
-        cipher = lib.SSL_get_current_cipher(self._ptr())
+        cipher = lib.SSL_get_current_cipher(self._live_ssl())
         return None if cipher == ffi.NULL else ffi.string(lib.SSL_CIPHER_get_version(cipher)).decode("utf-8")
 
     @guarded(ACCESS)
     def get_protocol_version_name(self) -> str:
         """E.g. ``"TLSv1.3"``. Corresponds to ``SSL_get_version``."""
-        return ffi.string(lib.SSL_get_version(self._ptr())).decode("utf-8")
+        return str(ffi.string(lib.SSL_get_version(self._live_ssl())).decode("utf-8"))
 
     @guarded(ACCESS)
     def get_protocol_version(self) -> int:
         """E.g. ``TLS1_3_VERSION``. Corresponds to ``SSL_version``."""
-        return lib.SSL_version(self._ptr())
+        return int(lib.SSL_version(self._live_ssl()))
 
     @guarded(ACCESS)
     def get_selected_srtp_profile(self) -> bytes:
         """Corresponds to ``SSL_get_selected_srtp_profile``; b"" if none."""
-        profile = lib.SSL_get_selected_srtp_profile(self._ptr())
+        profile = lib.SSL_get_selected_srtp_profile(self._live_ssl())
         return b"" if profile == ffi.NULL else ffi.string(profile.name)
 
     @guarded(ACCESS)
     def get_group_name(self) -> str | None:
         """The key-exchange group, e.g. ``"X25519"``; None if none. Corresponds to ``SSL_get_negotiated_group``."""
-        ssl = self._ptr()
+        ssl = self._live_ssl()
         nid = lib.SSL_get_negotiated_group(ssl)
         if nid == 0:
             return None
@@ -1157,9 +1272,189 @@ class Connection(QuicConnectionMixin, AsyncOffloadConnectionMixin, Uncopyable):
     @guarded(ACCESS)
     def session_reused(self) -> bool:
         """Corresponds to ``SSL_session_reused``."""
-        return bool(lib.SSL_session_reused(self._ptr()))
+        return bool(lib.SSL_session_reused(self._live_ssl()))
 
     @guarded(ACCESS)
     def is_server(self) -> bool:
         """Corresponds to ``SSL_is_server``."""
-        return bool(lib.SSL_is_server(self._ptr()))
+        return bool(lib.SSL_is_server(self._live_ssl()))
+
+    # --- async crypto offload (MODE_ASYNC; offload/mode_async.py does the work) ---------------
+
+    @guarded(ACCESS)
+    def waiting_for_async(self) -> bool:
+        """Corresponds to ``SSL_waiting_for_async``: a job is paused on this connection."""
+        return _offload.waiting_for_async(self._live_ssl())
+
+    @guarded(ACCESS)
+    def get_all_async_fds(self) -> list[int]:
+        """Corresponds to ``SSL_get_all_async_fds``: wait for any of them to become readable,
+        then repeat the call that raised ``WantAsyncError``.  The fds belong to the provider:
+        never read or close them."""
+        return _offload.get_all_async_fds(self._live_ssl())
+
+    @guarded(ACCESS)
+    def get_changed_async_fds(self) -> tuple[list[int], list[int]]:
+        """Corresponds to ``SSL_get_changed_async_fds``: ``(added, removed)`` since the job last
+        resumed -- register the added fds with your event loop, unregister the removed ones."""
+        return _offload.get_changed_async_fds(self._live_ssl())
+
+    @guarded(ACCESS)
+    def get_async_status(self) -> AsyncStatus:
+        """Corresponds to ``SSL_get_async_status``: what the provider reported for the current
+        or last offloaded operation (``UNSUPPORTED`` before the first async job)."""
+        return _offload.get_async_status(self._live_ssl())
+
+    @guarded(ACCESS)
+    def set_async_callback(self, callback: Callable[[Connection], object] | None) -> None:
+        """``SSL_set_async_callback``: ``callback(self)`` is called when an offloaded operation
+        completes, on the provider's thread (keep it short: e.g. ``loop.call_soon_threadsafe``);
+        an exception in it is reported through ``sys.unraisablehook``.  Set it before the
+        first I/O call.  ``None`` removes it.  Replaces a wakeup fd."""
+        _offload.check_async_callback(callback)
+        _offload.set_connection_async_callback(self._live_ssl(), callback is not None)
+        self._async_callback = callback
+
+    @guarded(ACCESS)
+    def set_async_wakeup_fd(self, fd: int | None) -> None:
+        """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
+        GIL).  Keep `fd` open while this Connection lives; make it non-blocking.  Set it before
+        the first I/O call.  ``None`` removes it.  Replaces an async callback."""
+        checked = _offload.check_fd(fd)
+        _offload.set_connection_async_wakeup_fd(self._live_ssl(), checked)
+        self._async_callback = None
+
+    # --- QUIC (quic/connection.py's QuicPart does the work) -------------------------------------
+
+    @guarded(ACCESS)
+    def set_initial_peer_addr(self, address: tuple[str, int]) -> None:
+        """Corresponds to ``SSL_set1_initial_peer_addr``: where the first flight goes.
+
+        `address` is ``(host, port)``; `host` an IP literal or a name (resolved now,
+        UDP). Optional when the socket is connected. Only before the handshake starts.
+        """
+        self._require_quic().set_initial_peer_addr(self, address)
+
+    @guarded(ACCESS)
+    def new_stream(self, *, uni: bool = False, block: bool | None = None) -> Stream:
+        """Corresponds to ``SSL_new_stream``: open a local stream (bidirectional unless `uni`).
+
+        A client connection that has not connected yet does its handshake first. When
+        the peer's stream limit is reached (or the handshake is still running) a
+        non-blocking call raises ``WantReadError``: wait for the network, then retry.
+        """
+        return self._require_quic().new_stream(self, uni, block)
+
+    @guarded(ACCESS)
+    def accept_stream(self, *, block: bool | None = None) -> Stream | None:
+        """Corresponds to ``SSL_accept_stream``: the next stream the peer opened.
+
+        ``None`` when none is waiting in non-blocking use. Raises
+        ``QuicConnectionClosedError`` once the connection is closed.
+        """
+        return self._require_quic().accept_stream(self, block)
+
+    @guarded(ACCESS)
+    def get_accept_stream_queue_len(self) -> int:
+        """Corresponds to ``SSL_get_accept_stream_queue_len``: peer streams waiting for ``accept_stream``."""
+        self._require_quic()
+        return int(lib.SSL_get_accept_stream_queue_len(self._live_ssl(engine=True)))
+
+    @guarded(ACCESS)
+    def set_default_stream_mode(self, mode: int) -> None:
+        """Corresponds to ``SSL_set_default_stream_mode`` (``SSL.DEFAULT_STREAM_MODE_*``).
+
+        Only before a default stream exists. asyncssl switches to ``NONE`` by itself on the
+        first ``new_stream``/``accept_stream`` unless a mode was set here.
+        """
+        QuicPart.set_default_stream_mode(self, mode)
+
+    @guarded(ACCESS)
+    def set_incoming_stream_policy(self, policy: int, app_error_code: int = 0) -> None:
+        """Corresponds to ``SSL_set_incoming_stream_policy`` (``SSL.INCOMING_STREAM_POLICY_*``).
+
+        Rejected streams are answered with STOP_SENDING/RESET_STREAM carrying `app_error_code`.
+        """
+        QuicPart.set_incoming_stream_policy(self, policy, app_error_code)
+
+    @property
+    @guarded(ACCESS)
+    def stream_id(self) -> int | None:
+        """Corresponds to ``SSL_get_stream_id`` on the connection: its default stream's id, None without one."""
+        self._require_quic()
+        sid = lib.SSL_get_stream_id(self._live_ssl(engine=True))
+        return None if sid == _UINT64_MAX else int(sid)
+
+    @property
+    @guarded(ACCESS)
+    def stream_type(self) -> int:
+        """Corresponds to ``SSL_get_stream_type``: ``STREAM_TYPE_NONE`` without a default stream."""
+        self._require_quic()
+        return int(lib.SSL_get_stream_type(self._live_ssl(engine=True)))
+
+    @property
+    @guarded(ACCESS)
+    def stream_read_state(self) -> int:
+        """Corresponds to ``SSL_get_stream_read_state`` for the default stream."""
+        self._require_quic()
+        return int(lib.SSL_get_stream_read_state(self._live_ssl(engine=True)))
+
+    @property
+    @guarded(ACCESS)
+    def stream_write_state(self) -> int:
+        """Corresponds to ``SSL_get_stream_write_state`` for the default stream."""
+        self._require_quic()
+        return int(lib.SSL_get_stream_write_state(self._live_ssl(engine=True)))
+
+    @guarded(ACCESS)
+    def stream_conclude(self) -> None:
+        """Corresponds to ``SSL_stream_conclude`` on the default stream: send FIN."""
+        self._require_quic().stream_conclude(self)
+
+    @guarded(ACCESS)
+    def stream_reset(self, app_error_code: int = 0) -> None:
+        """Corresponds to ``SSL_stream_reset`` on the default stream."""
+        self._require_quic().stream_reset(self, app_error_code)
+
+    @guarded(ACCESS)
+    def shutdown_ex(self, *, app_error_code: int = 0, reason: bytes = b"", rapid: bool = False,
+                    block: bool | None = None) -> bool:
+        """Corresponds to ``SSL_shutdown_ex``: close the connection with an application error code.
+
+        Returns True once the connection is terminated; in non-blocking use call it (or
+        ``handle_events()``) again until then. The code and reason are sent with the first
+        call only. `rapid` sends one CONNECTION_CLOSE without waiting for stream data to
+        be acknowledged.
+        """
+        return QuicPart.shutdown_ex(self, app_error_code, reason, rapid, block)
+
+    @guarded(ACCESS)
+    def get_conn_close_info(self) -> ConnCloseInfo | None:
+        """Corresponds to ``SSL_get_conn_close_info``: who closed the connection and why; None while open."""
+        self._require_quic()
+        return get_conn_close_info(self._live_ssl(engine=True))
+
+    @guarded(ACCESS)
+    def get_value_uint(self, kind: int, *, value_class: int | None = None) -> int:
+        """Corresponds to ``SSL_get_value_uint`` (3.3+): `kind` is an ``SSL.VALUE_*`` id.
+
+        `value_class` defaults to ``VALUE_CLASS_GENERIC``, and to
+        ``VALUE_CLASS_FEATURE_REQUEST`` for features (``VALUE_QUIC_IDLE_TIMEOUT``); pass
+        ``VALUE_CLASS_FEATURE_NEGOTIATED`` or ``_PEER_REQUEST`` to read the other sides.
+        """
+        return self._require_quic().get_value_uint(self, kind, value_class)
+
+    @guarded(ACCESS)
+    def set_value_uint(self, kind: int, value: int, *, value_class: int | None = None) -> None:
+        """Corresponds to ``SSL_set_value_uint`` (3.3+); same classes as ``get_value_uint``."""
+        self._require_quic().set_value_uint(self, kind, value, value_class)
+
+    def accept_connection(self, *, block: bool | None = None) -> None:
+        """Not a connection call: connections are accepted from an ``SSL.Listener``."""
+        raise Error("accept_connection() is a Listener method: create SSL.Listener(server_context, udp_socket) "
+                    "and call listener.accept_connection()")
+
+
+# The listener makes the Connection objects of server connections through this factory:
+# quic/ sits below tls/ and never imports it (quic/listener.py, register_connection_factory).
+_listener.register_connection_factory(Connection._server_connection)

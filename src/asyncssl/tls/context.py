@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from .._binding import CData, check, error_from_queue, ffi, has, lib, not_supported
 from .._binding import callbacks as _callbacks
-from .._binding import check, error_from_queue, ffi, has, lib, not_supported
 from .._binding.certs import fspath_bytes, load_private_key, load_x509, load_x509_name
 from .._binding.constants import (
     DTLS_CLIENT_METHOD,
@@ -44,7 +44,8 @@ from .._binding.constants import (
 from .._binding.errors import ContextFrozenError, Error
 from .._binding.ssl_io import reraise_callback_exception
 from .._binding.uncopyable import Uncopyable
-from ..offload.mode_async import AsyncOffloadContextMixin, context_set_mode, refuses_callbacks_under_mode_async
+from ..offload import mode_async as _offload
+from ..offload.mode_async import context_set_mode, refuses_callbacks_under_mode_async
 from .trust import verify_locations
 
 __all__ = ["Context", "ContextFrozenError", "create_default_context"]
@@ -77,11 +78,15 @@ _METHODS: dict[int, tuple[str, int | None]] = {
 _THREAD_ASSIST_BY_DOMAIN_FLAGS = has("SSL_CTX_set_domain_flags")
 
 
-def _mutator(method: Callable) -> Callable:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _mutator(method: Callable[Concatenate[Context, _P], _R]) -> Callable[Concatenate[Context, _P], _R]:
     """Refuse the setter once the Context has been used (see the module docstring)."""
 
     @functools.wraps(method)
-    def wrapper(self: Context, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Context, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if self._used:
             raise ContextFrozenError(
                 f"Context.{method.__name__}(): this Context has already been used to create a Connection, "
@@ -121,7 +126,7 @@ def _alpn_wire(protos: Any) -> bytes:
     return bytes(out)
 
 
-class Context(AsyncOffloadContextMixin, Uncopyable):
+class Context(Uncopyable):
     """Settings shared by connections: certificates, verification, protocols, callbacks.
 
     Corresponds to ``SSL_CTX_new_ex``. `method` is one of the ``*_METHOD`` constants;
@@ -177,18 +182,21 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         self._used = False
         self._callback_exception: BaseException | None = None
         self._callback_key = _callbacks.register(self)
-        self._passphrase_callback: Callable | None = None
+        self._passphrase_callback: Callable[..., Any] | None = None
         self._passphrase_userdata: Any = None
-        self._verify_callback: Callable | None = None
-        self._info_callback: Callable | None = None
-        self._keylog_callback: Callable | None = None
-        self._tlsext_servername_callback: Callable | None = None
-        self._alpn_select_callback: Callable | None = None
-        self._cookie_generate_callback: Callable | None = None
-        self._cookie_verify_callback: Callable | None = None
-        self._alpn_protos: list | None = None  # recorded so QUIC can refuse a missing ALPN up front
-        self._async_callback: Callable | None = None  # MODE_ASYNC completion callback (_offload.py)
+        self._verify_callback: Callable[..., Any] | None = None
+        self._info_callback: Callable[..., Any] | None = None
+        self._keylog_callback: Callable[..., Any] | None = None
+        self._tlsext_servername_callback: Callable[..., Any] | None = None
+        self._alpn_select_callback: Callable[..., Any] | None = None
+        self._cookie_generate_callback: Callable[..., Any] | None = None
+        self._cookie_verify_callback: Callable[..., Any] | None = None
+        self._alpn_protos: list[bytes] | None = None  # recorded so QUIC can refuse a missing ALPN up front
+        self._async_callback: Callable[..., Any] | None = None  # MODE_ASYNC completion callback (offload/mode_async.py)
         self._app_data: Any = None
+        # The key under which QUIC listeners' pending-connection callback finds this
+        # Context (set by the first Listener made from it, quic/listener.py).
+        self._quic_pending_key: int | None = None
 
         lib.SSL_CTX_set_mode(ctx, MODE_ENABLE_PARTIAL_WRITE | MODE_ACCEPT_MOVING_WRITE_BUFFER)
         if version is not None:
@@ -201,19 +209,37 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
     def is_quic(self) -> bool:
         return self.method_kind.startswith("quic")
 
-    def _reraise(self) -> None:
-        """Re-raise an exception stashed by the password callback during the last C call."""
-        reraise_callback_exception(self)
+    # --- async crypto offload (offload/mode_async.py does the work) ------------------------
 
-    def _passwd_userdata(self):
+    def set_async_callback(self, callback: Callable[[Any], object] | None) -> None:
+        """``SSL_CTX_set_async_callback``: ``callback(conn)`` is called when an offloaded operation
+        of a Connection made from this Context completes -- on the provider's thread: keep it
+        short (e.g. ``loop.call_soon_threadsafe``); an exception in it is reported through
+        ``sys.unraisablehook``.  ``None`` removes it.  Replaces a wakeup fd."""
+        _offload.check_async_callback(callback)
+        _offload.check_context_unused(self._used, "set_async_callback")
+        _offload.set_context_async_callback(self._ctx, callback is not None)
+        self._async_callback = callback
+
+    def set_async_wakeup_fd(self, fd: int | None) -> None:
+        """When an offloaded operation completes, C code writes one byte to `fd` (no Python, no
+        GIL on that path).  The fd must stay open while Connections use it, and should be
+        non-blocking (a full pipe already means "wake up").  ``None`` removes it.  Replaces an
+        async callback."""
+        checked = _offload.check_fd(fd)
+        _offload.check_context_unused(self._used, "set_async_wakeup_fd")
+        _offload.set_context_async_wakeup_fd(self._ctx, checked)
+        self._async_callback = None
+
+    def _passwd_userdata(self) -> CData:
         return ffi.cast("void *", self._callback_key) if self._passphrase_callback is not None else ffi.NULL
 
-    def _load_key(self, pkey: Any):
+    def _load_key(self, pkey: Any) -> CData:
         try:
             return load_private_key(pkey, passwd_userdata=self._passwd_userdata(),
                                     libctx=self._libctx_ptr, propq=self._propq)
         except Error:
-            self._reraise()
+            reraise_callback_exception(self)  # the password callback's
             raise
 
     # --- protocol versions and ciphers -------------------------------------------------
@@ -256,11 +282,11 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
     def set_options(self, options: int) -> int:
         """Corresponds to ``SSL_CTX_set_options``; returns the new option mask."""
         _require_int(options, "options")
-        return lib.SSL_CTX_set_options(self._ctx, options)
+        return int(lib.SSL_CTX_set_options(self._ctx, options))
 
     def get_options(self) -> int:
         """Corresponds to ``SSL_CTX_get_options``."""
-        return lib.SSL_CTX_get_options(self._ctx)
+        return int(lib.SSL_CTX_get_options(self._ctx))
 
     @context_set_mode
     @_mutator
@@ -273,17 +299,17 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         if mode & MODE_ASYNC and self.is_quic:
             raise Error("SSL_MODE_ASYNC is not available for QUIC in OpenSSL (its QUIC stack cannot pause in an "
                         "async job); use MODE_ASYNC with a TLS or DTLS Context")
-        return lib.SSL_CTX_set_mode(self._ctx, mode)
+        return int(lib.SSL_CTX_set_mode(self._ctx, mode))
 
     @_mutator
     def clear_mode(self, mode_to_clear: int) -> int:
         """Corresponds to ``SSL_CTX_clear_mode``; returns the new mode mask."""
         _require_int(mode_to_clear, "mode_to_clear")
-        return lib.SSL_CTX_clear_mode(self._ctx, mode_to_clear)
+        return int(lib.SSL_CTX_clear_mode(self._ctx, mode_to_clear))
 
     def get_mode(self) -> int:
         """Corresponds to ``SSL_CTX_get_mode``."""
-        return lib.SSL_CTX_get_mode(self._ctx)
+        return int(lib.SSL_CTX_get_mode(self._ctx))
 
     @_mutator
     def set_timeout(self, timeout: int) -> None:
@@ -293,7 +319,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     def get_timeout(self) -> int:
         """Corresponds to ``SSL_CTX_get_timeout``."""
-        return lib.SSL_CTX_get_timeout(self._ctx)
+        return int(lib.SSL_CTX_get_timeout(self._ctx))
 
     @_mutator
     def load_tmp_dh(self, dhfile: Any) -> None:
@@ -322,7 +348,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     @refuses_callbacks_under_mode_async
     @_mutator
-    def set_verify(self, mode: int, callback: Callable | None = None) -> None:
+    def set_verify(self, mode: int, callback: Callable[..., Any] | None = None) -> None:
         """Corresponds to ``SSL_CTX_set_verify``.
 
         `callback(conn, cert, errnum, depth, ok)` gets a ``cryptography`` certificate and
@@ -343,11 +369,11 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     def get_verify_mode(self) -> int:
         """Corresponds to ``SSL_CTX_get_verify_mode``."""
-        return lib.SSL_CTX_get_verify_mode(self._ctx)
+        return int(lib.SSL_CTX_get_verify_mode(self._ctx))
 
     def get_verify_depth(self) -> int:
         """Corresponds to ``SSL_CTX_get_verify_depth``."""
-        return lib.SSL_CTX_get_verify_depth(self._ctx)
+        return int(lib.SSL_CTX_get_verify_depth(self._ctx))
 
     @_mutator
     def load_verify_locations(self, cafile: Any, capath: Any = None) -> None:
@@ -385,7 +411,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         lib.SSL_CTX_set_client_CA_list(self._ctx, names)
 
     @_mutator
-    def set_client_ca_list(self, certificate_authorities: list) -> None:
+    def set_client_ca_list(self, certificate_authorities: list[Any]) -> None:
         """Corresponds to ``SSL_CTX_set_client_CA_list``; takes cryptography ``x509.Name`` objects."""
         names = lib.sk_X509_NAME_new_null()
         if names == ffi.NULL:
@@ -444,7 +470,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         _require_int(filetype, "filetype")
         lib.ERR_clear_error()
         ok = lib.SSL_CTX_use_PrivateKey_file(self._ctx, fspath_bytes(keyfile, "keyfile"), filetype)
-        self._reraise()
+        reraise_callback_exception(self)  # the password callback's
         check(ok, "SSL_CTX_use_PrivateKey_file")
 
     @_mutator
@@ -458,7 +484,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
         check(lib.SSL_CTX_check_private_key(self._ctx), "SSL_CTX_check_private_key")
 
     @_mutator
-    def set_passwd_cb(self, callback: Callable, userdata: Any = None) -> None:
+    def set_passwd_cb(self, callback: Callable[..., Any], userdata: Any = None) -> None:
         """Corresponds to ``SSL_CTX_set_default_passwd_cb``.
 
         `callback(maxlen, verify, userdata)` returns the passphrase as bytes.
@@ -482,17 +508,17 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
     def set_session_cache_mode(self, mode: int) -> int:
         """Corresponds to ``SSL_CTX_set_session_cache_mode``; returns the previous mode."""
         _require_int(mode, "mode")
-        return lib.SSL_CTX_set_session_cache_mode(self._ctx, mode)
+        return int(lib.SSL_CTX_set_session_cache_mode(self._ctx, mode))
 
     def get_session_cache_mode(self) -> int:
         """Corresponds to ``SSL_CTX_get_session_cache_mode``."""
-        return lib.SSL_CTX_get_session_cache_mode(self._ctx)
+        return int(lib.SSL_CTX_get_session_cache_mode(self._ctx))
 
     # --- callbacks -------------------------------------------------------------------------
 
     @refuses_callbacks_under_mode_async
     @_mutator
-    def set_info_callback(self, callback: Callable) -> None:
+    def set_info_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_CTX_set_info_callback``; `callback(conn, where, ret)`."""
         _require_callable(callback)
         self._info_callback = callback
@@ -500,7 +526,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     @refuses_callbacks_under_mode_async
     @_mutator
-    def set_keylog_callback(self, callback: Callable) -> None:
+    def set_keylog_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_CTX_set_keylog_callback``; `callback(conn, line: bytes)`."""
         _require_callable(callback)
         self._keylog_callback = callback
@@ -508,7 +534,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     @refuses_callbacks_under_mode_async
     @_mutator
-    def set_tlsext_servername_callback(self, callback: Callable) -> None:
+    def set_tlsext_servername_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_CTX_set_tlsext_servername_callback``; `callback(conn)`."""
         _require_callable(callback)
         self._tlsext_servername_callback = callback
@@ -524,7 +550,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
             raise error_from_queue(Error, "SSL_CTX_set_tlsext_use_srtp failed")
 
     @_mutator
-    def set_alpn_protos(self, protos: list) -> None:
+    def set_alpn_protos(self, protos: list[bytes]) -> None:
         """Corresponds to ``SSL_CTX_set_alpn_protos``; `protos` is a list of bytes."""
         wire = _alpn_wire(protos)
         # This one returns 0 on success.
@@ -534,7 +560,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     @refuses_callbacks_under_mode_async
     @_mutator
-    def set_alpn_select_callback(self, callback: Callable) -> None:
+    def set_alpn_select_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_CTX_set_alpn_select_cb``.
 
         `callback(conn, offered: list[bytes])` returns the chosen protocol or
@@ -546,7 +572,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     @refuses_callbacks_under_mode_async
     @_mutator
-    def set_cookie_generate_callback(self, callback: Callable) -> None:
+    def set_cookie_generate_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_CTX_set_cookie_generate_cb``; `callback(conn) -> bytes` (≤ 255 bytes)."""
         _require_callable(callback)
         self._cookie_generate_callback = callback
@@ -554,7 +580,7 @@ class Context(AsyncOffloadContextMixin, Uncopyable):
 
     @refuses_callbacks_under_mode_async
     @_mutator
-    def set_cookie_verify_callback(self, callback: Callable) -> None:
+    def set_cookie_verify_callback(self, callback: Callable[..., Any]) -> None:
         """Corresponds to ``SSL_CTX_set_cookie_verify_cb``; `callback(conn, cookie: bytes) -> bool`."""
         _require_callable(callback)
         self._cookie_verify_callback = callback
