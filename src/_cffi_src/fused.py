@@ -41,15 +41,16 @@ static int fused_enter(asyncssl_guard *g)
 }
 
 /* SSL_write_ex all `n` bytes, then move what the network BIO holds into `out` (at most
-   `cap`; the rest stays for bio_read). Returns the plaintext bytes taken (all of them on
-   success) or a negated SSL_ERROR_x / guard code; *produced gets the ciphertext bytes. */
-long asyncssl_guarded_encrypt(asyncssl_guard *g, const char *buf, size_t n, char *out, size_t cap, size_t *produced)
+   `cap`; the rest stays for bio_read). Returns the ciphertext bytes in `out`, or a negated
+   SSL_ERROR_x / guard code: then *taken says how much of `buf` was taken before the
+   failure, and nothing was drained. */
+long asyncssl_guarded_encrypt(asyncssl_guard *g, const char *buf, size_t n, char *out, size_t cap, size_t *taken_out)
 {
     size_t taken = 0, got = 0;
     long r = 0;
     int code;
 
-    *produced = 0;
+    *taken_out = 0;
     code = fused_enter(g);
     if (code)
         return -(long)code;
@@ -58,14 +59,11 @@ long asyncssl_guarded_encrypt(asyncssl_guard *g, const char *buf, size_t n, char
         if (r < 0)
             break;
         taken += (size_t)r;
+        r = 0;
     }
-    if (taken == n) {
-        r = (long)n;
-        if (cap > 0 && BIO_ctrl_pending(g->from) > 0 && BIO_read_ex(g->from, out, cap, &got))
-            *produced = got;
-    } else if (taken > 0) {
-        r = (long)taken;   /* partial: Python raises with bytes_sent; the ciphertext stays in the BIO */
-    }
+    *taken_out = taken;
+    if (r == 0 && cap > 0 && BIO_ctrl_pending(g->from) > 0 && BIO_read_ex(g->from, out, cap, &got))
+        r = (long)got;
     code = guard_end(g, ASYNCSSL_JOB_WRITE, 0);
     return code ? -(long)code : r;
 }

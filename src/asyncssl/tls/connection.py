@@ -90,9 +90,14 @@ _send: _IOHelper = lib.asyncssl_guarded_send
 _bio_put: _IOHelper = lib.asyncssl_guarded_bio_put
 _bio_get: _IOHelper = lib.asyncssl_guarded_bio_get
 _peek: _IOHelper = lib.asyncssl_guarded_peek
+# The fused memory-BIO calls (_cffi_src/fused.py): guard, input, its size, output, its size
+# [, counts] -> 0 / a count, or a negated error code.
+_encrypt: Callable[[CData, CData, int, CData, int, CData], int] = lib.asyncssl_guarded_encrypt
+_decrypt: Callable[[CData, CData, int, CData, int], int] = lib.asyncssl_guarded_decrypt
 _handshake: Callable[[CData], int] = lib.asyncssl_guarded_do_handshake
 _shutdown: Callable[[CData, CData], int] = lib.asyncssl_guarded_shutdown
 _GUARD_MIN = lib.ASYNCSSL_GUARD_MIN_CODE
+_BIO_WANT_READ = lib.ASYNCSSL_BIO_WANT_READ
 _CLOSED_DURING = lib.ASYNCSSL_GUARD_CLOSED_DURING
 # The memory-BIO helpers' "would block" codes as the SSL_get_error codes they stand for.
 _BIO_ERROR_CODES = {lib.ASYNCSSL_BIO_WANT_READ: lib.SSL_ERROR_WANT_READ,
@@ -108,6 +113,10 @@ _INT_MAX = 2**31 - 1
 # recv(bufsiz) reads at most this much per call into its scratch buffer: a TLS record
 # is at most 16 KiB, so a larger scratch would only waste memory.
 _SCRATCH_MAX = 256 * 1024
+# encrypt's fast path: messages up to _FUSED_IN bytes, whose ciphertext (records of at most
+# 16 KiB plus 22-64 bytes each, and any handshake or ticket records) fits _FUSED_OUT.
+_FUSED_IN = 32 * 1024
+_FUSED_OUT = 48 * 1024
 
 
 # A DNS hostname in ASCII (internationalised names as IDNA A-labels, "xn--..."): RFC 6066
@@ -199,7 +208,8 @@ class Connection(Uncopyable):
           ``_app_data``;
         - transport: ``_into_ssl``/``_from_ssl`` (the memory BIOs, owned by the ``SSL*``);
         - data-path buffers: ``_scratch``/``_scratch_len`` (recv), ``_bscratch``/
-          ``_bscratch_len`` (bio_read);
+          ``_bscratch_len`` (bio_read), ``_ebuf``/``_taken`` (encrypt's ciphertext buffer and
+          out-count, both made by its first call: None until then);
         - the QUIC part: ``_quic``, a ``quic.connection.QuicPart`` (UDP socket, streams,
           listener, blocking mode, ...) on QUIC connections, None on TLS/DTLS;
         - the offload part: ``_async_callback`` (the MODE_ASYNC completion callback,
@@ -225,6 +235,8 @@ class Connection(Uncopyable):
         self._scratch_len = 0
         self._bscratch: CData = ffi.NULL
         self._bscratch_len = 0
+        self._ebuf: CData | None = None
+        self._taken: CData = ffi.NULL
         self._quic: QuicPart | None = None
         self._async_callback: Callable[[Connection], object] | None = None
 
@@ -864,6 +876,201 @@ class Connection(Uncopyable):
         if n < 0:
             self._bio_failed(-n, "bio_read", "BIO_read_ex")
         return _unpack(scratch, n)
+
+    def bio_read_into(self, buffer: WritableBuffer) -> int:
+        """Move ciphertext to send to the network straight into `buffer`; returns the count,
+        0 when there is none (not ``WantReadError``). Corresponds to ``BIO_read_ex``."""
+        if self._from_ssl is None:
+            self._no_memory_bio()
+        try:
+            data = _from_buffer(buffer) if type(buffer) is bytearray else _from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise _buffer_error(buffer, True) from None
+        n = _bio_get(self._guard, data, len(data)) if len(data) else 0
+        _release(data)
+        if n < 0:
+            if n == -_BIO_WANT_READ:
+                return 0
+            self._bio_failed(-n, "bio_read_into", "BIO_read_ex")
+        return n
+
+    # --- fused memory-BIO calls: one C call per direction per message ------------------------
+    # For applications that move the ciphertext themselves and want fewer calls than
+    # pyOpenSSL's send + bio_read / bio_write + recv_into. Not under MODE_ASYNC (a paused job
+    # would hold the caller's buffers: the guard refuses); see _cffi_src/fused.py.
+
+    def encrypt(self, data: ReadableBuffer) -> bytes:
+        """Encrypt all of `data` and return the ciphertext to send (everything the network BIO
+        holds, handshake or ticket records included; b"" when there is none).
+
+        One call for ``SSL_write_ex`` then ``BIO_read_ex`` (memory-BIO mode). Before the
+        handshake is done this raises ``WantReadError`` like ``send`` (the exception's
+        ``bytes_sent`` says how much of `data` was taken; its ciphertext stays for
+        ``bio_read``): drive the handshake first, or after a failure collect with
+        ``bio_read`` and resume with ``data[exc.bytes_sent:]``.
+        """
+        # The fast path: bytes of a message's size into the connection's ciphertext buffer,
+        # which the first call made (in memory-BIO mode only, with _taken beside it).
+        out = self._ebuf
+        if out is not None and type(data) is bytes and len(data) <= _FUSED_IN:
+            r = _encrypt(self._guard, data, len(data), out, _FUSED_OUT, self._taken)
+            if r >= 0 and self._callback_exception is None:
+                return _unpack(out, r) if r < _FUSED_OUT else _unpack(out, r) + self._drain_network_bio()
+        else:
+            r = None
+        return self._encrypt_slow(data, r)
+
+    def _encrypt_slow(self, data: ReadableBuffer, r: int | None) -> bytes:
+        """``encrypt`` for everything the fast path did not finish: first use, other buffer
+        types, large messages, failures and stashed callback exceptions."""
+        if r is None:
+            if self._from_ssl is None:
+                self._no_memory_bio()
+            view = data if type(data) is bytes else self._read_view(data)
+            size = len(view)
+            if size > _INT_MAX:
+                raise ValueError(f"encrypt takes at most {_INT_MAX} bytes per call (got {size}): split the data")
+            if self._ebuf is None:
+                self._taken = ffi.new("size_t *")
+                self._ebuf = ffi.new("char[]", _FUSED_OUT)
+            # Room for every record's header, tag and padding, so that one call collects it all.
+            cap = max(size + (size >> 14) * 64 + 512, _FUSED_OUT)
+            out = self._ebuf if cap == _FUSED_OUT else ffi.new("char[]", cap)   # a large message: its own
+            r = _encrypt(self._guard, view, size, out, cap, self._taken)
+            if view is not data:
+                _release(view)
+        else:
+            out, cap = self._ebuf, _FUSED_OUT
+        if r < 0:
+            try:
+                self._raise(-r, "encrypt", reading=False)
+            except Error as exc:
+                exc.bytes_sent = int(self._taken[0])
+                raise
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return _unpack(out, r) if r < cap else _unpack(out, r) + self._drain_network_bio()
+
+    def _read_view(self, data: ReadableBuffer) -> CData:
+        try:
+            return _from_buffer(data)
+        except TypeError:
+            raise _buffer_error(data, False) from None
+
+    def encrypt_into(self, data: ReadableBuffer, buffer: WritableBuffer) -> int:
+        """Encrypt all of `data` and put the ciphertext into `buffer`; returns its size.
+
+        Like ``encrypt`` without the returned bytes object: if `buffer` fills up, the rest
+        stays for ``bio_read_into`` (call it while it returns ``len(buffer)``).
+        """
+        if self._from_ssl is None:
+            self._no_memory_bio()
+        try:
+            out = _from_buffer(buffer) if type(buffer) is bytearray else _from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise _buffer_error(buffer, True) from None
+        try:
+            view = data if type(data) is bytes else self._read_view(data)
+        except TypeError:
+            _release(out)
+            raise
+        size = len(view)
+        if size > _INT_MAX:
+            _release(out)
+            raise ValueError(f"encrypt_into takes at most {_INT_MAX} bytes per call (got {size}): split the data")
+        if self._taken == ffi.NULL:
+            self._taken = ffi.new("size_t *")
+        r = _encrypt(self._guard, view, size, out, len(out), self._taken)
+        _release(out)
+        if view is not data:
+            _release(view)
+        if r < 0:
+            try:
+                self._raise(-r, "encrypt_into", reading=False)
+            except Error as exc:
+                exc.bytes_sent = int(self._taken[0])
+                raise
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return r
+
+    def decrypt_into(self, ciphertext: ReadableBuffer, buffer: WritableBuffer) -> int:
+        """Feed `ciphertext` from the network and read plaintext into `buffer`; returns the
+        count, 0 when no whole record is there yet (not ``WantReadError``).
+
+        One call for ``BIO_write_ex`` then ``SSL_read_ex`` (memory-BIO mode); pass b"" to
+        read more of what was fed before. Raises ``ZeroReturnError`` when the peer closed
+        cleanly. It also drives a handshake: during one, collect what it has to send with
+        ``bio_read``/``bio_read_into``/``encrypt(b"")``.
+        """
+        try:
+            out = _from_buffer(buffer) if type(buffer) is bytearray else _from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise _buffer_error(buffer, True) from None
+        if type(ciphertext) is bytes and self._into_ssl is not None and len(ciphertext) <= _INT_MAX:
+            got = _decrypt(self._guard, ciphertext, len(ciphertext), out, len(out))
+            _release(out)
+            if got >= 0 and self._callback_exception is None:
+                return got
+        else:
+            got = self._decrypt_view(ciphertext, out, len(out), owned_out=True)
+        if got < 0:
+            self._raise(-got, "decrypt_into", reading=True)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return got
+
+    def decrypt(self, ciphertext: ReadableBuffer, bufsiz: int = 16384) -> bytes:
+        """Feed `ciphertext` from the network and return up to `bufsiz` bytes of plaintext
+        (b"" when no whole record is there yet). ``decrypt_into`` returning bytes: one call
+        for ``BIO_write_ex`` then ``SSL_read_ex``, into the connection's ``recv`` buffer."""
+        scratch = self._scratch
+        if type(ciphertext) is bytes and 0 < bufsiz <= self._scratch_len and self._into_ssl is not None:
+            got = _decrypt(self._guard, ciphertext, len(ciphertext), scratch, bufsiz)
+            if got >= 0 and self._callback_exception is None:
+                return _unpack(scratch, got)
+        else:
+            if self._into_ssl is None:
+                self._no_memory_bio()
+            if type(bufsiz) is not int or bufsiz > self._scratch_len:
+                self._grow_scratch(bufsiz)
+            bufsiz = min(bufsiz, self._scratch_len)
+            scratch = self._scratch
+            got = self._decrypt_view(ciphertext, scratch, bufsiz, owned_out=False)
+        if got < 0:
+            self._raise(-got, "decrypt", reading=True)
+        if self._callback_exception is not None:
+            reraise_callback_exception(self)
+        return _unpack(scratch, got)
+
+    def _decrypt_view(self, ciphertext: ReadableBuffer, out: CData, size_out: int, *, owned_out: bool) -> int:
+        """``decrypt``/``decrypt_into`` for other buffer types (and their misuse errors).
+        `out` is the caller's buffer as a from_buffer view (`owned_out`: released here) or
+        the connection's scratch buffer."""
+        try:
+            if self._into_ssl is None:
+                self._no_memory_bio()
+            view = ciphertext if type(ciphertext) is bytes else self._read_view(ciphertext)
+            size = len(view)
+            if size > _INT_MAX:
+                raise _bio_too_large(size)
+            got = _decrypt(self._guard, view, size, out, size_out)
+            if view is not ciphertext:
+                _release(view)
+            return got
+        finally:
+            if owned_out:
+                _release(out)
+
+    def _drain_network_bio(self) -> bytes:
+        """The rest of the network BIO (after ``encrypt`` filled its buffer)."""
+        parts: list[bytes] = []
+        while True:
+            chunk = bytearray(_SCRATCH_MAX)
+            n = self.bio_read_into(chunk)
+            if n == 0:
+                return b"".join(parts)
+            parts.append(bytes(chunk[:n]))
 
     def _no_memory_bio(self) -> None:
         if self.closed:
