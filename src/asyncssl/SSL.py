@@ -6,10 +6,10 @@ adds what pyOpenSSL cannot reach: ``handle_events``/``get_event_timeout``, poll
 descriptors, QUIC (``QUIC_*_METHOD``, ``Stream``, ``Listener``, ``poll``), async crypto
 offload and ``set1_host``. Certificates and keys come back as ``cryptography`` objects.
 
-This module only re-exports; each part lives in a small private module:
-``_constants`` (names and values), ``_errors`` (exception classes), ``_io`` (the
-``SSL_get_error`` mapping), ``_context`` (Context), ``_connection`` (Connection),
-``_session``, ``_callbacks``, ``_certs``, ``_quic``, ``_offload``.
+This module only re-exports (ARCHITECTURE.md has the layers): names, values and exception
+classes from ``_binding/``, ``Context`` and ``Connection`` from ``tls/``, ``Stream``,
+``Listener`` and ``poll`` from ``quic/``, ``AsyncStatus`` from ``offload/``. Each name is
+re-exported explicitly (``import X as X``), so type checkers see the public surface.
 """
 
 from __future__ import annotations

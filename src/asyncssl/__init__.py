@@ -10,6 +10,7 @@ from .offload import callbacks as _async_callbacks  # noqa: F401  (defines the e
 from .offload.provider import LibraryContext, Provider
 from .offload.types import AsyncStatus
 from .offload.wait_ctx import AsyncWaitCtx, is_async_capable
+from .tls import connection as _connection  # noqa: F401  (registers the QUIC listener's connection factory)
 from .tls.context import create_default_context
 
 __all__ = [

@@ -88,3 +88,15 @@ def test_aio_never_touches_lib_or_ffi(path):
     touched = [f"line {line}: {target} {names}" for line, target, names in _imports(path)
                if _part(target) in ("_binding", "_openssl") and ({"lib", "ffi"} & set(names) or not names)]
     assert not touched, f"aio/{path.name} reaches into the binding:\n" + "\n".join(touched)
+
+
+def test_the_listener_can_make_connections_whatever_was_imported_first():
+    """quic/ never imports tls/: the package registers the listener's Connection factory, so
+    code importing only the listener module (as the QUIC bench's sync server did) still works."""
+    import subprocess
+    import sys
+
+    code = ("import asyncssl.quic.listener as listener\n"
+            "assert listener._connection_factory is not None, 'no connection factory registered'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
