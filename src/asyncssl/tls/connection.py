@@ -941,15 +941,20 @@ class Connection(Uncopyable):
                 _release(view)
         else:
             out, cap = self._ebuf, _FUSED_OUT
+        self._encrypted(r, "encrypt")
+        return _unpack(out, r) if r < cap else _unpack(out, r) + self._drain_network_bio()
+
+    def _encrypted(self, r: int, method: str) -> None:
+        """Raise for a failed fused encrypt (with how much of the data was taken), or for a
+        callback's stashed exception."""
         if r < 0:
             try:
-                self._raise(-r, "encrypt", reading=False)
+                self._raise(-r, method, reading=False)
             except Error as exc:
                 exc.bytes_sent = int(self._taken[0])
                 raise
         if self._callback_exception is not None:
             reraise_callback_exception(self)
-        return _unpack(out, r) if r < cap else _unpack(out, r) + self._drain_network_bio()
 
     def _read_view(self, data: ReadableBuffer) -> CData:
         try:
@@ -984,14 +989,7 @@ class Connection(Uncopyable):
         _release(out)
         if view is not data:
             _release(view)
-        if r < 0:
-            try:
-                self._raise(-r, "encrypt_into", reading=False)
-            except Error as exc:
-                exc.bytes_sent = int(self._taken[0])
-                raise
-        if self._callback_exception is not None:
-            reraise_callback_exception(self)
+        self._encrypted(r, "encrypt_into")
         return r
 
     def decrypt_into(self, ciphertext: ReadableBuffer, buffer: WritableBuffer) -> int:
