@@ -23,6 +23,7 @@ from typing import Protocol, cast
 # suite name -> module (relative to this package).  Order is the order of the help text.
 SUITES: dict[str, str] = {
     "tls": ".tls",
+    "tls-aio": ".tls.aio_workloads",
     "offload": ".offload",
     "quic": ".quic",
 }

@@ -7,8 +7,8 @@ accelerator) is brought in: load it into a library context, prefer its algorithm
 Lifetime.  OpenSSL does not reference-count an ``OSSL_LIB_CTX``, yet everything made in it
 (SSL_CTX, keys, fetched algorithms) points into it.  So the pointer is owned by a small
 keeper object, and everything that uses the context holds the keeper: the
-``LibraryContext``, its ``Provider`` objects, every pointer handed out by ``_libctx``, and
-C objects wrapped with ``_keep_alive``.  When the last holder goes, the keeper does not
+``LibraryContext``, its ``Provider`` objects and every pointer handed out by ``_libctx``
+(a Context made in it keeps that pointer).  When the last holder goes, the keeper does not
 free at once -- Python may be in the middle of deallocating an object whose other
 attributes (an SSL_CTX, say) still point into the context -- but queues the free; queued
 contexts are freed at the next safe point (``LibraryContext()`` or ``close()``).
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 
 from .._binding import CData, error_from_queue, ffi, lib
 from .._binding.errors import Error
@@ -120,16 +119,6 @@ class LibraryContext:
         """The ``OSSL_LIB_CTX*``, as a pointer that keeps the context alive while it is held."""
         keeper = self._checked_keeper()
         return ffi.gc(ffi.cast("OSSL_LIB_CTX *", keeper.ptr), keeper._hold)
-
-    def _keep_alive(self, ptr: CData, destructor: Callable[[CData], object]) -> CData:
-        """``ffi.gc(ptr, destructor)`` that also keeps this context alive until `ptr` is freed
-        (for objects created in the context: SSL_CTX, EVP_PKEY, ...)."""
-        keeper = self._checked_keeper()
-
-        def free(p: CData, keeper: _Keeper = keeper) -> None:
-            destructor(p)
-
-        return ffi.gc(ptr, free)
 
     @property
     def closed(self) -> bool:

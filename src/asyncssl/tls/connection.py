@@ -148,6 +148,14 @@ def _check_socket_fd(fd: Any) -> int:
     return fd
 
 
+def _grown(buf: CData, length: int, bufsiz: Any) -> tuple[CData, int]:
+    """A scratch buffer (`buf` of `length` bytes) big enough for reads of `bufsiz` bytes
+    (validated here): the same one, or a new one of at least 4 KiB and at most _SCRATCH_MAX."""
+    _check_size(bufsiz, "bufsiz")
+    size = min(max(bufsiz, 4096), _SCRATCH_MAX)
+    return (ffi.new("char[]", size), size) if size > length else (buf, length)
+
+
 def _bio_too_large(size: int) -> ValueError:
     return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
 
@@ -785,11 +793,7 @@ class Connection(Uncopyable):
     read = recv
 
     def _grow_scratch(self, bufsiz: Any) -> None:
-        _check_size(bufsiz, "bufsiz")
-        size = min(max(bufsiz, 4096), _SCRATCH_MAX)
-        if size > self._scratch_len:
-            self._scratch = ffi.new("char[]", size)
-            self._scratch_len = size
+        self._scratch, self._scratch_len = _grown(self._scratch, self._scratch_len, bufsiz)
 
     def recv_into(self, buffer: WritableBuffer, nbytes: int | None = None, flags: int | None = None) -> int:
         """Read plaintext straight into `buffer` (no copy); returns the count.
@@ -864,10 +868,8 @@ class Connection(Uncopyable):
             self._no_memory_bio()
         try:
             if bufsiz > self._bscratch_len:
-                _check_size(bufsiz, "bufsiz")
-                self._bscratch_len = size = min(max(bufsiz, 4096), _SCRATCH_MAX)
-                self._bscratch = ffi.new("char[]", size)
-                bufsiz = min(bufsiz, size)
+                self._bscratch, self._bscratch_len = _grown(self._bscratch, self._bscratch_len, bufsiz)
+                bufsiz = min(bufsiz, self._bscratch_len)
             scratch = self._bscratch
             n = _bio_get(self._guard, scratch, bufsiz)
         except (TypeError, OverflowError):
