@@ -5,6 +5,8 @@
 timers and asynchronous crypto offload. ``asyncssl.aio`` has the asyncio adapters.
 """
 
+from typing import Any
+
 from ._binding import capabilities, openssl_version, openssl_version_number
 from .offload import callbacks as _async_callbacks  # noqa: F401  (defines the extern "Python" async callbacks)
 from .offload.provider import LibraryContext, Provider
@@ -25,3 +27,16 @@ __all__ = [
     "openssl_version_number",
 ]
 __version__ = "0.1.0"
+
+# The subpackages reachable as attributes after ``import asyncssl`` (PEP 562), loaded on
+# first use: ``asyncssl.testing.load_simulated_accelerator`` works without importing
+# asyncssl.testing first, and ``import asyncssl`` stays as light as it is.
+_LAZY_SUBMODULES = ("SSL", "aio", "testing")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -232,3 +232,29 @@ def test_without_quic_the_entry_points_say_which_version_brings_it():
 def test_python_ssl_is_untouched_by_quic_imports():
     # aio imports its QUIC module eagerly; that must not need QUIC.
     assert ssl.OPENSSL_VERSION
+
+
+@pytest.mark.requires("quic_server")
+def test_quic_serve_without_a_select_callback_chooses_from_its_alpn(server_context, client_context):
+    """API.md: a context without an ALPN select callback gets one choosing from quic_serve's
+    `alpn` (the server's order); a client offering none of them fails its handshake."""
+    async def scenario():
+        ctx = server_context(SSL.QUIC_SERVER_METHOD)   # no select callback
+        server, port = await _checksum_server(ctx)
+        try:
+            async with aio.quic_connect("127.0.0.1", port, alpn=[b"other", ALPN], context=client_context(
+                    SSL.QUIC_CLIENT_METHOD), server_hostname="localhost") as conn:
+                assert conn.alpn_protocol == ALPN
+                reader, writer = await conn.open_stream()
+                writer.write(b"abc")
+                writer.write_eof()
+                assert (await reader.read())[:8] == (3).to_bytes(8, "big")
+            with pytest.raises((SSL.Error, ConnectionError)):
+                await asyncio.wait_for(aio.quic_connect("127.0.0.1", port, alpn=[b"nope"], context=client_context(
+                    SSL.QUIC_CLIENT_METHOD), server_hostname="localhost"), 10)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+

@@ -147,3 +147,19 @@ def test_aio_names():
         assert hasattr(aio.DtlsEndpoint, name), name
     for name in ("close", "wait_closed", "sockets"):
         assert hasattr(aio.DtlsServer, name), name
+
+
+def test_subpackages_are_attributes_after_import_asyncssl():
+    """API.md: ``asyncssl.testing.load_simulated_accelerator`` (and ``asyncssl.SSL``,
+    ``asyncssl.aio``) work after a plain ``import asyncssl``, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import asyncssl\n"
+            "print(callable(asyncssl.testing.load_simulated_accelerator), asyncssl.SSL.Context.__name__,"
+            " callable(asyncssl.aio.open_connection))\n"
+            "try:\n    asyncssl.no_such_thing\nexcept AttributeError as exc:\n    print('AttributeError', exc)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["True Context True",
+                                          "AttributeError module 'asyncssl' has no attribute 'no_such_thing'"]

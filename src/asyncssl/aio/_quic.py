@@ -915,6 +915,12 @@ async def _refuse_streams(reader: asyncio.StreamReader, writer: asyncio.StreamWr
     writer.transport.abort()
 
 
+def _select_alpn(alpn: tuple[bytes, ...], _conn: SSL.Connection, offered: list[bytes]) -> object:
+    """The ALPN select callback quic_serve installs: the first of the server's `alpn` offered
+    (or SSL.NO_OVERLAPPING_PROTOCOLS: the handshake fails with no_application_protocol)."""
+    return next((p for p in alpn if p in offered), SSL.NO_OVERLAPPING_PROTOCOLS)
+
+
 async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[bytes],
                      stream_handler: StreamHandler | None = None, connection_handler: ConnectionHandler | None = None,
                      limit: int = 2**16) -> QuicServer:
@@ -922,12 +928,18 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
 
     `stream_handler(reader, writer)` runs for each stream a peer opens; `connection_handler(conn)`
     for each connection (both plain or coroutine functions). Connections that negotiate a
-    protocol outside `alpn` are closed. The context must have an ALPN select callback.
+    protocol outside `alpn` are closed. A context without an ALPN select callback gets one
+    that picks the first protocol of `alpn` the client offers (the server's preference,
+    RFC 7301); with one of its own, that callback decides.
     """
     if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
         raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
     if not isinstance(context, SSL.Context) or context.method_kind != "quic_server":
         raise ValueError("quic_serve needs a QUIC server Context (SSL.QUIC_SERVER_METHOD)")
+    if context._alpn_select_callback is None:
+        # (A server Context is frozen only by a Listener, which needs a select callback: so
+        # one without a callback is never frozen here.)
+        context.set_alpn_select_callback(functools.partial(_select_alpn, tuple(alpn)))
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
     family, type_, proto, _name, address = infos[0]
