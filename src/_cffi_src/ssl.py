@@ -126,6 +126,7 @@ static const int DTLS1_2_VERSION;
 static const int SSL_MAX_SSL_SESSION_ID_LENGTH;
 static const int SSL_MAX_SID_CTX_LENGTH;
 static const int SSL_R_UNEXPECTED_EOF_WHILE_READING;
+static const int SSL_R_CERTIFICATE_VERIFY_FAILED;
 
 /* Added for SSL.Context/Connection (pyOpenSSL parity). */
 typedef struct { const char *name; unsigned long id; } SRTP_PROTECTION_PROFILE;

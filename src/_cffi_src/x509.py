@@ -22,6 +22,8 @@ typedef ... Cryptography_STACK_OF_X509_NAME;
 typedef int pem_password_cb(char *, int, int, void *);
 
 static const int X509_V_OK;
+static const int X509_V_ERR_HOSTNAME_MISMATCH;
+static const int X509_V_ERR_IP_ADDRESS_MISMATCH;
 static const int X509_V_FLAG_PARTIAL_CHAIN;
 static const int X509_V_FLAG_X509_STRICT;
 static const int X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS;

@@ -56,6 +56,9 @@ def test_tls_client_refuses_an_unknown_ca(server_args):
         result = client("127.0.0.1", str(port), "--servername", "localhost")
         assert result.returncode == 1
         assert b"certificate verify failed" in result.stderr
+        # why, and what to do about it
+        assert b"the peer's certificate was rejected: unable to get local issuer certificate" in result.stderr
+        assert b"pass --cafile FILE" in result.stderr and b"--insecure" in result.stderr
     finally:
         proc.kill()
 

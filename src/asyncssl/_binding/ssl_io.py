@@ -84,6 +84,8 @@ _ERR_GET_LIB = lib.ERR_GET_LIB
 _ERR_GET_REASON = lib.ERR_GET_REASON
 _ERR_LIB_SSL = 20  # ERR_LIB_SSL: stable since OpenSSL 0.9
 _UNEXPECTED_EOF = lib.SSL_R_UNEXPECTED_EOF_WHILE_READING
+_VERIFY_FAILED = lib.SSL_R_CERTIFICATE_VERIFY_FAILED
+_ERR_LIB_SYS = lib.ERR_LIB_SYS
 
 # The "would block" family: raised without touching the error queue (nothing is there).
 _SIMPLE: dict[int, type[Error]] = {
@@ -135,6 +137,7 @@ def reraise_callback_exception(owner: _HasCallbackException | None) -> None:
 
 def raise_for_error_code(code: int, *, errno: int = 0, owner: _HasCallbackException | None = None,
                          explain: Callable[[], None] | None = None,
+                         verify_failure: Callable[[], str] | None = None,
                          fallback: str = "the TLS library reported a protocol error") -> None:
     """Raise the exception for an ``SSL_get_error`` result `code` (the table in the module doc).
 
@@ -144,6 +147,9 @@ def raise_for_error_code(code: int, *, errno: int = 0, owner: _HasCallbackExcept
     `explain` is the QUIC branch: for ``SSL_ERROR_SSL``/``SSL_ERROR_SYSCALL`` it runs
     first and raises if the QUIC object's state says more than the queue (a stream reset
     with its code, a connection closed and why: ``quic.errors.explain_quic_failure``).
+    `verify_failure` says why the peer's certificate was rejected (the verify result's text,
+    and the name that did not match), for an ``SSL_ERROR_SSL`` whose queue names
+    ``certificate verify failed``: it leads the message.
     `fallback` is the message of an ``SSL_ERROR_SSL`` whose queue is empty.
     Returns only for ``SSL_ERROR_NONE``.
     """
@@ -155,8 +161,12 @@ def raise_for_error_code(code: int, *, errno: int = 0, owner: _HasCallbackExcept
     if exc_type is not None:
         raise exc_type()
     if code == _SYSCALL:
-        if _ERR_PEEK() == 0:
+        peeked = _ERR_PEEK()
+        # OpenSSL 3 queues a "system library" entry for a failed socket write (EPIPE after the
+        # peer closed): that is still the socket error pyOpenSSL raises as SysCallError(errno, name).
+        if peeked == 0 or (errno and _ERR_GET_LIB(peeked) == _ERR_LIB_SYS):
             if errno:
+                lib.ERR_clear_error()
                 raise SysCallError(errno, errorcode.get(errno, f"errno {errno}"))
             raise SysCallError(-1, "Unexpected EOF")
         raise error_from_queue(Error, "an I/O error occurred")
@@ -167,6 +177,9 @@ def raise_for_error_code(code: int, *, errno: int = 0, owner: _HasCallbackExcept
         if peeked and _ERR_GET_LIB(peeked) == _ERR_LIB_SSL and _ERR_GET_REASON(peeked) == _UNEXPECTED_EOF:
             lib.ERR_clear_error()
             raise SysCallError(-1, "Unexpected EOF")
+        if (verify_failure is not None and peeked and _ERR_GET_LIB(peeked) == _ERR_LIB_SSL
+                and _ERR_GET_REASON(peeked) == _VERIFY_FAILED):
+            raise error_from_queue(Error, fallback, summary=f"the peer's certificate was rejected: {verify_failure()}")
         raise error_from_queue(Error, fallback)
     if code == _NONE:
         return

@@ -145,4 +145,8 @@ def main(argv: list[str]) -> int:
         return asyncio.run(run(args, sys.stdout.buffer))
     except (SSLError, OSError, ValueError, asyncio.TimeoutError) as exc:
         print(f"client: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if "certificate verify failed" in str(exc) or "certificate was rejected" in str(exc):
+            print("client: the server's certificate was not trusted: pass --cafile FILE with the CA that issued it, "
+                  "--servername NAME if it was issued for another name, or --insecure to skip verification "
+                  "(testing only)", file=sys.stderr)
         return 1

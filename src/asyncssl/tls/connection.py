@@ -156,6 +156,12 @@ def _grown(buf: CData, length: int, bufsiz: Any) -> tuple[CData, int]:
     return (ffi.new("char[]", size), size) if size > length else (buf, length)
 
 
+def verify_result_text(result: int) -> str:
+    """An ``X509_V_*`` verify result as text (``X509_verify_cert_error_string``)."""
+    raw: bytes = ffi.string(lib.X509_verify_cert_error_string(result))
+    return raw.decode("utf-8", "replace")
+
+
 def _bio_too_large(size: int) -> ValueError:
     return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
 
@@ -208,7 +214,7 @@ class Connection(Uncopyable):
         - lifecycle: ``_state`` (a ``_State``), ``_guard`` (owns the ``SSL*``), ``_ssl``;
         - configuration: ``_context`` (now), ``_initial_context`` (the one SNI callbacks
           are asked from), ``_socket`` (the caller's; None in memory-BIO mode),
-          ``_alpn_protos``;
+          ``_expected_host`` (set1_host's name), ``_alpn_protos``;
         - Python callbacks (``_binding/callbacks.py`` reads and writes these):
           ``_callback_key`` (how a C callback finds this object), ``_callback_exception``
           (stashed for re-raising), ``_verify_callback``, ``_info_callback``,
@@ -229,6 +235,7 @@ class Connection(Uncopyable):
         self._socket = socket
         self._context = context
         self._initial_context = context
+        self._expected_host: str | None = None  # set1_host's name: a mismatch error names it
         self._alpn_protos: list[bytes] | None = None  # recorded by set_alpn_protos: QUIC refuses a missing ALPN up front
         self._callback_key = 0   # set by _callbacks.attach_connection
         self._callback_exception: BaseException | None = None
@@ -460,7 +467,19 @@ class Connection(Uncopyable):
             ssl = self._ssl
             raise_for_error_code(code, errno=ffi.errno, owner=self,
                                  explain=lambda: explain_quic_failure(ssl, ssl, reading=reading))
-        raise_for_error_code(code, errno=ffi.errno, owner=self)
+        raise_for_error_code(code, errno=ffi.errno, owner=self, verify_failure=self._verify_failure)
+
+    def _verify_failure(self) -> str:
+        """Why verification rejected the peer: ``SSL_get_verify_result`` as text, with the name
+        a hostname or IP mismatch was checked against (``set1_host``)."""
+        try:
+            result = self.get_verify_result()   # inside the guard: the SSL* may be closed meanwhile
+        except Error:
+            return "the connection was closed before its verify result could be read"
+        text = verify_result_text(result)
+        if result in (lib.X509_V_ERR_HOSTNAME_MISMATCH, lib.X509_V_ERR_IP_ADDRESS_MISMATCH) and self._expected_host:
+            text += f": the certificate is not valid for {self._expected_host!r}"
+        return f"{text} (verify result {result}, see get_verify_result())"
 
     # --- context and settings ------------------------------------------------------------------
 
@@ -545,6 +564,7 @@ class Connection(Uncopyable):
             ok = lib.SSL_set1_host(ssl, ffi.NULL) and lib.X509_VERIFY_PARAM_set1_ip_asc(param, name.encode("ascii"))
         if not ok:
             raise error_from_queue(Error, f"SSL_set1_host({name!r}) failed")
+        self._expected_host = name
 
     @guarded(ACCESS)
     def use_certificate(self, cert: Any) -> None:
@@ -1357,8 +1377,14 @@ class Connection(Uncopyable):
 
     @guarded(ACCESS)
     def get_verify_result(self) -> int:
-        """Corresponds to ``SSL_get_verify_result`` (``X509_V_OK`` = 0)."""
+        """Corresponds to ``SSL_get_verify_result`` (``X509_V_OK`` = 0); as text:
+        ``get_verify_result_string()``."""
         return int(lib.SSL_get_verify_result(self._live_ssl()))
+
+    def get_verify_result_string(self) -> str:
+        """The verify result as OpenSSL words it (``X509_verify_cert_error_string``), e.g.
+        ``"unable to get local issuer certificate"`` or ``"ok"``."""
+        return verify_result_text(self.get_verify_result())
 
     def _session_ptr(self) -> CData:
         return lib.SSL_get_session(self._live_ssl())
