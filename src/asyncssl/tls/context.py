@@ -46,6 +46,7 @@ from .._binding.ssl_io import reraise_callback_exception
 from .._binding.uncopyable import Uncopyable
 from ..offload import mode_async as _offload
 from ..offload.mode_async import context_set_mode, refuses_callbacks_under_mode_async
+from .cert_store import X509Store
 from .trust import verify_locations
 
 __all__ = ["Context", "ContextFrozenError", "create_default_context"]
@@ -384,6 +385,11 @@ class Context(Uncopyable):
         c_path = ffi.NULL if capath is None else fspath_bytes(capath, "capath")
         lib.ERR_clear_error()
         check(lib.SSL_CTX_load_verify_locations(self._ctx, c_file, c_path), "SSL_CTX_load_verify_locations")
+
+    def get_cert_store(self) -> X509Store:
+        """The context's certificate store, to add trusted certificates to.
+        Corresponds to ``SSL_CTX_get_cert_store``."""
+        return X509Store(self, self._ctx)
 
     @_mutator
     def set_default_verify_paths(self) -> None:
