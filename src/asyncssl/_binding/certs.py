@@ -116,14 +116,34 @@ def x509_stack_to_list(stack: CData) -> list[x509.Certificate] | None:
 
 
 def x509_name_to_cryptography(name_ptr: CData) -> x509.Name:
-    """A cryptography Name from a borrowed ``X509_NAME*`` (through its RFC 2253 text)."""
-    bio = ffi.gc(lib.BIO_new(lib.BIO_s_mem()), lib.BIO_free)
-    if lib.X509_NAME_print_ex(bio, name_ptr, 0, lib.XN_FLAG_RFC2253) < 0:
-        raise error_from_queue(Error, "X509_NAME_print_ex failed")
-    size = lib.BIO_ctrl_pending(bio)
-    buf = ffi.new("char[]", size)
-    lib.BIO_read(bio, buf, size)
-    return x509.Name.from_rfc4514_string(ffi.unpack(buf, size).decode("utf-8", "replace"))
+    """A cryptography Name from a borrowed ``X509_NAME*``, entry by entry (OID, UTF-8 value,
+    multi-valued RDNs kept together): every attribute type survives, where a round trip
+    through RFC 2253 text loses those cryptography's parser does not know (emailAddress,
+    serialNumber, a dotted OID)."""
+    oid_buf = ffi.new("char[]", 128)
+    rdns: list[list[x509.NameAttribute[Any]]] = []
+    last_set = -1
+    for i in range(lib.X509_NAME_entry_count(name_ptr)):
+        entry = lib.X509_NAME_get_entry(name_ptr, i)
+        n = lib.OBJ_obj2txt(oid_buf, 128, lib.X509_NAME_ENTRY_get_object(entry), 1)   # 1: always dotted
+        if n <= 0 or n >= 128:
+            raise error_from_queue(Error, "OBJ_obj2txt failed for a name attribute")
+        out = ffi.new("unsigned char **")
+        size = lib.ASN1_STRING_to_UTF8(out, lib.X509_NAME_ENTRY_get_data(entry))
+        if size < 0:
+            raise error_from_queue(Error, "ASN1_STRING_to_UTF8 failed for a name attribute")
+        try:
+            value = ffi.unpack(ffi.cast("char *", out[0]), size).decode("utf-8", "replace")
+        finally:
+            lib.OPENSSL_free(out[0])
+        attribute = x509.NameAttribute(x509.ObjectIdentifier(ffi.string(oid_buf, n).decode("ascii")), value)
+        position = lib.X509_NAME_ENTRY_set(entry)
+        if position == last_set and rdns:
+            rdns[-1].append(attribute)   # the same RelativeDistinguishedName (a multi-valued RDN)
+        else:
+            rdns.append([attribute])
+        last_set = position
+    return x509.Name([x509.RelativeDistinguishedName(rdn) for rdn in rdns])
 
 
 def load_x509_name(name: Any) -> CData:

@@ -1339,8 +1339,14 @@ class Connection(Uncopyable):
             i += 1
 
     @guarded(ACCESS)
-    def get_client_ca_list(self) -> list[Any]:
-        """The CA names the server asked for (as cryptography ``x509.Name``). Corresponds to ``SSL_get_client_CA_list``."""
+    def get_client_ca_list(self, *, as_cryptography: bool = True) -> list[Any]:
+        """The CA names the server asked for, as cryptography ``x509.Name`` objects (every
+        attribute type kept). Corresponds to ``SSL_get_client_CA_list``. `as_cryptography`
+        is pyOpenSSL's keyword: only True is possible (pyOpenSSL's ``X509Name`` is not
+        reproduced; ``x509.Name.public_bytes()`` gives the DER for other libraries)."""
+        if not as_cryptography:
+            raise ValueError("get_client_ca_list(as_cryptography=False): asyncssl returns cryptography x509.Name "
+                             "objects only; use name.public_bytes() where DER is wanted")
         names = lib.SSL_get_client_CA_list(self._live_ssl())
         if names == ffi.NULL:
             return []
