@@ -20,6 +20,8 @@ def test_info_reports_versions_capabilities_and_ca_lookup():
     assert "OpenSSL compiled:" in result.stdout
     assert "quic_server" in result.stdout
     assert "CA certificate lookup" in result.stdout
+    # OpenSSL's OPENSSLDIR, not the build variable OPENSSL_DIR
+    assert "OPENSSLDIR:" in result.stdout and "OPENSSL_DIR" not in result.stdout
 
 
 def test_info_json_matches_the_library():

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"OpenSSL linked:   {info['linked']} ({info['linked_number']})")
     print(f"OpenSSL compiled: {info['compiled']}")
-    print(f"OPENSSL_DIR:      {info['openssl_dir']}")
+    print(f"OPENSSLDIR:       {info['openssl_dir']}  (the library's configuration and CA directory, built in)")
     print("capabilities:")
     for name, value in info["capabilities"].items():
         print(f"  {name:<20} {'yes' if value else 'no'}")
