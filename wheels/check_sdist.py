@@ -20,7 +20,7 @@ REQUIRED = [
     "src/_cffi_src/__init__.py", "src/asyncssl/__init__.py",
     "wheels/openssl-pins.json", "wheels/provision_openssl.py",
 ]
-REQUIRED_GLOBS = ["src/_cffi_src/*.py", "src/asyncssl/testing/simaccel/*.c",
+REQUIRED_GLOBS = ["src/_cffi_src/*.py", "src/asyncssl/testing/simaccel/*.c", "src/asyncssl/bench/csrc/*.c",
                   "src/asyncssl/testing/simaccel/*.h", "tests/**/*.py"]
 FORBIDDEN = re.compile(r"(^|/)(\.nox|\.venv|build|dist|__pycache__|\.pytest_cache|\.hypothesis)/"
                        r"|^benchmarks/results/|\.(so|o|pyc|dylib)$|^src/asyncssl/_openssl\.c$")

@@ -29,6 +29,8 @@ OPENSSL_LIB = re.compile(r"lib(ssl|crypto)[.-]")
 # Package data (MANIFEST.in + include-package-data): a few that each part of the build needs.
 SIMACCEL_SOURCES = [f"asyncssl/testing/simaccel/{name}" for name in ("simaccel.h", "simaccel_int.h", "simaccel_module.c",
                                                                      "simaccel_prov.c", "simaccel_device.c")]
+BENCH_C_SOURCES = [f"asyncssl/bench/csrc/{name}" for name in ("tls_bench.c", "quic_bench_client.c",
+                                                             "quic_bench_server.c", "quic_bench_common.h")]
 
 
 def needed(elf_bytes: bytes) -> list[str]:
@@ -57,6 +59,9 @@ def main(argv: list[str]) -> int:
         missing = [f for f in SIMACCEL_SOURCES if f not in names]
         if missing:
             problems.append(f"the simulated accelerator's sources are not in the wheel: {missing}")
+        missing = [f for f in BENCH_C_SOURCES if f not in names]
+        if missing:
+            problems.append(f"the bench's C contenders are not in the wheel: {missing}")
         extensions = [n for n in names if n.endswith(".so")]
         if not extensions:
             problems.append("no extension module in the wheel")

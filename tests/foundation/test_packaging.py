@@ -76,6 +76,7 @@ COMPLETE = [
     "build_ffi.py", "setup.py", "pyproject.toml", "MANIFEST.in", "PKG-INFO",
     "src/_cffi_src/__init__.py", "src/_cffi_src/ssl.py", "src/asyncssl/__init__.py",
     "src/asyncssl/testing/simaccel/simaccel_prov.c", "src/asyncssl/testing/simaccel/simaccel.h",
+    "src/asyncssl/bench/csrc/tls_bench.c",
     "wheels/openssl-pins.json", "wheels/provision_openssl.py", "tests/foundation/test_build.py",
 ]
 

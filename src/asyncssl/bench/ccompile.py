@@ -26,17 +26,14 @@ class CCompileError(RuntimeError):
 
 
 def c_source(name: str) -> Path:
-    """``benchmarks/c/<name>`` of the checkout (or of ``$ASYNCSSL_BENCH_C_DIR``).
-
-    The C sources are not part of the installed package; from a wheel, point
-    ``ASYNCSSL_BENCH_C_DIR`` at a checkout's ``benchmarks/c``.
-    """
+    """``<name>`` from the C contenders' sources: ``asyncssl/bench/csrc/`` (package data, so
+    an installed package has them too), or ``$ASYNCSSL_BENCH_C_DIR`` to try other sources."""
     env = os.environ.get("ASYNCSSL_BENCH_C_DIR")
-    directory = Path(env) if env else Path(__file__).resolve().parents[3] / "benchmarks" / "c"
+    directory = Path(env) if env else Path(__file__).resolve().parent / "csrc"
     path = directory / name
     if not path.is_file():
-        raise CCompileError(f"{path} not found: the C benchmarks live in a source checkout's benchmarks/c "
-                            "(set ASYNCSSL_BENCH_C_DIR to that directory when running from an installed package)")
+        where = "$ASYNCSSL_BENCH_C_DIR" if env else "the package (a build that left out its package data?)"
+        raise CCompileError(f"{path} not found in {where}: the C contenders are compiled from asyncssl/bench/csrc/")
     return path
 
 

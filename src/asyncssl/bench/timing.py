@@ -5,7 +5,7 @@
   gone into warming up (caches, allocator, lazily initialised tables — a C contender
   starts cold in a fresh process, so this keeps it fair); then whole batches run, timed,
   until the budget is spent.  The clock is read once per batch, so its
-  cost vanishes even for 1-µs operations.  ``benchmarks/c/tls_bench.c`` does the same in C,
+  cost vanishes even for 1-µs operations.  ``asyncssl/bench/csrc/tls_bench.c`` does the same in C,
   so Python and C are timed alike.
 - ``round_robin``: every repetition runs every contender once, in an order rotated by the
   repetition, so slow drifts (thermal, another process) hit all contenders equally and

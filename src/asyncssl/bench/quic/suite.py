@@ -2,7 +2,7 @@
 
 (a) Bulk: one connection, one stream, 64 MiB client → server in 64 KiB writes; MB/s and
     each side's CPU seconds, for four client/server pairs, each side in its own process:
-    ``c`` (benchmarks/c/quic_bench_{client,server}.c on the OpenSSL asyncssl is linked
+    ``c`` (asyncssl/bench/csrc/quic_bench_{client,server}.c on the OpenSSL asyncssl is linked
     with), ``sync`` (asyncssl's SSL objects, non-blocking, select() on the poll
     descriptors), ``aio`` (aio.quic_connect / aio.quic_serve) and ``aioquic`` (aioquic
     client ↔ aioquic server, pure Python).
@@ -122,7 +122,7 @@ class Setup:
         self.binaries: dict[str, str] = {}
         chosen = [args.profile] if args.profile else (args.only or list(NAMES))
         if "c" in chosen:
-            progress.note("compiling benchmarks/c/quic_bench_{client,server}.c against the linked OpenSSL")
+            progress.note("compiling asyncssl/bench/csrc/quic_bench_{client,server}.c against the linked OpenSSL")
             try:
                 from ..ccompile import c_source, compile_c
 

@@ -2,7 +2,7 @@
 non-blocking, driven by ``select`` on the poll descriptors up to ``get_event_timeout()``.
 
 This is the application-driven loop of openssl-quic(7), written against asyncssl's public
-API only, and it mirrors ``benchmarks/c/quic_bench_{client,server}.c`` call for call
+API only, and it mirrors ``asyncssl/bench/csrc/quic_bench_{client,server}.c`` call for call
 (same write offers, same read size, same waits), so the ratio to C is the binding's cost.
 """
 

@@ -517,7 +517,7 @@ class PythonSSL(PythonContender):
 
 
 class CReference(Contender):
-    """``benchmarks/c/tls_bench.c``, compiled against asyncssl's OpenSSL; one process per step."""
+    """``asyncssl/bench/csrc/tls_bench.c``, compiled against asyncssl's OpenSSL; one process per step."""
 
     name, label = "c", "C (same OpenSSL)"
 
