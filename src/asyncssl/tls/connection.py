@@ -156,6 +156,20 @@ def _grown(buf: CData, length: int, bufsiz: Any) -> tuple[CData, int]:
     return (ffi.new("char[]", size), size) if size > length else (buf, length)
 
 
+def as_pyopenssl(cert: Any, as_cryptography: bool) -> Any:
+    """`cert` (a cryptography certificate or None), or for ``as_cryptography=False`` the same
+    certificate as a pyOpenSSL ``X509`` (``OpenSSL.crypto.X509.from_cryptography``), for code
+    written against pyOpenSSL's certificate API. Never silently the other kind."""
+    if as_cryptography or cert is None:
+        return cert
+    try:
+        from OpenSSL import crypto
+    except ImportError:
+        raise ValueError("as_cryptography=False asks for a pyOpenSSL X509, but pyOpenSSL is not installed: use the "
+                         "cryptography certificate (as_cryptography=True, the default) or pip install pyOpenSSL") from None
+    return crypto.X509.from_cryptography(cert)
+
+
 def verify_result_text(result: int) -> str:
     """An ``X509_V_*`` verify result as text (``X509_verify_cert_error_string``)."""
     raw: bytes = ffi.string(lib.X509_verify_cert_error_string(result))
@@ -1356,9 +1370,10 @@ class Connection(Uncopyable):
     def get_certificate(self, *, as_cryptography: bool = True) -> Any:
         """Our certificate, or None. Corresponds to ``SSL_get_certificate``.
 
-        Always a ``cryptography`` certificate (``as_cryptography`` is accepted for pyOpenSSL compatibility).
+        A ``cryptography`` certificate; ``as_cryptography=False`` (pyOpenSSL's keyword) gives a
+        pyOpenSSL ``X509`` when pyOpenSSL is installed (see ``as_pyopenssl``).
         """
-        return x509_to_cryptography(lib.SSL_get_certificate(self._live_ssl()))
+        return as_pyopenssl(x509_to_cryptography(lib.SSL_get_certificate(self._live_ssl())), as_cryptography)
 
     @guarded(ACCESS)
     def get_peer_certificate(self, *, as_cryptography: bool = True) -> Any:
@@ -1367,19 +1382,21 @@ class Connection(Uncopyable):
         if ptr == ffi.NULL:
             return None
         try:
-            return x509_to_cryptography(ptr)
+            return as_pyopenssl(x509_to_cryptography(ptr), as_cryptography)
         finally:
             lib.X509_free(ptr)
 
     @guarded(ACCESS)
     def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
         """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
-        return x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._live_ssl()))
+        chain = x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._live_ssl()))
+        return chain if chain is None or as_cryptography else [as_pyopenssl(c, False) for c in chain]
 
     @guarded(ACCESS)
     def get_verified_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
         """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
-        return x509_stack_to_list(lib.SSL_get0_verified_chain(self._live_ssl()))
+        chain = x509_stack_to_list(lib.SSL_get0_verified_chain(self._live_ssl()))
+        return chain if chain is None or as_cryptography else [as_pyopenssl(c, False) for c in chain]
 
     @guarded(ACCESS)
     def get_verify_result(self) -> int:
