@@ -10,7 +10,7 @@ import datetime
 import os
 import platform
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .. import isolate, report, timing
 
@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     import argparse
 
     from .server import Config
-    from .suite import Measured
+
+class Measured(TypedDict):
+    """What ``_measure`` collects for ``report.result_document``."""
+
+    steps: dict[str, list[dict[str, Any]]]  # per configuration name, one ``measure_step`` result per repetition
+    failed: dict[str, str]  # configuration name -> why it failed
+
 
 # The targets: MODE_ASYNC at the highest latency keeps this share of its 0 ms rate, and beats
 # the blocking server at that latency by this factor.

@@ -28,9 +28,10 @@ import pstats
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from .. import isolate, report, timing
+from .report import Measured
 
 if TYPE_CHECKING:
     from ..certs import CertFiles
@@ -105,13 +106,6 @@ def main(argv: list[str]) -> int:
 
 
 # --- the run ------------------------------------------------------------------------------
-
-
-class Measured(TypedDict):
-    """What ``_measure`` collects for ``report.result_document``."""
-
-    steps: dict[str, list[dict[str, Any]]]  # per configuration name, one ``measure_step`` result per repetition
-    failed: dict[str, str]  # configuration name -> why it failed
 
 
 def _unavailable() -> str | None:

@@ -19,7 +19,7 @@ from .common import LABELS, NAMES
 if TYPE_CHECKING:
     import argparse
 
-    from .suite import Measured, Run, Setup
+    from .setup import Measured, Run, Setup
 
 # (asyncssl contender, baseline, minimum ratio of bulk MB/s): the targets.
 TARGETS = [("sync", "c", 0.9), ("aio", "c", 0.9), ("sync", "aioquic", 10.0), ("aio", "aioquic", 10.0)]
