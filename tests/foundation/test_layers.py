@@ -100,3 +100,52 @@ def test_the_listener_can_make_connections_whatever_was_imported_first():
             "assert listener._connection_factory is not None, 'no connection factory registered'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _targets(target: str, names: list[str]) -> list[str]:
+    """The modules an import reaches: `target` itself, or its submodules named in `names`."""
+    base = PACKAGE.joinpath(*target.split(".")) if target else PACKAGE
+    if base.is_dir():
+        subs = [f"{target}.{n}".lstrip(".") for n in names
+                if (base / f"{n}.py").is_file() or (base / n / "__init__.py").is_file()]
+        if subs:
+            return subs
+    return [target]
+
+
+def test_no_import_cycles_between_modules():
+    """Also inside a layer (and counting imports for type checking only): A imports B imports A."""
+    graph: dict[str, set[str]] = {}
+    for path in _modules():
+        own = _module_name(path)
+        graph[own] = {t for _line, target, names in _imports(path) for t in _targets(target, names)
+                      if t != own and not t.startswith("_openssl")}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    # A package's __init__ re-exporting its own submodules is not a cycle of dependencies.
+    real = [c for c in cycles if not any(a.startswith(b + ".") or b.startswith(a + ".") or not b
+                                         for a, b in zip(c, c[1:]))]
+    assert not real, "import cycles: " + "; ".join(" -> ".join(c) for c in real)
