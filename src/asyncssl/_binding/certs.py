@@ -21,7 +21,7 @@ from . import CData, error_from_queue, ffi, lib
 from .errors import Error
 
 __all__ = [
-    "fspath_bytes", "load_x509", "load_private_key", "x509_to_cryptography", "x509_stack_to_list",
+    "fspath_bytes", "load_x509", "load_private_key", "location_args", "x509_to_cryptography", "x509_stack_to_list",
     "x509_name_to_cryptography", "load_x509_name",
 ]
 
@@ -35,6 +35,14 @@ def fspath_bytes(path: Any, what: str = "path") -> bytes:
     if b"\0" in raw:
         raise ValueError(f"{what} must not contain a NUL byte")
     return raw
+
+
+def location_args(cafile: Any, capath: Any) -> tuple[Any, Any]:
+    """`cafile`/`capath` for ``*_load_verify_locations``: bytes paths, or NULL for None (not both)."""
+    if cafile is None and capath is None:
+        raise ValueError("cafile and capath cannot both be None")
+    return (ffi.NULL if cafile is None else fspath_bytes(cafile, "cafile"),
+            ffi.NULL if capath is None else fspath_bytes(capath, "capath"))
 
 
 def _mem_bio(data: bytes) -> CData:

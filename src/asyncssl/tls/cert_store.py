@@ -12,8 +12,8 @@ import calendar
 import datetime
 from typing import Any
 
-from .._binding import CData, check, ffi, lib
-from .._binding.certs import fspath_bytes, load_x509
+from .._binding import CData, check, lib
+from .._binding.certs import load_x509, location_args
 from .._binding.uncopyable import Uncopyable
 
 __all__ = ["X509Store"]
@@ -44,10 +44,7 @@ class X509Store(Uncopyable):
     def load_locations(self, cafile: Any, capath: Any = None) -> None:
         """Trust the certificates in `cafile` and/or the hashed directory `capath`.
         Corresponds to ``X509_STORE_load_locations``."""
-        if cafile is None and capath is None:
-            raise ValueError("cafile and capath cannot both be None")
-        c_file = ffi.NULL if cafile is None else fspath_bytes(cafile, "cafile")
-        c_path = ffi.NULL if capath is None else fspath_bytes(capath, "capath")
+        c_file, c_path = location_args(cafile, capath)
         lib.ERR_clear_error()
         check(lib.X509_STORE_load_locations(self._store, c_file, c_path), "X509_STORE_load_locations")
 

@@ -15,7 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._binding import CData, check, error_from_queue, ffi, has, lib, not_supported
 from .._binding import callbacks as _callbacks
-from .._binding.certs import fspath_bytes, load_private_key, load_x509, load_x509_name
+from .._binding.certs import fspath_bytes, load_private_key, load_x509, load_x509_name, location_args
 from .._binding.constants import (
     DTLS_CLIENT_METHOD,
     DTLS_METHOD,
@@ -379,10 +379,7 @@ class Context(Uncopyable):
     @_mutator
     def load_verify_locations(self, cafile: Any, capath: Any = None) -> None:
         """Corresponds to ``SSL_CTX_load_verify_locations``."""
-        if cafile is None and capath is None:
-            raise ValueError("cafile and capath cannot both be None")
-        c_file = ffi.NULL if cafile is None else fspath_bytes(cafile, "cafile")
-        c_path = ffi.NULL if capath is None else fspath_bytes(capath, "capath")
+        c_file, c_path = location_args(cafile, capath)
         lib.ERR_clear_error()
         check(lib.SSL_CTX_load_verify_locations(self._ctx, c_file, c_path), "SSL_CTX_load_verify_locations")
 
