@@ -171,3 +171,21 @@ def test_decrypt_returns_bytes_and_nothing_yet_is_empty(pair):
     assert server.decrypt(b"", 100) == b"ef"
     with pytest.raises(TypeError):
         server.decrypt(b"", "big")   # type: ignore[arg-type]
+
+
+def test_encrypt_collects_more_than_its_buffer_holds_in_order(pair):
+    """Ciphertext already waiting (a pyOpenSSL-style send) plus the new message: more than
+    encrypt's buffer, so the rest is drained after it; nothing is lost or reordered."""
+    client, server = pair
+    first = client.encrypt(b"first")                 # makes encrypt's buffer
+    assert server.decrypt(first) == b"first"
+    client.sendall(b"a" * 100_000)                   # leaves ~100 kB of ciphertext in the BIO
+    ciphertext = client.encrypt(b"b" * 1000)
+    out = bytearray(101_000)
+    view = memoryview(out)
+    got = server.decrypt_into(ciphertext, out)
+    while got < len(out):
+        n = server.decrypt_into(b"", view[got:])
+        assert n > 0
+        got += n
+    assert bytes(out) == b"a" * 100_000 + b"b" * 1000

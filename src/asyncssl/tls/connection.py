@@ -1097,14 +1097,17 @@ class Connection(Uncopyable):
                 _release(out)
 
     def _drain_network_bio(self) -> bytes:
-        """The rest of the network BIO (after ``encrypt`` filled its buffer)."""
+        """The rest of the network BIO (after ``encrypt`` filled its buffer), read through
+        encrypt's own buffer: no new buffer per chunk."""
         parts: list[bytes] = []
+        out = self._ebuf
         while True:
-            chunk = bytearray(_SCRATCH_MAX)
-            n = self.bio_read_into(chunk)
-            if n == 0:
-                return b"".join(parts)
-            parts.append(bytes(chunk[:n]))
+            n = _bio_get(self._guard, out, _FUSED_OUT)
+            if n < 0:
+                if n == -_BIO_WANT_READ:
+                    return b"".join(parts)
+                self._bio_failed(-n, "encrypt", "BIO_read_ex")
+            parts.append(_unpack(out, n))
 
     def _no_memory_bio(self) -> None:
         if self.closed:
