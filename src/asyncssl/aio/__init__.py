@@ -1,6 +1,7 @@
 """asyncio adapters: they wait only on the fds and timeouts the objects name, then call back in.
 
-TLS over TCP:   open_connection, start_server   (contexts may use SSL.MODE_ASYNC)
+TLS over TCP:   open_connection, start_server   (streams; contexts may use SSL.MODE_ASYNC)
+                create_connection, create_server (protocols, BufferedProtocol too)
 DTLS over UDP:  dtls_connect, dtls_serve        (DtlsEndpoint, DtlsServer)
 Offload:        sign                            (a signature in an OpenSSL async job)
 QUIC:           quic_connect, quic_serve        (QuicConnection, QuicServer; streams are asyncio streams)
@@ -9,9 +10,11 @@ QUIC:           quic_connect, quic_serve        (QuicConnection, QuicServer; str
 from ._dtls import DtlsEndpoint, DtlsServer, dtls_connect, dtls_serve
 from ._quic import QuicConnection, QuicServer, quic_connect, quic_serve
 from ._sign import sign
-from ._tls import open_connection, start_server
+from ._tls import create_connection, create_server, open_connection, start_server
 
 __all__ = [
+    "create_connection",
+    "create_server",
     "DtlsEndpoint",
     "DtlsServer",
     "dtls_connect",
