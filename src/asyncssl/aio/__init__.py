@@ -11,6 +11,7 @@ from ._dtls import DtlsEndpoint, DtlsServer, dtls_connect, dtls_serve
 from ._quic import QuicConnection, QuicServer, quic_connect, quic_serve
 from ._sign import sign
 from ._tls import create_connection, create_server, open_connection, start_server
+from ._tls_server import TLSServer
 
 __all__ = [
     "create_connection",
@@ -26,4 +27,5 @@ __all__ = [
     "quic_connect",
     "quic_serve",
     "start_server",
+    "TLSServer",
 ]

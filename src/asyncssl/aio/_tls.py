@@ -31,6 +31,16 @@ _CLIENT_OPTIONS = frozenset({"family", "proto", "flags", "sock", "local_addr"})
 ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 
 
+class _StreamProtocol(asyncio.StreamReaderProtocol):
+    """asyncio's stream protocol, with TLS half-close: the peer's close_notify ends the
+    reader, and the writer stays usable until it is closed (asyncio's own TLS closes both
+    at once; over TCP it keeps the writer, as here)."""
+
+    def eof_received(self) -> bool:
+        super().eof_received()
+        return True
+
+
 def _check_context(context: Any) -> SSL.Context:
     if not isinstance(context, SSL.Context):
         raise TypeError(f"context must be an asyncssl.SSL.Context, not {type(context).__name__}")
@@ -87,7 +97,8 @@ async def create_connection(
     done: asyncio.Future[None] = loop.create_future()
     if _offloads(context):
         conn = _client_connection(context, None, name)
-        _tcp, tls = await loop.create_connection(
+        untyped: Any = loop   # typeshed's overloads want host and port as non-optional
+        _tcp, tls = await untyped.create_connection(
             lambda: TLSProtocol(loop, conn, protocol_factory, handshake_done=done,  # type: ignore[arg-type]
                                 handshake_timeout=ssl_handshake_timeout), host, port, **socket_options)
         try:
@@ -129,13 +140,15 @@ async def open_connection(
     """Open a TLS connection; returns ``(reader, writer)`` once the handshake is done.
 
     As ``asyncio.open_connection(host, port, ssl=...)``; the arguments are
-    ``create_connection``'s.
+    ``create_connection``'s. TLS half-close works: ``writer.write_eof()`` sends close_notify
+    and the reader goes on; after the peer's close_notify the reader is at EOF and the
+    writer stays usable until ``writer.close()``.
     """
     _check_client_options(socket_options, "open_connection")
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=limit, loop=loop)
     transport, protocol = await create_connection(
-        lambda: asyncio.StreamReaderProtocol(reader, loop=loop), host, port, context=context,
+        lambda: _StreamProtocol(reader, loop=loop), host, port, context=context,
         server_hostname=server_hostname, ssl_handshake_timeout=ssl_handshake_timeout,
         ssl_shutdown_timeout=ssl_shutdown_timeout, **socket_options)
     assert isinstance(protocol, asyncio.StreamReaderProtocol)
@@ -157,7 +170,7 @@ async def create_server(
     start_serving: bool = True,
     ssl_handshake_timeout: float | None = 60.0,
     ssl_shutdown_timeout: float | None = 30.0,
-) -> asyncio.AbstractServer:
+) -> TLSServer | asyncio.Server:
     """Serve TLS on `host`:`port` (every interface for None), one `protocol_factory()` per
     client once its handshake is done. As ``loop.create_server(..., ssl=...)``; returns an
     ``asyncio.Server``-like object (``close``, ``wait_closed``, ``sockets``,
@@ -170,9 +183,11 @@ async def create_server(
             conn.set_accept_state()
             return TLSProtocol(loop, conn, protocol_factory, handshake_timeout=ssl_handshake_timeout)  # type: ignore[arg-type]
 
-        return await loop.create_server(offloading_protocol, host, port, family=family, flags=flags, sock=sock,
-                                        backlog=backlog, reuse_address=reuse_address, reuse_port=reuse_port,
-                                        start_serving=start_serving)
+        untyped: Any = loop   # typeshed's overloads want port as non-optional
+        server: asyncio.Server = await untyped.create_server(
+            offloading_protocol, host, port, family=family, flags=flags, sock=sock, backlog=backlog,
+            reuse_address=reuse_address, reuse_port=reuse_port, start_serving=start_serving)
+        return server
     if sock is not None:
         if host is not None or port is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
@@ -188,11 +203,11 @@ async def create_server(
         tune_connection(conn)
         return conn
 
-    server = TLSServer(loop, sockets, make_connection, protocol_factory, backlog=backlog,
+    native = TLSServer(loop, sockets, make_connection, protocol_factory, backlog=backlog,
                        handshake_timeout=ssl_handshake_timeout, shutdown_timeout=ssl_shutdown_timeout)
     if start_serving:
-        await server.start_serving()
-    return server
+        await native.start_serving()
+    return native
 
 
 async def start_server(
@@ -203,7 +218,7 @@ async def start_server(
     context: SSL.Context,
     limit: int = _LIMIT,
     **kwargs: Any,
-) -> asyncio.AbstractServer:
+) -> TLSServer | asyncio.Server:
     """Serve TLS on `host`:`port`; `client_connected_cb(reader, writer)` runs per client
     after its handshake (a plain function or a coroutine function, as in asyncio). The
     other arguments are ``create_server``'s."""
@@ -213,6 +228,6 @@ async def start_server(
     _check_context(context)
 
     def streams() -> asyncio.StreamReaderProtocol:
-        return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=limit, loop=loop), client_connected_cb, loop=loop)
+        return _StreamProtocol(asyncio.StreamReader(limit=limit, loop=loop), client_connected_cb, loop=loop)
 
     return await create_server(streams, host, port, context=context, **kwargs)

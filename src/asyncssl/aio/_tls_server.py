@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import SSL
-from ._tls_transport import NativeTLSTransport, tune_connection
+from ._tls_transport import NativeTLSTransport
 
 log = logging.getLogger("asyncssl.aio")
 

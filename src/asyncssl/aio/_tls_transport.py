@@ -73,6 +73,7 @@ def tune_connection(conn: SSL.Connection) -> None:
     conn.set_read_ahead(True)
     conn.set_default_read_buffer_len(_OPENSSL_READ_BUFFER)
     conn.set_options(SSL.OP_IGNORE_UNEXPECTED_EOF | SSL.OP_NO_RENEGOTIATION)
+    conn.set_mode(SSL.MODE_RELEASE_BUFFERS)
 
 
 class NativeTLSTransport(asyncio.Transport):

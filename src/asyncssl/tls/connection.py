@@ -1156,7 +1156,7 @@ class Connection(Uncopyable):
             self._raise_deferred("_read_failure")
         scratch = _available_scratch
         buf = scratch.buf
-        if buf is None or scratch.size < bufsiz:
+        if buf is None or type(bufsiz) is not int or not 0 < bufsiz <= scratch.size:
             _check_size(bufsiz, "bufsiz")
             if bufsiz > _INT_MAX:
                 raise ValueError(f"bufsiz must be at most {_INT_MAX}")
