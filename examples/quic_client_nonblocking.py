@@ -101,7 +101,7 @@ def make_connection(args: argparse.Namespace, sock: socket.socket, peer: tuple[s
 def fetch(args: argparse.Namespace) -> int:
     deadline = Deadline(args.timeout)
     family, _, _, _, address = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_DGRAM)[0]
-    peer = (address[0], address[1])
+    peer = (str(address[0]), int(address[1]))
     sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.connect(address)                        # a connected UDP socket only talks to that peer
     conn = make_connection(args, sock, peer)

@@ -52,8 +52,10 @@ class Deadline:
 
 def wait_for_socket(sock: socket.socket, *, writable: bool, deadline: Deadline) -> None:
     """Sleep until `sock` is readable (or writable): what the guide's wait_for_activity() does."""
-    want = ([], [sock], []) if writable else ([sock], [], [])
-    select.select(*want, deadline.left())
+    if writable:
+        select.select([], [sock], [], deadline.left())
+    else:
+        select.select([sock], [], [], deadline.left())
 
 
 def retry(sock: socket.socket, deadline: Deadline, call: Callable[..., T], *args: object) -> T:
