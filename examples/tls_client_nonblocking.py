@@ -11,7 +11,8 @@ the request and the response with ``select``: every ``SSL.WantReadError`` /
 the same call". The server's certificate is verified against the system's CA certificates
 (plus ``--cafile``) and must be valid for HOST (or ``--servername``). The response goes to
 stdout, what happened to stderr. Exit status 0 when the server ended the response with a
-TLS close_notify, 1 on any error.
+TLS close_notify; 1 on any error, and when the server just closed the TCP connection (a
+truncated response would look the same).
 
 Try it against the ``openssl`` command-line tool::
 
@@ -124,6 +125,13 @@ def fetch(args: argparse.Namespace) -> int:
                 data = retry(sock, deadline, conn.recv, 16384)
             except SSL.ZeroReturnError:
                 break
+            except SSL.SysCallError as exc:
+                if exc.args and exc.args[0] == -1:  # pyOpenSSL's (-1, "Unexpected EOF")
+                    out.flush()
+                    print(f"received {received} bytes, then the server closed the TCP connection without a "
+                          "TLS close_notify: the response may be cut short", file=sys.stderr)
+                    return 1
+                raise
             out.write(data)
             received += len(data)
         out.flush()

@@ -47,12 +47,13 @@ def test_tls_example_fetches_from_openssl_s_server(openssl_cli, cert_files):
 class PythonSSLServer:
     """One connection served by Python's ``ssl`` in a thread: reads the request, answers, close_notify."""
 
-    def __init__(self, cert_files, body: bytes, alpn: list[str] | None = None) -> None:
+    def __init__(self, cert_files, body: bytes, alpn: list[str] | None = None, close_notify: bool = True) -> None:
         self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ctx.load_cert_chain(str(cert_files["server_chain"]), str(cert_files["server_key"]))
         if alpn:
             self.ctx.set_alpn_protocols(alpn)
         self.body = body
+        self.close_notify = close_notify
         self.request = b""
         self.error: BaseException | None = None
         self.listener = socket.create_server(("127.0.0.1", 0))
@@ -72,7 +73,8 @@ class PythonSSLServer:
                         break
                     self.request += chunk
                 tls.sendall(self.body)
-                tls.unwrap()  # close_notify, then the client's
+                if self.close_notify:
+                    tls.unwrap()  # close_notify, then the client's
         except BaseException as exc:  # noqa: B036 - reported by join()
             self.error = exc
         finally:
@@ -93,6 +95,16 @@ def test_tls_example_reads_a_large_response_from_python_ssl(cert_files):
     assert server.request == b"GET /big HTTP/1.0\r\nConnection: close\r\nHost: localhost\r\n\r\n"
     assert b"ALPN http/1.1" in result.stderr
     assert server.error is None, server.error
+
+
+def test_tls_example_says_when_the_server_closes_without_close_notify(cert_files):
+    server = PythonSSLServer(cert_files, b"HTTP/1.0 200 OK\r\n\r\npartial", close_notify=False)
+    result = run_example("tls_client_nonblocking.py", "127.0.0.1", str(server.port), "--servername", "localhost",
+                         "--cafile", str(cert_files["ca"]))
+    server.join()
+    assert result.returncode == 1
+    assert result.stdout == b"HTTP/1.0 200 OK\r\n\r\npartial"
+    assert b"without a TLS close_notify: the response may be cut short" in result.stderr, result.stderr.decode()
 
 
 def test_tls_example_refuses_a_certificate_for_another_name(cert_files):
