@@ -99,6 +99,8 @@ def lint(session: nox.Session) -> None:
     session.install("ruff", "mypy==2.4.1", "cryptography", "aioquic", "pyOpenSSL", "uvloop", "trustme")
     session.run("ruff", "check", "src", "tests", "examples", "docs", "build_ffi.py", "noxfile.py", "wheels", "tools")
     session.run("mypy")
+    # The examples are what users copy: strict too, against the source tree's package.
+    session.run("mypy", "--strict", "examples", env={"MYPYPATH": str(ROOT / "src")})
 
 
 @nox.session
