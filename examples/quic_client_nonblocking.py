@@ -30,7 +30,8 @@ and must be valid for HOST (or ``--servername``); QUIC always needs ALPN. The re
 stdout, what happened to stderr. Try it against asyncssl's own server (OpenSSL 3.5+)::
 
     python -m asyncssl server --quic --port 4433 &     # prints the --cafile to use
-    python examples/quic_client_nonblocking.py localhost 4433 --cafile /tmp/.../ca.pem --path /1000
+    python examples/quic_client_nonblocking.py 127.0.0.1 4433 --servername localhost \
+        --cafile /tmp/asyncssl-demo-.../ca.pem --path /1000
 """
 
 from __future__ import annotations
