@@ -454,3 +454,21 @@ def test_mode_async_contexts_keep_the_memory_bio_transport(server_context, clien
     received, kind = run(scenario())
     assert received == b"offload-ready"
     assert kind != "NativeTLSTransport"
+
+
+def test_calls_from_another_thread_are_refused_or_handed_to_the_loop(server_context, client_context):
+    async def scenario():
+        server, port = await _echo(server_context)
+        async with server:
+            reader, writer = await aio.open_connection("127.0.0.1", port, context=client_context(),
+                                                       server_hostname="localhost")
+            loop = asyncio.get_running_loop()
+            with pytest.raises(RuntimeError, match="call_soon_threadsafe"):
+                await loop.run_in_executor(None, writer.write, b"from a thread")
+            loop.call_soon_threadsafe(writer.write, b"the right way")
+            got = await reader.readexactly(13)
+            await loop.run_in_executor(None, writer.close)   # close is handed to the loop's thread
+            await asyncio.wait_for(writer.wait_closed(), 10)
+            return got
+
+    assert run(scenario()) == b"the right way"

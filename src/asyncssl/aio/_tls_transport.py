@@ -32,6 +32,7 @@ import asyncio
 import enum
 import logging
 import socket
+import threading
 from asyncio import trsock
 from collections.abc import Callable
 from typing import Any
@@ -93,6 +94,7 @@ class NativeTLSTransport(asyncio.Transport):
     ) -> None:
         super().__init__()
         self._loop = loop
+        self._thread = threading.get_ident()   # the loop's: asyncio transports are not thread-safe
         self._sock = sock
         self._fd = sock.fileno()
         self._conn = conn
@@ -288,7 +290,14 @@ class NativeTLSTransport(asyncio.Transport):
 
     # --- writing ---------------------------------------------------------------------------
 
+    def _check_thread(self, call: str) -> None:
+        if threading.get_ident() != self._thread:
+            raise RuntimeError(f"{call}() was called from another thread than its event loop's: asyncio transports "
+                               f"are not thread-safe; use loop.call_soon_threadsafe(transport.{call}, ...)")
+
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if threading.get_ident() != self._thread:
+            self._check_thread("write")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes-like, not {type(data).__name__}")
         if self._state is not _State.OPEN or self._eof_requested:
@@ -362,6 +371,7 @@ class NativeTLSTransport(asyncio.Transport):
 
     def write_eof(self) -> None:
         """Send close_notify once the written data is out; reading goes on (TLS 1.3 half-close)."""
+        self._check_thread("write_eof")
         if self._state is not _State.OPEN or self._eof_requested:
             return
         self._eof_requested = True
@@ -374,6 +384,10 @@ class NativeTLSTransport(asyncio.Transport):
     def close(self) -> None:
         """Send the data written so far, then close_notify; the socket is closed once the peer
         ended too (or after the shutdown timeout), then ``connection_lost`` is called."""
+        if threading.get_ident() != self._thread:
+            # from a finalizer or another thread: the loop's thread does it (this one must not)
+            self._loop.call_soon_threadsafe(self.close)
+            return
         if self._state is _State.HANDSHAKING:
             self.abort()
             return
@@ -420,6 +434,10 @@ class NativeTLSTransport(asyncio.Transport):
             self._timer = self._loop.call_later(self._shutdown_timeout, self._finish, None)
 
     def abort(self) -> None:
+        if threading.get_ident() != self._thread:
+            # from a finalizer or another thread: the loop's thread does it (this one must not)
+            self._loop.call_soon_threadsafe(self.abort)
+            return
         self._finish(None)
 
     def _fail(self, exc: BaseException, where: str | None = None) -> None:
@@ -500,12 +518,14 @@ class NativeTLSTransport(asyncio.Transport):
         return self._protocol  # type: ignore[no-any-return]
 
     def pause_reading(self) -> None:
+        self._check_thread("pause_reading")
         if self._state is _State.OPEN and not self._read_paused:
             self._read_paused = True
             if self._step is _Step.NONE:
                 self._watch_reading(False)
 
     def resume_reading(self) -> None:
+        self._check_thread("resume_reading")
         if self._read_paused:
             self._read_paused = False
             if self._state is _State.OPEN and not self._peer_ended:
