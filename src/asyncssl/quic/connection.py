@@ -95,6 +95,8 @@ class Connection(Protocol):
 
     def _wait(self, deadline: float | None, streak: list[int]) -> None: ...
 
+    def _verify_failure(self) -> str: ...
+
 __all__ = ["QuicPart", "ConnCloseInfo", "QuicConnectionClosedError", "Stream", "check_client_context",
            "check_udp_socket"]
 
