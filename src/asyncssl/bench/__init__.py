@@ -24,6 +24,7 @@ from typing import Protocol, cast
 SUITES: dict[str, str] = {
     "tls": ".tls",
     "tls-aio": ".tls.aio_workloads",
+    "tls-costs": ".tls.costs",
     "offload": ".offload",
     "quic": ".quic",
 }
