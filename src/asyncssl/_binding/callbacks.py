@@ -19,6 +19,7 @@ Invariants (DESIGN.md section 2):
 from __future__ import annotations
 
 import itertools
+import sys
 import weakref
 from typing import Any
 
@@ -140,6 +141,13 @@ def asyncssl_servername_cb(ssl_ptr: CData, alert: CData, arg: CData) -> int:
         return _TLSEXT_ERR_OK
     try:
         callback(conn)
+    except Exception:
+        # As pyOpenSSL: the exception goes to sys.excepthook and the handshake fails with an
+        # SSL.Error (internal_error alert); it is not re-raised. (BaseException, e.g.
+        # KeyboardInterrupt, is still stashed and re-raised.)
+        sys.excepthook(*sys.exc_info())
+        alert[0] = _AD_INTERNAL_ERROR
+        return _TLSEXT_ERR_ALERT_FATAL
     except BaseException as exc:  # noqa: BLE001
         stash(conn, exc)
         alert[0] = _AD_INTERNAL_ERROR
@@ -170,7 +178,11 @@ def asyncssl_alpn_select_cb(ssl_ptr: CData, out: CData, outlen: CData, in_: CDat
             return _TLSEXT_ERR_NOACK
         if not isinstance(chosen, bytes):
             raise TypeError("ALPN select callback must return a bytestring or the special NO_OVERLAPPING_PROTOCOLS sentinel value.")
-        if not 0 < len(chosen) < 256:
+        if not chosen:
+            # As in pyOpenSSL: no protocol chosen fails the handshake with an SSL.Error (OpenSSL's
+            # no_application_protocol alert), not a Python exception.
+            return _TLSEXT_ERR_ALERT_FATAL
+        if len(chosen) > 255:
             raise ValueError(f"ALPN select callback returned a protocol of {len(chosen)} bytes; it must be 1 to 255 bytes long")
     except BaseException as exc:  # noqa: BLE001
         stash(conn, exc)
@@ -194,9 +206,10 @@ def asyncssl_passwd_cb(buf: CData, size: int, rwflag: int, userdata: CData) -> i
     try:
         result = owner._passphrase_callback(size, bool(rwflag), owner._passphrase_userdata)
         if not isinstance(result, bytes):
-            raise TypeError("passphrase callback must return a bytes object")
-        if len(result) > size:
-            raise ValueError(f"passphrase returned by callback is too long ({len(result)} > {size} bytes)")
+            # pyOpenSSL's error for this (a ValueError, not a TypeError)
+            raise ValueError(f"passphrase callback must return bytes, not {type(result).__name__}")
+        # As pyOpenSSL's set_passwd_cb: a passphrase longer than OpenSSL's buffer is truncated.
+        result = result[:size]
     except BaseException as exc:  # noqa: BLE001
         stash(owner, exc)
         return 0

@@ -12,6 +12,8 @@ the line that makes it.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from typing import Any
 
 from cryptography import x509
@@ -22,8 +24,34 @@ from .errors import Error
 
 __all__ = [
     "fspath_bytes", "load_x509", "load_private_key", "location_args", "x509_to_cryptography", "x509_stack_to_list",
-    "x509_name_to_cryptography", "load_x509_name",
+    "x509_name_to_cryptography", "load_x509_name", "text_to_bytes_and_warn", "warn_deprecated",
 ]
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside asyncssl, for a warning issued by the caller
+    of this function (the decorators around public methods make the depth vary)."""
+    level = 1
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("asyncssl."):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def warn_deprecated(message: str) -> None:
+    """A DeprecationWarning pointing at the user's line."""
+    warnings.warn(message, DeprecationWarning, stacklevel=_user_stacklevel() + 1)
+
+
+def text_to_bytes_and_warn(label: str, obj: Any) -> Any:
+    """`obj` encoded as UTF-8 with a DeprecationWarning when it is a ``str`` (pyOpenSSL accepts
+    text where it wants bytes this way, e.g. ``send``, ``bio_write``, ``set_session_id``), else `obj`."""
+    if isinstance(obj, str):
+        warnings.warn(f"str for {label} is no longer accepted, use bytes", DeprecationWarning,
+                      stacklevel=_user_stacklevel() + 1)
+        return obj.encode("utf-8")
+    return obj
 
 
 def fspath_bytes(path: Any, what: str = "path") -> bytes:

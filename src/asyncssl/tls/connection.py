@@ -57,7 +57,13 @@ from typing import Any
 from .._binding import CData, ReadableBuffer, WritableBuffer, error_from_queue, ffi, lib, not_supported
 from .._binding import callbacks as _callbacks
 from .._binding import guard as _guard
-from .._binding.certs import load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
+from .._binding.certs import (
+    load_x509,
+    text_to_bytes_and_warn,
+    x509_name_to_cryptography,
+    x509_stack_to_list,
+    x509_to_cryptography,
+)
 from .._binding.constants import MODE_ASYNC
 from .._binding.errors import Error
 from .._binding.guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
@@ -640,6 +646,10 @@ class Connection(Uncopyable):
         """Resume `session` on the next handshake. Corresponds to ``SSL_set_session``."""
         if not isinstance(session, Session):
             raise TypeError("session must be a Session instance")
+        # OpenSSL requires a session to be resumed only with a compatible SSL_CTX but does not
+        # check it; as pyOpenSSL, refuse one from a Connection of another Context.
+        if session._context is not self._context:
+            raise ValueError("session must have been created by a Connection using the same Context as this one")
         if not lib.SSL_set_session(self._live_ssl(), session._session):
             raise error_from_queue(Error, "SSL_set_session failed")
 
@@ -647,7 +657,7 @@ class Connection(Uncopyable):
     def get_session(self) -> Session | None:
         """Corresponds to ``SSL_get1_session``."""
         ptr = lib.SSL_get1_session(self._live_ssl())
-        return None if ptr == ffi.NULL else Session._from_owned(ptr)
+        return None if ptr == ffi.NULL else Session._from_owned(ptr, self._context)
 
     def get_app_data(self) -> Any:
         return self._app_data
@@ -741,6 +751,8 @@ class Connection(Uncopyable):
         if type(buf) is bytes:
             # cffi passes a bytes object to `const char *` without copying or from_buffer
             n = _send(self._guard, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
+        elif isinstance(buf, str):
+            return self.send(text_to_bytes_and_warn("buf", buf), flags)  # pyOpenSSL's UTF-8, with a warning
         else:
             try:
                 data = _from_buffer(buf)
@@ -768,6 +780,8 @@ class Connection(Uncopyable):
         has a ``bytes_sent`` attribute telling how many bytes of `buf` were sent before
         it — resume with ``buf[exc.bytes_sent:]``.
         """
+        if isinstance(buf, str):
+            buf = text_to_bytes_and_warn("buf", buf)  # pyOpenSSL's UTF-8, with a warning
         try:
             data = _from_buffer(buf)
         except TypeError:
@@ -878,6 +892,8 @@ class Connection(Uncopyable):
             if size > _INT_MAX:
                 raise _bio_too_large(size)
             n = _bio_put(self._guard, buf, size) if size else 0
+        elif isinstance(buf, str):
+            return self.bio_write(text_to_bytes_and_warn("buf", buf))  # pyOpenSSL's UTF-8, with a warning
         else:
             try:
                 data = _from_buffer(buf)
