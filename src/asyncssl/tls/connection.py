@@ -65,6 +65,7 @@ from .._binding.certs import (
     x509_to_cryptography,
 )
 from .._binding.constants import MODE_ASYNC
+from .._binding.pyopenssl_objects import to_pyopenssl_name, to_pyopenssl_x509
 from .._binding.errors import Error
 from .._binding.guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
 from .._binding.ssl_io import buffer_error as _buffer_error
@@ -162,18 +163,12 @@ def _grown(buf: CData, length: int, bufsiz: Any) -> tuple[CData, int]:
     return (ffi.new("char[]", size), size) if size > length else (buf, length)
 
 
-def as_pyopenssl(cert: Any, as_cryptography: bool) -> Any:
-    """`cert` (a cryptography certificate or None), or for ``as_cryptography=False`` the same
-    certificate as a pyOpenSSL ``X509`` (``OpenSSL.crypto.X509.from_cryptography``), for code
-    written against pyOpenSSL's certificate API. Never silently the other kind."""
-    if as_cryptography or cert is None:
-        return cert
-    try:
-        from OpenSSL import crypto
-    except ImportError:
-        raise ValueError("as_cryptography=False asks for a pyOpenSSL X509, but pyOpenSSL is not installed: use the "
-                         "cryptography certificate (as_cryptography=True, the default) or pip install pyOpenSSL") from None
-    return crypto.X509.from_cryptography(cert)
+def as_pyopenssl(cert: Any, as_cryptography: bool, what: str) -> Any:
+    """`cert` (a cryptography certificate or None), or for ``as_cryptography=False`` (pyOpenSSL's
+    default) the same certificate as a pyOpenSSL ``X509``, so code written against pyOpenSSL's
+    certificate API runs unchanged. Without pyOpenSSL that is a ValueError saying to pass
+    ``as_cryptography=True``: never silently the other kind."""
+    return cert if as_cryptography else to_pyopenssl_x509(cert, what)
 
 
 def verify_result_text(result: int) -> str:
@@ -1372,50 +1367,59 @@ class Connection(Uncopyable):
             i += 1
 
     @guarded(ACCESS)
-    def get_client_ca_list(self, *, as_cryptography: bool = True) -> list[Any]:
-        """The CA names the server asked for, as cryptography ``x509.Name`` objects (every
-        attribute type kept). Corresponds to ``SSL_get_client_CA_list``. `as_cryptography`
-        is pyOpenSSL's keyword: only True is possible (pyOpenSSL's ``X509Name`` is not
-        reproduced; ``x509.Name.public_bytes()`` gives the DER for other libraries)."""
-        if not as_cryptography:
-            raise ValueError("get_client_ca_list(as_cryptography=False): asyncssl returns cryptography x509.Name "
-                             "objects only; use name.public_bytes() where DER is wanted")
+    def get_client_ca_list(self, *, as_cryptography: bool = False) -> list[Any]:
+        """The CA names the server asked for. Corresponds to ``SSL_get_client_CA_list``.
+
+        As in pyOpenSSL, pyOpenSSL ``X509Name`` objects by default (pyOpenSSL must be
+        installed); ``as_cryptography=True`` gives cryptography ``x509.Name`` objects (every
+        attribute type kept)."""
         names = lib.SSL_get_client_CA_list(self._live_ssl())
         if names == ffi.NULL:
             return []
-        return [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
+        found = [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
+        return found if as_cryptography else [to_pyopenssl_name(n, "get_client_ca_list()") for n in found]
 
     @guarded(ACCESS)
-    def get_certificate(self, *, as_cryptography: bool = True) -> Any:
+    def get_certificate(self, *, as_cryptography: bool = False) -> Any:
         """Our certificate, or None. Corresponds to ``SSL_get_certificate``.
 
-        A ``cryptography`` certificate; ``as_cryptography=False`` (pyOpenSSL's keyword) gives a
-        pyOpenSSL ``X509`` when pyOpenSSL is installed (see ``as_pyopenssl``).
+        As in pyOpenSSL, a pyOpenSSL ``X509`` by default; ``as_cryptography=True`` gives a
+        ``cryptography`` certificate (see ``as_pyopenssl``).
         """
-        return as_pyopenssl(x509_to_cryptography(lib.SSL_get_certificate(self._live_ssl())), as_cryptography)
+        cert = x509_to_cryptography(lib.SSL_get_certificate(self._live_ssl()))
+        return as_pyopenssl(cert, as_cryptography, "get_certificate()")
 
     @guarded(ACCESS)
-    def get_peer_certificate(self, *, as_cryptography: bool = True) -> Any:
-        """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``."""
+    def get_peer_certificate(self, *, as_cryptography: bool = False) -> Any:
+        """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``.
+
+        As in pyOpenSSL, a pyOpenSSL ``X509`` by default; ``as_cryptography=True`` gives a
+        ``cryptography`` certificate."""
         ptr = lib.SSL_get1_peer_certificate(self._live_ssl())
         if ptr == ffi.NULL:
             return None
         try:
-            return as_pyopenssl(x509_to_cryptography(ptr), as_cryptography)
+            return as_pyopenssl(x509_to_cryptography(ptr), as_cryptography, "get_peer_certificate()")
         finally:
             lib.X509_free(ptr)
 
     @guarded(ACCESS)
-    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
-        """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
+    def get_peer_cert_chain(self, *, as_cryptography: bool = False) -> list[Any] | None:
+        """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``.
+        pyOpenSSL ``X509`` objects by default, as in pyOpenSSL; cryptography's with ``as_cryptography=True``."""
         chain = x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._live_ssl()))
-        return chain if chain is None or as_cryptography else [as_pyopenssl(c, False) for c in chain]
+        if chain is None or as_cryptography:
+            return chain
+        return [as_pyopenssl(c, False, "get_peer_cert_chain()") for c in chain]
 
     @guarded(ACCESS)
-    def get_verified_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
-        """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
+    def get_verified_chain(self, *, as_cryptography: bool = False) -> list[Any] | None:
+        """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``.
+        pyOpenSSL ``X509`` objects by default, as in pyOpenSSL; cryptography's with ``as_cryptography=True``."""
         chain = x509_stack_to_list(lib.SSL_get0_verified_chain(self._live_ssl()))
-        return chain if chain is None or as_cryptography else [as_pyopenssl(c, False) for c in chain]
+        if chain is None or as_cryptography:
+            return chain
+        return [as_pyopenssl(c, False, "get_verified_chain()") for c in chain]
 
     @guarded(ACCESS)
     def get_verify_result(self) -> int:
