@@ -155,6 +155,50 @@ def asyncssl_servername_cb(ssl_ptr: CData, alert: CData, arg: CData) -> int:
     return _TLSEXT_ERR_OK
 
 
+# --- OCSP stapling --------------------------------------------------------------------------
+
+
+@def_extern()
+def asyncssl_ocsp_cb(ssl_ptr: CData, arg: CData) -> int:
+    """``SSL_CTX_set_tlsext_status_cb``: one C callback, two meanings (as in OpenSSL).
+
+    Server: ``callback(conn, data) -> bytes`` gives the DER OCSP response to staple (b"": none,
+    SSL_TLSEXT_ERR_NOACK). Client: ``callback(conn, ocsp: bytes, data) -> bool`` judges the
+    stapled response (b"" when the server sent none); false fails the handshake.
+    """
+    conn = connection_for(ssl_ptr)
+    server = bool(lib.SSL_is_server(ssl_ptr))
+    if conn is None:
+        return _TLSEXT_ERR_ALERT_FATAL if server else -1
+    ctx = conn._context
+    callback = ctx._ocsp_server_callback if server else ctx._ocsp_client_callback
+    if callback is None:   # this side has no callback: nothing to staple / nothing to judge
+        return _TLSEXT_ERR_NOACK if server else 1
+    try:
+        if server:
+            response = callback(conn, ctx._ocsp_data)
+            if not isinstance(response, bytes):
+                raise TypeError("OCSP callback must return a bytestring.")
+            if not response:
+                return _TLSEXT_ERR_NOACK
+            # OpenSSL takes ownership of the response: it must come from OPENSSL_malloc.
+            copy = lib.OPENSSL_malloc(len(response))
+            if copy == ffi.NULL:
+                raise MemoryError("OPENSSL_malloc failed for the OCSP response")
+            ffi.memmove(copy, response, len(response))
+            if not lib.SSL_set_tlsext_status_ocsp_resp(ssl_ptr, ffi.cast("unsigned char *", copy), len(response)):
+                lib.OPENSSL_free(copy)
+                raise MemoryError("SSL_set_tlsext_status_ocsp_resp failed")
+            return _TLSEXT_ERR_OK
+        out = ffi.new("unsigned char **")
+        size = lib.SSL_get_tlsext_status_ocsp_resp(ssl_ptr, out)
+        stapled = b"" if size < 0 or out[0] == ffi.NULL else ffi.unpack(ffi.cast("char *", out[0]), size)
+        return 1 if callback(conn, stapled, ctx._ocsp_data) else 0
+    except BaseException as exc:  # noqa: BLE001
+        stash(conn, exc)
+        return _TLSEXT_ERR_ALERT_FATAL if server else -1
+
+
 def _parse_protocol_list(data: bytes) -> list[bytes]:
     protos, i = [], 0
     while i < len(data):

@@ -636,6 +636,13 @@ class Connection(Uncopyable):
         self._info_callback = callback
         lib.SSL_set_info_callback(self._live_ssl(), lib.asyncssl_entry_info_cb)
 
+    @guarded(ACCESS)
+    def request_ocsp(self) -> None:
+        """Ask the server to staple an OCSP response (see ``Context.set_ocsp_client_callback``).
+        Corresponds to ``SSL_set_tlsext_status_type(TLSEXT_STATUSTYPE_ocsp)``."""
+        if not lib.SSL_set_tlsext_status_type(self._live_ssl(), lib.TLSEXT_STATUSTYPE_ocsp):
+            raise error_from_queue(Error, "SSL_set_tlsext_status_type failed")
+
     @guarded(DRIVE)
     def set_session(self, session: Session) -> None:
         """Resume `session` on the next handshake. Corresponds to ``SSL_set_session``."""

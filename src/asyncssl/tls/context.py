@@ -198,6 +198,10 @@ class Context(Uncopyable):
         self._keylog_callback: Callable[..., Any] | None = None
         self._tlsext_servername_callback: Callable[..., Any] | None = None
         self._alpn_select_callback: Callable[..., Any] | None = None
+        # OCSP stapling: one OpenSSL callback, a server and a client meaning (_binding/callbacks.py)
+        self._ocsp_server_callback: Callable[..., Any] | None = None
+        self._ocsp_client_callback: Callable[..., Any] | None = None
+        self._ocsp_data: Any = None
         self._cookie_generate_callback: Callable[..., Any] | None = None
         self._cookie_verify_callback: Callable[..., Any] | None = None
         self._alpn_protos: list[bytes] | None = None  # recorded so QUIC can refuse a missing ALPN up front
@@ -598,6 +602,37 @@ class Context(Uncopyable):
         _require_callable(callback)
         self._alpn_select_callback = callback
         lib.SSL_CTX_set_alpn_select_cb(self._ctx, lib.asyncssl_entry_alpn_select_cb, ffi.NULL)
+
+    def _set_ocsp_callback(self, server: Callable[..., Any] | None, client: Callable[..., Any] | None,
+                           data: Any) -> None:
+        self._ocsp_server_callback, self._ocsp_client_callback, self._ocsp_data = server, client, data
+        check(lib.SSL_CTX_set_tlsext_status_cb(self._ctx, lib.asyncssl_entry_ocsp_cb), "SSL_CTX_set_tlsext_status_cb")
+
+    @refuses_callbacks_under_mode_async
+    @_mutator
+    def set_ocsp_server_callback(self, callback: Callable[..., Any], data: Any = None) -> None:
+        """Staple an OCSP response to the handshake (server side). Corresponds to
+        ``SSL_CTX_set_tlsext_status_cb`` + ``SSL_set_tlsext_status_ocsp_resp``.
+
+        `callback(conn, data) -> bytes` returns the DER OCSP response, or b"" for none; it is
+        called only when the client asked for one (``Connection.request_ocsp``).
+        """
+        _require_callable(callback)
+        self._set_ocsp_callback(callback, None, data)
+
+    @refuses_callbacks_under_mode_async
+    @_mutator
+    def set_ocsp_client_callback(self, callback: Callable[..., Any], data: Any = None) -> None:
+        """Judge the OCSP response the server stapled (client side). Corresponds to
+        ``SSL_CTX_set_tlsext_status_cb`` + ``SSL_get_tlsext_status_ocsp_resp``.
+
+        `callback(conn, ocsp: bytes, data) -> bool` gets the DER response (b"" when the server
+        sent none) and returns whether to go on; false fails the handshake. Called only on
+        connections that called ``request_ocsp()``. asyncssl does not parse or check the response:
+        that is the callback's job (e.g. with ``cryptography.x509.ocsp``).
+        """
+        _require_callable(callback)
+        self._set_ocsp_callback(None, callback, data)
 
     @refuses_callbacks_under_mode_async
     @_mutator
