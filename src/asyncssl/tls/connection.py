@@ -1549,6 +1549,10 @@ class Connection(Uncopyable):
     def get_group_name(self) -> str | None:
         """The key-exchange group, e.g. ``"X25519"``; None if none. Corresponds to ``SSL_get_negotiated_group``."""
         ssl = self._live_ssl()
+        # OpenSSL 3.0/3.1 read the session's group without checking that there is a session:
+        # before the handshake (no SSL_SESSION yet) that is a NULL dereference.
+        if lib.SSL_get_session(ssl) == ffi.NULL:
+            return None
         nid = lib.SSL_get_negotiated_group(ssl)
         if nid == 0:
             return None
