@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import OpenSSL
 import OpenSSL.SSL

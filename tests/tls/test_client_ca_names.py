@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from helpers.memory import handshake, make_pair

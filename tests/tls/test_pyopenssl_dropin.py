@@ -10,7 +10,6 @@ import sys
 import warnings
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from helpers.memory import handshake, make_pair, pump
 from OpenSSL import SSL as pyopenssl_SSL

@@ -65,9 +65,9 @@ from .._binding.certs import (
     x509_to_cryptography,
 )
 from .._binding.constants import MODE_ASYNC
-from .._binding.pyopenssl_objects import to_pyopenssl_name, to_pyopenssl_x509
 from .._binding.errors import Error
 from .._binding.guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
+from .._binding.pyopenssl_objects import to_pyopenssl_name, to_pyopenssl_x509
 from .._binding.ssl_io import buffer_error as _buffer_error
 from .._binding.ssl_io import check_size as _check_size
 from .._binding.ssl_io import raise_for_error_code, reraise_callback_exception
