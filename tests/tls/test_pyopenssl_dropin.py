@@ -208,3 +208,15 @@ def test_pyopenssl_key_and_certificate_objects(SSL, cert_files, server_cert):
         if SSL is asyncssl_SSL:   # pyOpenSSL takes an empty PKey() here and fails later
             with pytest.raises(SSL.Error, match="initialised"):
                 SSL.Context(SSL.TLS_METHOD).use_privatekey(crypto.PKey())
+
+
+def test_deprecation_warnings_point_at_the_callers_line(SSL, server_cert):
+    """pyOpenSSL's DeprecationWarnings for its own objects and for text; asyncssl attributes them to the
+    caller's line (pyOpenSSL's set_session_id points inside its own decorator)."""
+    cert = crypto.load_certificate(crypto.FILETYPE_PEM, server_cert.cert_chain_pems[0].bytes())
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    for call in (lambda: ctx.use_certificate(cert), lambda: ctx.add_client_ca(cert),
+                 lambda: ctx.set_session_id("text")):
+        with pytest.warns(DeprecationWarning) as record:
+            call()
+        assert SSL is pyopenssl_SSL or record[0].filename == __file__

@@ -85,6 +85,8 @@ def _mem_bio(data: bytes) -> CData:
 def load_x509(cert: Any) -> CData:
     """An owned ``X509*`` from a cryptography certificate, PEM/DER bytes or a pyOpenSSL X509."""
     if is_pyopenssl_x509(cert):
+        warn_deprecated("Passing pyOpenSSL X509 objects is deprecated. You should use a cryptography.x509.Certificate "
+                        "instead.")   # pyOpenSSL's own warning, for the same call
         data = pyopenssl_der(cert)
     elif hasattr(cert, "to_cryptography") and not isinstance(cert, x509.Certificate):
         data = cert.to_cryptography().public_bytes(serialization.Encoding.DER)
@@ -114,6 +116,8 @@ def load_private_key(key: Any, *, passwd_userdata: CData = ffi.NULL, libctx: CDa
     its registry key, see ``_callbacks.asyncssl_passwd_cb``).
     """
     if is_pyopenssl_pkey(key):
+        warn_deprecated("Passing pyOpenSSL PKey objects is deprecated. You should use a cryptography private key "
+                        "instead.")   # pyOpenSSL's own warning, for the same call
         key = pyopenssl_der(key)  # its DER, made by pyOpenSSL's lib (to_cryptography_key is ~100x slower)
     elif hasattr(key, "to_cryptography_key"):
         key = key.to_cryptography_key()
@@ -191,6 +195,8 @@ def x509_name_to_cryptography(name_ptr: CData) -> x509.Name:
 def load_x509_name(name: Any) -> CData:
     """An owned ``X509_NAME*`` from a cryptography Name (or a pyOpenSSL X509Name)."""
     if hasattr(name, "der") and not isinstance(name, x509.Name):
+        warn_deprecated("X509Name support in pyOpenSSL is deprecated. You should use cryptography's x509.Name "
+                        "instead.")   # pyOpenSSL deprecates set_client_ca_list for its X509Name
         data = name.der()
     elif isinstance(name, x509.Name):
         data = name.public_bytes()
