@@ -47,8 +47,11 @@ def test_servername_callback_exception_goes_to_excepthook(SSL, cert_files, monke
     monkeypatch.setattr(sys, "excepthook", lambda *info: seen.append(info))
     client, server = make_pair(SSL, cert_files, server_setup=lambda c: c.set_tlsext_servername_callback(servername),
                                client_conn_setup=lambda c: c.set_tlsext_host_name(b"example.org"))
-    with pytest.raises(SSL.Error):
+    with pytest.raises(SSL.Error) as info:
         handshake(client, server, module=SSL)
+    if SSL is asyncssl_SSL:   # asyncssl's SSL.Error also names the exception
+        assert "servername callback raised LookupError: no such virtual host" in str(info.value)
+        assert info.value.__cause__ is boom
     assert len(seen) == 1 and seen[0][0] is LookupError and seen[0][1] is boom and seen[0][2] is not None
 
 

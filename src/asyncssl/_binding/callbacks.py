@@ -26,6 +26,7 @@ from typing import Any
 from . import CData, def_extern, ffi, lib
 from .certs import x509_to_cryptography
 from .constants import NO_OVERLAPPING_PROTOCOLS
+from .errors import Error
 
 # Connections and Contexts (this layer sits below their classes: typed Any here)
 _objects: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
@@ -141,11 +142,15 @@ def asyncssl_servername_cb(ssl_ptr: CData, alert: CData, arg: CData) -> int:
         return _TLSEXT_ERR_OK
     try:
         callback(conn)
-    except Exception:
+    except Exception as exc:
         # As pyOpenSSL: the exception goes to sys.excepthook and the handshake fails with an
-        # SSL.Error (internal_error alert); it is not re-raised. (BaseException, e.g.
-        # KeyboardInterrupt, is still stashed and re-raised.)
-        sys.excepthook(*sys.exc_info())
+        # SSL.Error (internal_error alert). Ours names it and has it as __cause__, so a misuse
+        # error raised inside the callback (re-entry, close) still says what happened.
+        # (BaseException, e.g. KeyboardInterrupt, is stashed and re-raised as itself.)
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        failed = Error(f"the servername callback raised {type(exc).__name__}: {exc}")
+        failed.__cause__ = exc
+        stash(conn, failed)
         alert[0] = _AD_INTERNAL_ERROR
         return _TLSEXT_ERR_ALERT_FATAL
     except BaseException as exc:  # noqa: BLE001
