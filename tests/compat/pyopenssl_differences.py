@@ -33,7 +33,4 @@ DIFFERENCES: dict[str, str] = {
     "TestContext::test_get_cert_store": (
         "get_cert_store() returns asyncssl's X509Store (add_cert, set_flags, set_time, "
         "load_locations), not an instance of OpenSSL.crypto.X509Store"),
-    "TestConnectionSend::test_buf_too_large": (
-        "send() reads the buffer through the buffer protocol (its real size, not a faked __len__) and writes "
-        "with SSL_write_ex: there is no 2**31-1 limit to refuse, a larger buffer is a partial write"),
 }

@@ -15,3 +15,18 @@ def test_get_group_name_before_the_handshake_is_none():
         print(conn.get_group_name())
     """)
     assert out.split() == ["None"] * 4
+
+
+def test_send_over_2_gib_is_pyopenssls_value_error():
+    out = run_scenario("""
+    import mmap
+    big = mmap.mmap(-1, 2**31 + 1)    # pages are never touched
+    client, server = tls_pair()
+    drive(client, server)
+    print(outcome(client.send, big))
+    print(outcome(client.send, memoryview(big)))
+    print(client.send(b"still fine"))
+    """)
+    lines = out.splitlines()
+    assert all(line.startswith("ValueError: Cannot send more than 2**31-1 bytes at once") for line in lines[:2]), out
+    assert lines[2] == "10"

@@ -177,6 +177,11 @@ def verify_result_text(result: int) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _send_too_large() -> ValueError:
+    # pyOpenSSL's message; sendall takes any size (it loops)
+    return ValueError(f"Cannot send more than 2**31-1 bytes at once: use sendall, or send at most {_INT_MAX} bytes")
+
+
 def _bio_too_large(size: int) -> ValueError:
     return ValueError(f"bio_write takes at most {_INT_MAX} bytes per call (got {size}): split the data")
 
@@ -749,10 +754,13 @@ class Connection(Uncopyable):
         With partial writes on (the default) this may be less than ``len(buf)``; a
         ``WantWriteError``/``WantReadError`` means nothing was taken — retry with the
         same data (a different buffer object is fine). `flags` is ignored (pyOpenSSL).
+        More than 2**31-1 bytes at once is a ValueError, as in pyOpenSSL (``sendall`` takes any size).
         """
         if type(buf) is bytes:
+            if len(buf) > _INT_MAX:
+                raise _send_too_large()
             # cffi passes a bytes object to `const char *` without copying or from_buffer
-            n = _send(self._guard, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
+            n = _send(self._guard, buf, len(buf))
         elif isinstance(buf, str):
             return self.send(text_to_bytes_and_warn("buf", buf), flags)  # pyOpenSSL's UTF-8, with a warning
         else:
@@ -760,7 +768,11 @@ class Connection(Uncopyable):
                 data = _from_buffer(buf)
             except TypeError:
                 raise _buffer_error(buf, False) from None
-            n = _send(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+            # len(buf) too, as pyOpenSSL: what a bytes subclass says its size is
+            if len(data) > _INT_MAX or (isinstance(buf, bytes) and len(buf) > _INT_MAX):
+                _release(data)
+                raise _send_too_large()
+            n = _send(self._guard, data, len(data))
             if n < 0 and self._quic is not None:
                 n = self._quic.retry(self, -n, _send, data, len(data))
             _release(data)
