@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -45,22 +46,40 @@ def test_service_identity_pyopenssl_runs_unchanged(ca, cert_files):
 
 
 def test_without_pyopenssl_the_error_says_what_to_do(tmp_path):
-    """A fresh interpreter where `import OpenSSL` fails (a shadowing module on sys.path)."""
+    """A fresh interpreter where `import OpenSSL` fails (a shadowing package on sys.path), over a
+    real handshake: the default getters name the call to make; as_cryptography=True works."""
     (tmp_path / "OpenSSL").mkdir()
     (tmp_path / "OpenSSL" / "__init__.py").write_text("raise ImportError('no pyOpenSSL here')\n")
+    tests_dir = Path(__file__).resolve().parents[1]
     code = f"""
 import sys
 sys.path.insert(0, {str(tmp_path)!r})
-sys.path.insert(0, {str(__import__('pathlib').Path(__file__).resolve().parents[1])!r})
-from asyncssl.tls.connection import as_pyopenssl
-try:
-    as_pyopenssl(object(), False, "get_peer_certificate()")
-except ValueError as exc:
-    print(exc)
-print(as_pyopenssl(None, False, "x()"), as_pyopenssl("cert", True, "x()"))
+sys.path.insert(0, {str(tests_dir)!r})
+import trustme
+from helpers.memory import handshake
+from asyncssl import SSL
+ca = trustme.CA()
+leaf = ca.issue_cert("example.com")
+sctx = SSL.Context(SSL.TLS_METHOD)
+sctx.use_certificate(leaf.cert_chain_pems[0].bytes())
+sctx.use_privatekey(leaf.private_key_pem.bytes())
+client, server = SSL.Connection(SSL.Context(SSL.TLS_METHOD), None), SSL.Connection(sctx, None)
+client.set_connect_state(); server.set_accept_state()
+handshake(client, server, module=SSL)
+for call in (client.get_peer_certificate, client.get_peer_cert_chain, server.get_certificate):
+    try:
+        call()
+    except ValueError as exc:
+        print(exc)
+from cryptography import x509
+print(isinstance(client.get_peer_certificate(as_cryptography=True), x509.Certificate))
+print("OpenSSL" in sys.modules and sys.modules["OpenSSL"] is not None)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "pyOpenSSL is not installed" in result.stdout
-    assert "call get_peer_certificate(as_cryptography=True)" in result.stdout
-    assert result.stdout.splitlines()[-1] == "None cert"
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5, result.stdout
+    for line, call in zip(lines, ("get_peer_certificate", "get_peer_cert_chain", "get_certificate"), strict=False):
+        assert "pyOpenSSL is not installed" in line and f"call {call}(as_cryptography=True)" in line, line
+    assert lines[3] == "True"
+    assert lines[4] == "False"
