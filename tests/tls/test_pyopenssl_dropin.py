@@ -223,3 +223,6 @@ def test_deprecation_warnings_point_at_the_callers_line(SSL, server_cert):
         with pytest.warns(DeprecationWarning) as record:
             call()
         assert SSL is pyopenssl_SSL or record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ctx.get_cert_store().add_cert(cert)   # pyOpenSSL's X509Store takes X509 without a warning

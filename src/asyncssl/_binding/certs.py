@@ -82,11 +82,15 @@ def _mem_bio(data: bytes) -> CData:
     return ffi.gc(bio, lib.BIO_free)
 
 
-def load_x509(cert: Any) -> CData:
-    """An owned ``X509*`` from a cryptography certificate, PEM/DER bytes or a pyOpenSSL X509."""
+def load_x509(cert: Any, *, warn_pyopenssl: bool = True) -> CData:
+    """An owned ``X509*`` from a cryptography certificate, PEM/DER bytes or a pyOpenSSL X509.
+
+    A pyOpenSSL X509 gets pyOpenSSL's DeprecationWarning where pyOpenSSL gives one
+    (`warn_pyopenssl`: its X509Store.add_cert takes X509 without one)."""
     if is_pyopenssl_x509(cert):
-        warn_deprecated("Passing pyOpenSSL X509 objects is deprecated. You should use a cryptography.x509.Certificate "
-                        "instead.")   # pyOpenSSL's own warning, for the same call
+        if warn_pyopenssl:
+                warn_deprecated("Passing pyOpenSSL X509 objects is deprecated. You should use a "
+                            "cryptography.x509.Certificate instead.")   # pyOpenSSL's own warning, for the same call
         data = pyopenssl_der(cert)
     elif hasattr(cert, "to_cryptography") and not isinstance(cert, x509.Certificate):
         data = cert.to_cryptography().public_bytes(serialization.Encoding.DER)

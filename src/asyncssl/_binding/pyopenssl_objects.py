@@ -60,7 +60,8 @@ def pyopenssl_der(obj: Any) -> bytes:
     if ok != 1:
         their_lib.ERR_clear_error()
         what = "certificate (X509)" if is_cert else "key (PKey)"
-        raise Error(f"the pyOpenSSL {what} could not be serialised: is it initialised?")
+        raise Error(f"the pyOpenSSL {what} could not be serialised: is it initialised"
+                    f"{'' if is_cert else ' and a private key'}?")
     out = their_ffi.new("char **")
     size = their_lib.BIO_get_mem_data(bio, out)
     der: bytes = their_ffi.buffer(out[0], size)[:]
