@@ -3,6 +3,7 @@
     nox -s tests            # 3.0, 3.5 and 4.0 under Python 3.11; 3.5 also under 3.12, 3.13
     nox -s "tests(3.11-3.5)" # one interpreter on one leg
     nox -s lint demo bench
+    nox -s docs             # the API reference (Sphinx), warnings as errors
 
 Each leg gets its own virtualenv and builds asyncssl against that leg's OpenSSL
 (3.5 and 4.0 are provisioned by wheels/provision_openssl.py into a cache outside
@@ -96,8 +97,10 @@ def lint(session: nox.Session) -> None:
     # result is the same here as in a developer's environment (aioquic's protocol class is
     # subclassed: as Any it would be an error under --strict).
     session.install("ruff", "mypy==2.4.1", "cryptography", "aioquic", "pyOpenSSL", "uvloop", "trustme")
-    session.run("ruff", "check", "src", "tests", "build_ffi.py", "noxfile.py", "wheels", "tools")
+    session.run("ruff", "check", "src", "tests", "examples", "docs", "build_ffi.py", "noxfile.py", "wheels", "tools")
     session.run("mypy")
+    # The examples are what users copy: strict too, against the source tree's package.
+    session.run("mypy", "--strict", "examples", env={"MYPYPATH": str(ROOT / "src")})
 
 
 @nox.session
@@ -116,6 +119,27 @@ def bench(session: nox.Session, openssl: str) -> None:
     env = openssl_env(openssl)
     install_against(session, env, extras="test,bench")
     session.run("python", "-m", "asyncssl", "bench", *(session.posargs or ["all"]), env=env)
+
+
+# The API reference's only tool, pinned: a new Sphinx may warn about what this one accepts,
+# and the build treats warnings as errors.
+DOCS_REQUIREMENTS = ["sphinx==9.0.4"]
+
+
+@nox.session(python=interpreter(MAIN_PYTHON))
+def docs(session: nox.Session) -> None:
+    """The API reference (docs/, Sphinx autodoc from the docstrings) with warnings as errors.
+
+    autodoc imports asyncssl, so it is built first, against the system OpenSSL (every class and
+    method exists on every leg). The HTML goes to docs/_build/html, or to the first posarg.
+    """
+    env = openssl_env("3.0")
+    session.install("--force-reinstall", "--no-cache-dir", "--no-deps", ".", env=env)
+    session.install(".", *DOCS_REQUIREMENTS, env=env)
+    out = session.posargs[0] if session.posargs else str(ROOT / "docs" / "_build" / "html")
+    # Run from the docs directory's parent but import the installed package, not src/.
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", str(ROOT / "docs"), out, env=env)
+    session.log(f"API reference: {Path(out) / 'index.html'}")
 
 
 # --- Packaging: the wheel and the sdist, checked the way users install them ----------------

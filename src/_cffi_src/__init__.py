@@ -34,6 +34,7 @@ MODULES = [
     "glue",
     "guard",
     "fused",
+    "sockio",
     "callbacks",
     "offload",
     "simaccel",

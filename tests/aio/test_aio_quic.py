@@ -258,3 +258,21 @@ def test_quic_serve_without_a_select_callback_chooses_from_its_alpn(server_conte
 
     run(scenario())
 
+
+
+@pytest.mark.requires("quic_server")
+def test_a_rejected_server_certificate_says_why(quic_server_context, client_context):
+    async def scenario():
+        server, port = await _checksum_server(quic_server_context())
+        try:
+            with pytest.raises(SSL.Error) as info:
+                await aio.quic_connect("127.0.0.1", port, alpn=[ALPN], context=client_context(SSL.QUIC_CLIENT_METHOD),
+                                       server_hostname="wrong.example")
+            return str(info.value)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    message = run(scenario())
+    assert "the peer's certificate was rejected: hostname mismatch" in message, message
+    assert "'wrong.example'" in message

@@ -305,7 +305,92 @@ def aio_cancel(rng):
         gc.collect()
 
 
-SCENARIOS = {"lifetimes": lifetimes, "callbacks": callbacks, "threads": threads, "aio_cancel": aio_cancel}
+async def _native_chaos(rng):
+    import asyncio
+    import os
+
+    from asyncssl import aio
+
+    async def echo(reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, SSL.Error):
+            pass
+        finally:
+            writer.close()
+
+    server = await aio.start_server(echo, "127.0.0.1", 0, context=server_context(), ssl_shutdown_timeout=2)
+    port = server.sockets[0].getsockname()[1]
+    cctx = client_context()
+    fds_before = len(os.listdir("/proc/self/fd"))
+
+    async def one(kind):
+        if kind == "garbage":
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(os.urandom(rng.randint(1, 5000)))
+            await asyncio.sleep(rng.uniform(0, 0.05))
+            writer.close()
+            return
+        reader, writer = await aio.open_connection("127.0.0.1", port, context=cctx, server_hostname="localhost",
+                                                   ssl_shutdown_timeout=2)
+        payload = os.urandom(rng.choice([1, 100, 70_000, 1 << 20]))
+        writer.write(payload)
+        if kind == "abort":
+            await asyncio.sleep(rng.uniform(0, 0.02))
+            writer.transport.abort()
+        elif kind == "close_pending":
+            writer.close()
+        elif kind == "eof":
+            writer.write_eof()
+            assert await reader.read() == payload
+            writer.close()
+        elif kind == "pause":
+            writer.transport.pause_reading()
+            await asyncio.sleep(rng.uniform(0, 0.1))
+            writer.transport.resume_reading()
+            assert await reader.readexactly(len(payload)) == payload
+            writer.close()
+        elif kind == "cancel":
+            task = asyncio.ensure_future(reader.readexactly(len(payload) + 1))
+            asyncio.get_running_loop().call_later(rng.uniform(0, 0.05), task.cancel)
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            writer.close()
+
+    kinds = ["garbage", "abort", "close_pending", "eof", "pause", "cancel"]
+    tasks = [asyncio.ensure_future(one(rng.choice(kinds))) for _ in range(rng.randint(4, 16))]
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        # a client's own abort or its peer's reset may surface as a connection error; nothing else may
+        if isinstance(result, BaseException) and not isinstance(result, (ConnectionError, asyncio.IncompleteReadError)):
+            raise result
+    reader, writer = await aio.open_connection("127.0.0.1", port, context=cctx, server_hostname="localhost")
+    writer.write(b"still serving")
+    assert await asyncio.wait_for(reader.readexactly(13), 20) == b"still serving"
+    writer.close()
+    await writer.wait_closed()
+    server.close()
+    await asyncio.wait_for(server.wait_closed(), 20)   # every connection ended, none stuck
+    gc.collect()
+    await asyncio.sleep(0)
+    fds_after = len(os.listdir("/proc/self/fd"))
+    assert fds_after <= fds_before, f"file descriptors leaked: {fds_before} before, {fds_after} after"
+
+
+def tls_native(rng):
+    """The native asyncio TLS transport under random client behaviour: aborts, closes with data
+    pending, half-closes, paused readers, cancelled reads, garbage instead of TLS."""
+    import asyncio
+
+    asyncio.run(_native_chaos(rng))
+
+
+SCENARIOS = {"lifetimes": lifetimes, "callbacks": callbacks, "threads": threads, "aio_cancel": aio_cancel,
+             "tls_native": tls_native}
 
 
 def run(name: str, seed: int) -> None:

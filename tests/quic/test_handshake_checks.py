@@ -47,14 +47,18 @@ def test_alpn_mismatch(any_server, client_context, connect_client):
 
 def test_unknown_ca_is_rejected(any_server, client_context, connect_client, certs):
     srv = any_server()
-    with pytest.raises(SSL.Error, match="certificate verify failed"):
+    with pytest.raises(SSL.Error, match="certificate verify failed") as info:
         connect_client(srv.port, ctx=client_context(cafile=certs.other_cafile))
+    # the reason leads the message, as on TLS
+    assert "the peer's certificate was rejected: unable to get local issuer certificate (verify result 20" \
+        in str(info.value), str(info.value)
 
 
 def test_hostname_mismatch_is_rejected(any_server, connect_client):
     srv = any_server()
-    with pytest.raises(SSL.Error, match="certificate verify failed"):
+    with pytest.raises(SSL.Error, match="certificate verify failed") as info:
         connect_client(srv.port, hostname="not-the-server.example")
+    assert "the certificate is not valid for 'not-the-server.example'" in str(info.value), str(info.value)
 
 
 def test_chacha20_only_server(aioquic_server, connect_client):

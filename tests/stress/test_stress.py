@@ -18,7 +18,7 @@ needs_async = pytest.mark.skipif(not asyncssl.is_async_capable(), reason="ASYNC_
 
 
 @needs_async
-@pytest.mark.parametrize("scenario", ["lifetimes", "callbacks", "threads", "aio_cancel"])
+@pytest.mark.parametrize("scenario", ["lifetimes", "callbacks", "threads", "aio_cancel", "tls_native"])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_stress(scenario, seed):
     code = f"from helpers.stress_scenarios import run\nrun({scenario!r}, {seed})\n"

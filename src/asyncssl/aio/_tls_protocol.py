@@ -46,6 +46,18 @@ _BIO_CHUNK = 64 * 1024
 _waiting_for_a_job: set[TLSProtocol] = set()
 
 
+def _deliver_into(protocol: asyncio.BufferedProtocol, data: memoryview) -> None:
+    """Give `data` to a BufferedProtocol through the buffers it offers (as asyncio does)."""
+    while data:
+        buffer = memoryview(protocol.get_buffer(len(data))).cast("B")
+        if not len(buffer):
+            raise RuntimeError("get_buffer() returned an empty buffer")
+        n = min(len(buffer), len(data))
+        buffer[:n] = data[:n]
+        protocol.buffer_updated(n)
+        data = data[n:]
+
+
 class _State(enum.Enum):
     HANDSHAKING = 1
     OPEN = 2
@@ -258,7 +270,10 @@ class TLSProtocol(asyncio.Protocol):
             self._paused = None
             app_protocol = self._app_protocol  # read each time: data_received may set_protocol()
             assert app_protocol is not None  # records are read only after the handshake made it
-            app_protocol.data_received(bytes(view[:n]))
+            if isinstance(app_protocol, asyncio.BufferedProtocol):
+                _deliver_into(app_protocol, view[:n])
+            else:
+                app_protocol.data_received(bytes(view[:n]))
 
     def _write_pending(self) -> None:
         conn = self._conn

@@ -93,7 +93,7 @@ async def serve(args: argparse.Namespace) -> int:
         if args.count and served >= args.count:
             done.set()
 
-    server: aio.DtlsServer | aio.QuicServer | asyncio.Server
+    server: aio.DtlsServer | aio.QuicServer | aio.TLSServer | asyncio.Server
     if args.dtls:
         async def echo(endpoint: aio.DtlsEndpoint) -> None:
             try:

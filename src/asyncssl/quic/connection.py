@@ -95,6 +95,8 @@ class Connection(Protocol):
 
     def _wait(self, deadline: float | None, streak: list[int]) -> None: ...
 
+    def _verify_failure(self) -> str: ...
+
 __all__ = ["QuicPart", "ConnCloseInfo", "QuicConnectionClosedError", "Stream", "check_client_context",
            "check_udp_socket"]
 
@@ -385,7 +387,10 @@ class QuicPart:
         """What a failed QUIC handshake raises (``raise_for_error_code``'s QUIC explanation):
         a callback's exception, else the queue and close info, with ALPN failures named."""
         reraise_callback_exception(conn)
-        exc = quic_error_from_queue(conn._ssl, "the QUIC handshake")
+        # A rejected certificate: say why (the verify result, the name that did not match), as TLS does.
+        rejected = lib.SSL_get_verify_result(conn._ssl) != lib.X509_V_OK
+        why = f"the peer's certificate was rejected: {conn._verify_failure()}" if rejected else None
+        exc = quic_error_from_queue(conn._ssl, "the QUIC handshake", why)
         if _is_alpn_failure(exc):
             info = getattr(exc, "close_info", None)
             missing = info is not None and info.is_local and b"must be configured" in info.reason

@@ -77,18 +77,19 @@ def get_conn_close_info(ssl_ptr: CData) -> ConnCloseInfo | None:
     )
 
 
-def quic_error_from_queue(conn_ptr: CData | None, what: str) -> Error:
+def quic_error_from_queue(conn_ptr: CData | None, what: str, why: str | None = None) -> Error:
     """An exception for a failed non-I/O call: the error queue, plus the close info if closed.
 
     Built as ``error_from_queue`` builds every queue error (``args[0]`` pyOpenSSL's list of
     ``(library, function, reason)`` tuples, ``.errors`` the entries); its summary -- what
-    failed, and the close info -- leads ``str()``.
+    failed, `why` if known (e.g. the verify result), and the close info -- leads ``str()``.
     """
     info = get_conn_close_info(conn_ptr) if conn_ptr is not None else None
+    failed = f"{what} failed" + (f": {why}" if why else "")
     if info is None:
-        return error_from_queue(Error, summary=f"{what} failed")
-    exc = error_from_queue(QuicConnectionClosedError, summary=f"{what} failed: the QUIC connection is "
-                                                              f"{info.describe()}")
+        return error_from_queue(Error, summary=failed)
+    exc = error_from_queue(QuicConnectionClosedError, summary=f"{failed}; the QUIC connection is {info.describe()}"
+                           if why else f"{failed}: the QUIC connection is {info.describe()}")
     exc.close_info = info
     return exc
 

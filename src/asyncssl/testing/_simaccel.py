@@ -96,13 +96,24 @@ def load_simulated_accelerator(libctx: LibraryContext | None, *, latency: float 
 
 
 def simulated_accelerator_stats() -> dict[str, int]:
-    """Counters of the builtin device (operations, pauses, notifications, ...)."""
+    """Counters of the builtin device since the process started (or the last reset), e.g. to
+    check that handshakes really paused on it.
+
+    Keys: ``operations`` (sign/verify operations submitted), ``completed`` (those that finished,
+    successfully or not), ``failures`` (those that failed, injected by ``fail_every`` or real),
+    ``eagains`` (submissions refused with ``ASYNC_STATUS_EAGAIN``), ``pauses`` (async jobs
+    paused while the device worked), ``spurious_resumes`` (resumes that found the operation
+    unfinished), ``fd_notifications`` and ``callback_notifications`` (completions signalled
+    through the wait fd / the ``ASYNC_WAIT_CTX`` callback), ``sync_operations`` (operations run
+    outside an async job, which block for the latency). Process-wide, like the device.
+    """
     stats = ffi.new("struct simaccel_stats *")
     lib.asyncssl_simaccel_stats(stats)
     return {name: int(getattr(stats, name)) for name in dir(stats)}
 
 
 def reset_simulated_accelerator_stats() -> None:
+    """Set every counter of ``simulated_accelerator_stats()`` back to 0."""
     lib.asyncssl_simaccel_reset_stats()
 
 

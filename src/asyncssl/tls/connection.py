@@ -51,6 +51,7 @@ import os
 import re
 import socket as _socket_mod
 import stat
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -65,7 +66,7 @@ from .._binding.certs import (
     x509_to_cryptography,
 )
 from .._binding.constants import MODE_ASYNC
-from .._binding.errors import Error
+from .._binding.errors import Error, WantError
 from .._binding.guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
 from .._binding.pyopenssl_objects import to_pyopenssl_name, to_pyopenssl_x509
 from .._binding.ssl_io import buffer_error as _buffer_error
@@ -101,6 +102,12 @@ _peek: _IOHelper = lib.asyncssl_guarded_peek
 # [, counts] -> 0 / a count, or a negated error code.
 _encrypt: Callable[[CData, CData, int, CData, int, CData], int] = lib.asyncssl_guarded_encrypt
 _decrypt: Callable[[CData, CData, int, CData, int], int] = lib.asyncssl_guarded_decrypt
+# The socket-mode bulk calls (_cffi_src/sockio.py): guard, buffer, its size -> the count
+# moved | why it stopped << 32.
+_recv_available: _IOHelper = lib.asyncssl_guarded_recv_available
+_send_available: _IOHelper = lib.asyncssl_guarded_send_available
+_MOVED = 0xFFFFFFFF
+_ERROR_WANT_WRITE = lib.SSL_ERROR_WANT_WRITE
 _handshake: Callable[[CData], int] = lib.asyncssl_guarded_do_handshake
 _shutdown: Callable[[CData, CData], int] = lib.asyncssl_guarded_shutdown
 _GUARD_MIN = lib.ASYNCSSL_GUARD_MIN_CODE
@@ -124,6 +131,21 @@ _SCRATCH_MAX = 256 * 1024
 # 16 KiB plus 22-64 bytes each, and any handshake or ticket records) fits _FUSED_OUT.
 _FUSED_IN = 32 * 1024
 _FUSED_OUT = 48 * 1024
+# recv_available's default size: several records per call, the most one readiness event of
+# a fast sender brings.
+_AVAILABLE_DEFAULT = 256 * 1024
+
+
+class _AvailableScratch(threading.local):
+    """recv_available's buffer, one per thread rather than per connection (a server's idle
+    connections would otherwise each hold one). Taken out while a call uses it, so that a
+    nested call on the same thread (from a callback) makes its own instead of sharing it."""
+
+    buf: CData | None = None
+    size = 0
+
+
+_available_scratch = _AvailableScratch()
 
 
 # A DNS hostname in ASCII (internationalised names as IDNA A-labels, "xn--..."): RFC 6066
@@ -243,7 +265,8 @@ class Connection(Uncopyable):
         - transport: ``_into_ssl``/``_from_ssl`` (the memory BIOs, owned by the ``SSL*``);
         - data-path buffers: ``_scratch``/``_scratch_len`` (recv), ``_bscratch``/
           ``_bscratch_len`` (bio_read), ``_ebuf``/``_taken`` (encrypt's ciphertext buffer and
-          out-count, both made by its first call: None until then);
+          out-count, both made by its first call: None until then); ``_read_failure``/
+          ``_write_failure`` (recv_available/send_available's deferred failures);
         - the QUIC part: ``_quic``, a ``quic.connection.QuicPart`` (UDP socket, streams,
           listener, blocking mode, ...) on QUIC connections, None on TLS/DTLS;
         - the offload part: ``_async_callback`` (the MODE_ASYNC completion callback,
@@ -272,6 +295,10 @@ class Connection(Uncopyable):
         self._bscratch_len = 0
         self._ebuf: CData | None = None
         self._taken: CData = ffi.NULL
+        # recv_available/send_available: a failure met after some bytes were moved, raised
+        # by the next call of the same direction (so the bytes are used first)
+        self._read_failure: BaseException | None = None
+        self._write_failure: BaseException | None = None
         self._quic: QuicPart | None = None
         self._async_callback: Callable[[Connection], object] | None = None
 
@@ -1138,6 +1165,130 @@ class Connection(Uncopyable):
                     return b"".join(parts)
                 self._bio_failed(-n, "encrypt", "BIO_read_ex")
             parts.append(_unpack(out, n))
+
+    # --- socket-mode bulk calls: all the socket allows, one C call per readiness event ---------
+    # For event loops that let OpenSSL own a non-blocking socket (aio's native transport): the
+    # loop says "readable" or "writable", and one call moves all it can. Not under MODE_ASYNC
+    # (the guard refuses); see _cffi_src/sockio.py.
+
+    def recv_available(self, bufsiz: int = _AVAILABLE_DEFAULT) -> bytes:
+        """All the plaintext readable now without blocking, at most `bufsiz` bytes; b"" when
+        none is there yet (not ``WantReadError``).
+
+        One call for as many ``SSL_read_ex`` as the socket and OpenSSL's buffer allow. A
+        result of `bufsiz` bytes means more may be there already: call again without
+        waiting. Raises ``ZeroReturnError`` once the peer closed cleanly, ``WantWriteError``
+        when OpenSSL must write first (wait until the socket is writable, then call again).
+        A failure met after some plaintext was read is raised by the next call: the
+        plaintext comes first.
+        """
+        if self._read_failure is not None:
+            self._raise_deferred("_read_failure")
+        scratch = _available_scratch
+        buf = scratch.buf
+        if buf is None or type(bufsiz) is not int or not 0 < bufsiz <= scratch.size:
+            _check_size(bufsiz, "bufsiz")
+            if bufsiz > _INT_MAX:
+                raise ValueError(f"bufsiz must be at most {_INT_MAX}")
+            buf = ffi.new("char[]", bufsiz or 1)
+        scratch.buf = None   # ours during the call (see _AvailableScratch)
+        try:
+            r = _recv_available(self._guard, buf, bufsiz)
+        finally:
+            if scratch.size <= len(buf):
+                scratch.buf, scratch.size = buf, len(buf)
+        got, why = r & _MOVED, r >> 32
+        if (why == _ERROR_WANT_READ or why == 0) and self._callback_exception is None:
+            return _unpack(buf, got)
+        self._available_failed(why, got, "recv_available")
+        return _unpack(buf, got)
+
+    def recv_available_into(self, buffer: WritableBuffer) -> int:
+        """``recv_available`` into `buffer` (no copy); returns the count, 0 when nothing is
+        there yet, ``len(buffer)`` when more may be there already."""
+        if self._read_failure is not None:
+            self._raise_deferred("_read_failure")
+        try:
+            out = _from_buffer(buffer) if type(buffer) is bytearray else _from_buffer(buffer, require_writable=True)
+        except (TypeError, BufferError):
+            raise _buffer_error(buffer, True) from None
+        n = len(out)
+        r = _recv_available(self._guard, out, n if n <= _INT_MAX else _INT_MAX)
+        _release(out)
+        got, why = r & _MOVED, r >> 32
+        if (why != _ERROR_WANT_READ and why != 0) or self._callback_exception is not None:
+            self._available_failed(why, got, "recv_available_into")
+        return got
+
+    def send_available(self, data: ReadableBuffer) -> int:
+        """Write as much of `data` as the socket takes now; returns how much was taken.
+
+        One call for as many ``SSL_write_ex`` as the socket allows. Less than ``len(data)``
+        (0 included): the socket is full; when it is writable, call again with the rest
+        (the first byte not taken first: any buffer object will do,
+        ``ACCEPT_MOVING_WRITE_BUFFER`` is on). Raises ``WantReadError`` when OpenSSL must
+        read first. A failure met after some bytes were taken is raised by the next call.
+        """
+        if self._write_failure is not None:
+            self._raise_deferred("_write_failure")
+        if type(data) is bytes:
+            r = _send_available(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+        else:
+            view = self._read_view(data)
+            r = _send_available(self._guard, view, len(view) if len(view) <= _INT_MAX else _INT_MAX)
+            _release(view)
+        put, why = r & _MOVED, r >> 32
+        if (why != _ERROR_WANT_WRITE and why != 0) or self._callback_exception is not None:
+            self._available_failed(why, put, "send_available")
+        return put
+
+    def _available_failed(self, why: int, moved: int, method: str) -> None:
+        """Raise for a bulk call that stopped on `why` (a callback's stashed exception
+        first); after `moved` > 0 bytes, keep the exception for the next call instead (a
+        "would block" is not kept: the next call meets it again)."""
+        reading = method != "send_available"
+        try:
+            if self._callback_exception is not None:
+                reraise_callback_exception(self)
+            if why != 0 and why != (_ERROR_WANT_READ if reading else _ERROR_WANT_WRITE):
+                self._raise(why, method, reading=reading)
+        except WantError:
+            if not moved:
+                raise
+            # else: the bytes now; the next call meets the same condition again
+        except BaseException as exc:
+            if not moved:
+                raise
+            if reading:
+                self._read_failure = exc
+            else:
+                self._write_failure = exc
+
+    @property
+    def failure_pending(self) -> bool:
+        """Whether ``recv_available``/``send_available`` met a failure (the peer's close
+        included) after moving some bytes: the next call raises it, so make it now, without
+        waiting for the socket."""
+        return self._read_failure is not None or self._write_failure is not None
+
+    def _raise_deferred(self, attribute: str) -> None:
+        exc = getattr(self, attribute)
+        setattr(self, attribute, None)
+        raise exc
+
+    @guarded(ACCESS)
+    def set_read_ahead(self, on: bool) -> None:
+        """Let OpenSSL read as much as the socket has, not one record at a time: fewer
+        recv() calls. Corresponds to ``SSL_set_read_ahead``."""
+        lib.SSL_set_read_ahead(self._live_ssl(), 1 if on else 0)
+
+    @guarded(ACCESS)
+    def set_default_read_buffer_len(self, size: int) -> None:
+        """The size of OpenSSL's read buffer (with read-ahead: the most one recv() takes).
+        Corresponds to ``SSL_set_default_read_buffer_len``; takes effect when the buffer is
+        next allocated (at the handshake, or after ``MODE_RELEASE_BUFFERS`` freed it)."""
+        _check_size(size, "size")
+        lib.SSL_set_default_read_buffer_len(self._live_ssl(), size)
 
     def _no_memory_bio(self) -> None:
         if self.closed:

@@ -25,11 +25,11 @@ from .._binding.certs import (
     warn_deprecated,
 )
 from .._binding.constants import (
+    _METHOD_KINDS,
     DTLS_CLIENT_METHOD,
     DTLS_METHOD,
     DTLS_SERVER_METHOD,
     FILETYPE_PEM,
-    METHOD_KINDS,
     MODE_ACCEPT_MOVING_WRITE_BUFFER,
     MODE_ASYNC,
     MODE_ENABLE_PARTIAL_WRITE,
@@ -152,7 +152,7 @@ class Context(Uncopyable):
             func_name, version = _METHODS[method]
         except KeyError:
             raise ValueError("No such protocol") from None
-        self.method_kind: str = METHOD_KINDS[method]
+        self.method_kind: str = _METHOD_KINDS[method]
         self._method = method
         # The stripped lib raises NotSupportedError naming the call, the version it needs
         # and the linked version (e.g. OSSL_QUIC_server_method on 3.2-3.4).

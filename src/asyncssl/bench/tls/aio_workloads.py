@@ -9,11 +9,14 @@ policy of ``isolate``, set in both processes, plus the explicit settings asyncss
 - ``bulk``: one connection, the client writes a payload in 64 KiB writes, the server
   counts it. Unit: MB/s (10**6 bytes of plaintext per second).
 - ``connects``: connect, a 1-byte echo, close, 16 clients at a time. Unit: connections/s.
+- ``idle``: the server's RSS growth while one client holds N connections (1,000; 100 with
+  ``--quick``), each idle after a 1-byte echo. Unit: KiB per connection (lower is better).
 
 Contenders: ``asyncio`` (Python's asyncio streams + ``ssl``), ``uvloop`` (the same on
-uvloop, if installed: ``pip install uvloop``) and ``aio`` (``asyncssl.aio.open_connection``
-/ ``start_server`` on asyncio's loop). Targets (issue 12) are printed as PASS/MISS — a
-report, never an assertion.
+uvloop, if installed: ``pip install uvloop``), ``aio`` (``asyncssl.aio.open_connection``
+/ ``start_server`` on asyncio's loop) and ``aio-uvloop`` (the same on uvloop's loop: the
+transport is asyncssl's, the loop uvloop's). Targets (issue 12) are printed as PASS/MISS —
+a report, never an assertion.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import ssl
 import subprocess
 import sys
@@ -35,18 +39,24 @@ from .contenders import CIPHERSUITE, GROUP
 
 DESCRIPTION = "asyncio TLS over loopback TCP: ping-pong, bulk, connects/s vs asyncio+ssl and uvloop+ssl"
 
-NAMES = ("aio", "asyncio", "uvloop")
-LABELS = {"aio": "asyncssl.aio", "asyncio": "asyncio + ssl", "uvloop": "uvloop + ssl"}
-TESTS = ("pingpong", "bulk", "connects")
-UNITS = {"pingpong": "round trips/s", "bulk": "MB/s", "connects": "connections/s"}
+NAMES = ("aio", "aio-uvloop", "asyncio", "uvloop")
+LABELS = {"aio": "asyncssl.aio", "aio-uvloop": "asyncssl.aio on uvloop", "asyncio": "asyncio + ssl",
+          "uvloop": "uvloop + ssl"}
+TESTS = ("pingpong", "bulk", "connects", "idle")
+UNITS = {"pingpong": "round trips/s", "bulk": "MB/s", "connects": "connections/s", "idle": "KiB/conn"}
+LOWER_IS_BETTER = {"idle"}
+IDLE_CONNECTIONS = 1000
 CONCURRENCY = 16
 PING = b"p" * 64
 WRITE_SIZE = 65536
-# (test, contender, baseline, minimum ratio): issue 12's asyncio targets
+# (test, contender, baseline, target ratio): issue 12's asyncio targets, a minimum ratio
+# (a maximum for LOWER_IS_BETTER tests); asyncssl's transport on each loop.
 TARGETS = [
     ("pingpong", "aio", "asyncio", 1.5), ("pingpong", "aio", "uvloop", 1.5),
-    ("bulk", "aio", "asyncio", 1.3), ("bulk", "aio", "uvloop", 1.3),
-    ("connects", "aio", "uvloop", 1.1),
+    ("pingpong", "aio-uvloop", "uvloop", 1.5),
+    ("bulk", "aio", "asyncio", 1.3), ("bulk", "aio", "uvloop", 1.3), ("bulk", "aio-uvloop", "uvloop", 1.3),
+    ("connects", "aio", "uvloop", 1.1), ("connects", "aio-uvloop", "uvloop", 1.1),
+    ("idle", "aio", "asyncio", 1.0),
 ]
 
 
@@ -54,7 +64,7 @@ TARGETS = [
 
 
 def _server_context(stack: str, certs: dict[str, str]) -> Any:
-    if stack == "aio":
+    if stack.startswith("aio"):
         from ...tls.context import create_default_context
 
         ctx = create_default_context("server")
@@ -69,7 +79,7 @@ def _server_context(stack: str, certs: dict[str, str]) -> Any:
 
 
 def _client_context(stack: str, certs: dict[str, str]) -> Any:
-    if stack == "aio":
+    if stack.startswith("aio"):
         from ...tls.context import create_default_context
 
         ctx = create_default_context("client")
@@ -83,7 +93,7 @@ def _client_context(stack: str, certs: dict[str, str]) -> Any:
 
 
 async def _open(stack: str, ctx: Any, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    if stack == "aio":
+    if stack.startswith("aio"):
         from ... import aio
 
         return await aio.open_connection("127.0.0.1", port, context=ctx, server_hostname="localhost")
@@ -112,8 +122,17 @@ async def _serve(stack: str, test: str, certs: dict[str, str]) -> None:
         await writer.drain()
         writer.close()
 
-    handler = count if test == "bulk" else echo
-    if stack == "aio":
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            writer.write(await reader.readexactly(1))
+            await reader.read()   # idle until the client closes
+        except (ConnectionError, ssl.SSLError, OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    handler = count if test == "bulk" else hold if test == "idle" else echo
+    if stack.startswith("aio"):
         from ... import aio
 
         server = await aio.start_server(handler, "127.0.0.1", 0, context=ctx)
@@ -140,6 +159,8 @@ async def _client(stack: str, test: str, certs: dict[str, str], port: int, secon
         if got != size // WRITE_SIZE * WRITE_SIZE:
             raise RuntimeError(f"the server counted {got} bytes")
         return got / elapsed * 1e-6
+    if test == "idle":
+        return await _hold_idle(stack, ctx, port, size)
     deadline = time.perf_counter() + seconds
     done = 0
 
@@ -166,8 +187,36 @@ async def _client(stack: str, test: str, certs: dict[str, str], port: int, secon
     return done / (time.perf_counter() - start)
 
 
+async def _hold_idle(stack: str, ctx: Any, port: int, count: int) -> float:
+    """Open `count` connections (16 at a time), a 1-byte echo on each; say HOLDING and keep
+    them until stdin closes (the parent reads the server's RSS meanwhile)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 64 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count + 64, hard))
+    writers: list[asyncio.StreamWriter] = []
+
+    async def one() -> None:
+        reader, writer = await _open(stack, ctx, port)
+        writer.write(b"i")
+        await reader.readexactly(1)
+        writers.append(writer)
+
+    for first in range(0, count, CONCURRENCY):
+        await asyncio.gather(*(one() for _ in range(min(CONCURRENCY, count - first))))
+    print("HOLDING", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for writer in writers:
+        writer.close()
+    return float(len(writers))
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
 def _run_loop(stack: str, main: Any) -> Any:
-    if stack == "uvloop":
+    if stack in ("uvloop", "aio-uvloop"):
         import uvloop
 
         return uvloop.run(main)
@@ -190,7 +239,7 @@ def worker(argv: list[str]) -> int:
 
 
 def _available(stack: str) -> str | None:
-    if stack == "uvloop":
+    if stack in ("uvloop", "aio-uvloop"):
         try:
             import uvloop  # noqa: F401
         except ImportError:
@@ -210,6 +259,8 @@ def _step(stack: str, test: str, certs: CertFiles, env: dict[str, str], seconds:
             raise RuntimeError(f"the {stack} server did not start: {line!r}")
         job = {"role": "client", "stack": stack, "test": test, "certs": paths, "port": int(line.split()[1]),
                "seconds": seconds, "size": size}
+        if test == "idle":
+            return _idle_step(stack, command, job, env, server.pid)
         client = subprocess.run([*command, json.dumps(job)], capture_output=True, text=True, env=env,
                                 timeout=seconds * 4 + 120)
         result = next((ln for ln in client.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -225,6 +276,28 @@ def _step(stack: str, test: str, certs: CertFiles, env: dict[str, str], seconds:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def _idle_step(stack: str, command: list[str], job: dict[str, Any], env: dict[str, str], server_pid: int) -> float:
+    """The server's RSS growth per connection while the client holds job["size"] idle ones (KiB)."""
+    before = _rss_kib(server_pid)
+    client = subprocess.Popen([*command, json.dumps(job)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert client.stdout is not None and client.stdin is not None
+        line = client.stdout.readline()
+        if line.strip() != "HOLDING":
+            raise RuntimeError(f"the {stack} client did not open its connections: {line!r} "
+                               f"{client.communicate(timeout=30)[1][-600:]}")
+        time.sleep(0.5)   # let the server finish its side of the last handshakes
+        after = _rss_kib(server_pid)
+        client.stdin.close()
+        client.wait(60)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    return (after - before) / float(job["size"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             progress.step(f"{LABELS[stack]} {test} (rep {rep + 1})")
             try:
-                values[test][stack].append(_step(stack, test, certs, env, seconds, size))
+                count = (100 if args.quick else IDLE_CONNECTIONS) if test == "idle" else size
+                values[test][stack].append(_step(stack, test, certs, env, seconds, count))
             except Exception as exc:  # one contender failing must not hide the others
                 failed[stack] = f"{test}: {exc}"
     load = report.load_average()
@@ -262,21 +336,23 @@ def main(argv: list[str] | None = None) -> int:
                                        else "—" for t in TESTS])
     print("\n" + DESCRIPTION + f"; {repeat} repetition(s), load average {load}\n")
     print(report.format_table(["contender", *(f"{t} {UNITS[t]}" for t in TESTS)], rows,
-                              [False, True, True, True]))
+                              [False, *(True for _ in TESTS)]))
     for stack, why in {**unavailable, **failed}.items():
         print(f"{LABELS[stack]}: not measured — {why}")
     targets: list[dict[str, Any]] = []
     for test, mine, baseline, target in TARGETS:
         a, b = values[test].get(mine, []), values[test].get(baseline, [])
         ratio = timing.paired_ratio(a, b) if a and b and len(a) == len(b) else None
-        status = "n/a" if ratio is None else ("PASS" if ratio >= target else "MISS")
+        lower = test in LOWER_IS_BETTER
+        status = "n/a" if ratio is None else ("PASS" if (ratio <= target if lower else ratio >= target) else "MISS")
         targets.append({"test": test, "contender": mine, "baseline": baseline, "target": target,
                         "ratio": ratio, "status": status})
     print("\nasyncssl.aio targets (paired ratios; a report, not a test):\n")
-    print(report.format_table(["test", "baseline", "ratio", "target", "result"],
-                              [[t["test"], f"vs {LABELS[t['baseline']]}",
-                                f"{t['ratio']:.2f}x" if t["ratio"] is not None else "—", f">= {t['target']:.2f}x",
-                                t["status"]] for t in targets], [False, False, True, True, False]))
+    print(report.format_table(["test", "contender", "baseline", "ratio", "target", "result"],
+                              [[t["test"], LABELS[t["contender"]], f"vs {LABELS[t['baseline']]}",
+                                f"{t['ratio']:.2f}x" if t["ratio"] is not None else "—",
+                                f"{'<=' if t['test'] in LOWER_IS_BETTER else '>='} {t['target']:.2f}x",
+                                t["status"]] for t in targets], [False, False, False, True, True, False]))
     out = args.out or report.default_out_dir()
     path = report.write_json(out / "tls-aio.json", {
         "suite": "tls-aio", "settings": {"repeat": repeat, "seconds": seconds, "bytes": size,
