@@ -21,6 +21,7 @@ int asyncssl_entry_verify_cb(int, X509_STORE_CTX *);
 void asyncssl_entry_info_cb(const SSL *, int, int);
 void asyncssl_entry_keylog_cb(const SSL *, const char *);
 int asyncssl_entry_servername_cb(SSL *, int *, void *);
+int asyncssl_entry_ocsp_cb(SSL *, void *);
 int asyncssl_entry_alpn_select_cb(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
 int asyncssl_entry_cookie_generate_cb(SSL *, unsigned char *, unsigned int *);
 int asyncssl_entry_cookie_verify_cb(SSL *, const unsigned char *, unsigned int);
@@ -32,6 +33,7 @@ static int asyncssl_verify_cb(int, X509_STORE_CTX *);
 static void asyncssl_info_cb(const SSL *, int, int);
 static void asyncssl_keylog_cb(const SSL *, const char *);
 static int asyncssl_servername_cb(SSL *, int *, void *);
+static int asyncssl_ocsp_cb(SSL *, void *);
 static int asyncssl_alpn_select_cb(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
 static int asyncssl_cookie_generate_cb(SSL *, unsigned char *, unsigned int *);
 static int asyncssl_cookie_verify_cb(SSL *, const unsigned char *, unsigned int);
@@ -71,6 +73,17 @@ int asyncssl_entry_servername_cb(SSL *s, int *alert, void *arg)
     ASYNC_block_pause();
     ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
     r = asyncssl_servername_cb(s, alert, arg);
+    ASYNCSSL_CALLBACK_LEAVE();
+    ASYNC_unblock_pause();
+    return r;
+}
+
+int asyncssl_entry_ocsp_cb(SSL *s, void *arg)
+{
+    int r;
+    ASYNC_block_pause();
+    ASYNCSSL_CALLBACK_ENTER();   /* reentry.py: QUIC calls refuse to run in here */
+    r = asyncssl_ocsp_cb(s, arg);
     ASYNCSSL_CALLBACK_LEAVE();
     ASYNC_unblock_pause();
     return r;

@@ -109,6 +109,7 @@ static const int SSL_TLSEXT_ERR_ALERT_WARNING;
 static const int SSL_TLSEXT_ERR_ALERT_FATAL;
 static const int SSL_TLSEXT_ERR_NOACK;
 static const int TLSEXT_NAMETYPE_host_name;
+static const int TLSEXT_STATUSTYPE_ocsp;
 static const int OPENSSL_NPN_NEGOTIATED;
 static const int OPENSSL_NPN_NO_OVERLAP;
 
@@ -196,6 +197,12 @@ X509 *SSL_CTX_get0_certificate(const SSL_CTX *);
 void SSL_CTX_set_info_callback(SSL_CTX *, void (*)(const SSL *, int, int));
 void SSL_CTX_set_keylog_callback(SSL_CTX *, void (*)(const SSL *, const char *));
 long SSL_CTX_set_tlsext_servername_callback(SSL_CTX *, int (*)(SSL *, int *, void *));
+/* OCSP stapling (macros over SSL_CTX_callback_ctrl / SSL_ctrl) */
+long SSL_CTX_set_tlsext_status_cb(SSL_CTX *, int (*)(SSL *, void *));
+long SSL_set_tlsext_status_type(SSL *, long);
+long SSL_get_tlsext_status_ocsp_resp(SSL *, unsigned char **);
+long SSL_set_tlsext_status_ocsp_resp(SSL *, unsigned char *, long);
+void *OPENSSL_malloc(size_t);
 int SSL_CTX_set_alpn_protos(SSL_CTX *, const unsigned char *, unsigned int);
 void SSL_CTX_set_alpn_select_cb(SSL_CTX *, int (*)(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *), void *);
 void SSL_CTX_set_cookie_generate_cb(SSL_CTX *, int (*)(SSL *, unsigned char *, unsigned int *));
@@ -338,6 +345,7 @@ extern "Python" int asyncssl_verify_cb(int, X509_STORE_CTX *);
 extern "Python" void asyncssl_info_cb(const SSL *, int, int);
 extern "Python" void asyncssl_keylog_cb(const SSL *, const char *);
 extern "Python" int asyncssl_servername_cb(SSL *, int *, void *);
+extern "Python" int asyncssl_ocsp_cb(SSL *, void *);
 extern "Python" int asyncssl_alpn_select_cb(SSL *, const unsigned char **, unsigned char *, const unsigned char *, unsigned int, void *);
 extern "Python" int asyncssl_passwd_cb(char *, int, int, void *);
 extern "Python" int asyncssl_cookie_generate_cb(SSL *, unsigned char *, unsigned int *);

@@ -69,7 +69,7 @@ def _random_op(rng, conn):
         lambda: conn.recv_into(bytearray(rng.randint(1, 5000))),
         lambda: conn.bio_read(rng.randint(1, 70000)),
         lambda: conn.bio_write(bytes(rng.randint(0, 200))),
-        lambda: conn.get_peer_certificate(),
+        lambda: conn.get_peer_certificate(as_cryptography=True),
         lambda: conn.get_cipher_name(),
         lambda: conn.pending(),
         lambda: conn.shutdown(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from helpers.memory import handshake, make_pair
@@ -26,12 +25,18 @@ def test_names_with_any_attribute_round_trip(cert_files):
     client, server = make_pair(SSL, cert_files, server_setup=lambda ctx: (
         ctx.set_client_ca_list(NAMES), ctx.set_verify(SSL.VERIFY_PEER, lambda *a: True)))
     handshake(client, server, module=SSL)   # the client offers no certificate: VERIFY_PEER alone allows that
-    assert client.get_client_ca_list() == NAMES
-    assert [n.public_bytes() for n in client.get_client_ca_list()] == [n.public_bytes() for n in NAMES]
+    assert client.get_client_ca_list(as_cryptography=True) == NAMES
+    assert [n.public_bytes() for n in client.get_client_ca_list(as_cryptography=True)] == [n.public_bytes() for n in NAMES]
 
 
-def test_as_cryptography_keyword(cert_files):
-    client, _server = make_pair(SSL, cert_files)
-    assert client.get_client_ca_list(as_cryptography=True) == []
-    with pytest.raises(ValueError, match="public_bytes"):
-        client.get_client_ca_list(as_cryptography=False)
+def test_default_is_pyopenssl_x509name(cert_files):
+    """As in pyOpenSSL: X509Name objects by default, the same names as cryptography's."""
+    from OpenSSL import crypto
+
+    client, server = make_pair(SSL, cert_files, server_setup=lambda ctx: (
+        ctx.set_client_ca_list(NAMES), ctx.set_verify(SSL.VERIFY_PEER, lambda *a: True)))
+    assert client.get_client_ca_list() == []
+    handshake(client, server, module=SSL)
+    names = client.get_client_ca_list()
+    assert all(isinstance(n, crypto.X509Name) for n in names)
+    assert [n.der() for n in names] == [n.public_bytes() for n in NAMES]

@@ -208,12 +208,12 @@ def test_certificates_from_objects_and_bytes(server_cert, ca):
         server.set_accept_state()
         client = SSL.Connection(cctx, None)
         client.set_connect_state()
-        assert server.get_certificate() == cert
+        assert server.get_certificate(as_cryptography=True) == cert
         client.set_verify(SSL.VERIFY_NONE)
         handshake(client, server, module=SSL)
         chain = client.get_peer_cert_chain(as_cryptography=True)
         assert chain[0] == cert and len(chain) == 2
-        assert client.get_peer_certificate() == cert
+        assert client.get_peer_certificate(as_cryptography=True) == cert
 
 
 def test_mismatched_key_is_reported(server_cert, client_cert):
@@ -279,10 +279,10 @@ def test_client_ca_list(cert_files, ca, client_cert):
 
     client, server = make_pair(SSL, cert_files, server_setup=server_setup, client_setup=client_setup)
     handshake(client, server, module=SSL)
-    assert client.get_client_ca_list() == [ca_cert.subject]
-    assert server.get_peer_certificate().subject == x509.load_pem_x509_certificate(
+    assert client.get_client_ca_list(as_cryptography=True) == [ca_cert.subject]
+    assert server.get_peer_certificate(as_cryptography=True).subject == x509.load_pem_x509_certificate(
         client_cert.cert_chain_pems[0].bytes()).subject
-    assert server.get_verified_chain()[-1] == ca_cert
+    assert server.get_verified_chain(as_cryptography=True)[-1] == ca_cert
 
 
 def test_group_name_and_ciphersuites(cert_files):

@@ -19,12 +19,14 @@ Invariants (DESIGN.md section 2):
 from __future__ import annotations
 
 import itertools
+import sys
 import weakref
 from typing import Any
 
 from . import CData, def_extern, ffi, lib
 from .certs import x509_to_cryptography
 from .constants import NO_OVERLAPPING_PROTOCOLS
+from .errors import Error
 
 # Connections and Contexts (this layer sits below their classes: typed Any here)
 _objects: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
@@ -140,11 +142,66 @@ def asyncssl_servername_cb(ssl_ptr: CData, alert: CData, arg: CData) -> int:
         return _TLSEXT_ERR_OK
     try:
         callback(conn)
+    except Exception as exc:
+        # As pyOpenSSL: the exception goes to sys.excepthook and the handshake fails with an
+        # SSL.Error (internal_error alert). Ours names it and has it as __cause__, so a misuse
+        # error raised inside the callback (re-entry, close) still says what happened.
+        # (BaseException, e.g. KeyboardInterrupt, is stashed and re-raised as itself.)
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        failed = Error(f"the servername callback raised {type(exc).__name__}: {exc}")
+        failed.__cause__ = exc
+        stash(conn, failed)
+        alert[0] = _AD_INTERNAL_ERROR
+        return _TLSEXT_ERR_ALERT_FATAL
     except BaseException as exc:  # noqa: BLE001
         stash(conn, exc)
         alert[0] = _AD_INTERNAL_ERROR
         return _TLSEXT_ERR_ALERT_FATAL
     return _TLSEXT_ERR_OK
+
+
+# --- OCSP stapling --------------------------------------------------------------------------
+
+
+@def_extern()
+def asyncssl_ocsp_cb(ssl_ptr: CData, arg: CData) -> int:
+    """``SSL_CTX_set_tlsext_status_cb``: one C callback, two meanings (as in OpenSSL).
+
+    Server: ``callback(conn, data) -> bytes`` gives the DER OCSP response to staple (b"": none,
+    SSL_TLSEXT_ERR_NOACK). Client: ``callback(conn, ocsp: bytes, data) -> bool`` judges the
+    stapled response (b"" when the server sent none); false fails the handshake.
+    """
+    conn = connection_for(ssl_ptr)
+    server = bool(lib.SSL_is_server(ssl_ptr))
+    if conn is None:
+        return _TLSEXT_ERR_ALERT_FATAL if server else -1
+    ctx = conn._context
+    callback = ctx._ocsp_server_callback if server else ctx._ocsp_client_callback
+    if callback is None:   # this side has no callback: nothing to staple / nothing to judge
+        return _TLSEXT_ERR_NOACK if server else 1
+    try:
+        if server:
+            response = callback(conn, ctx._ocsp_data)
+            if not isinstance(response, bytes):
+                raise TypeError("OCSP callback must return a bytestring.")
+            if not response:
+                return _TLSEXT_ERR_NOACK
+            # OpenSSL takes ownership of the response: it must come from OPENSSL_malloc.
+            copy = lib.OPENSSL_malloc(len(response))
+            if copy == ffi.NULL:
+                raise MemoryError("OPENSSL_malloc failed for the OCSP response")
+            ffi.memmove(copy, response, len(response))
+            if not lib.SSL_set_tlsext_status_ocsp_resp(ssl_ptr, ffi.cast("unsigned char *", copy), len(response)):
+                lib.OPENSSL_free(copy)
+                raise MemoryError("SSL_set_tlsext_status_ocsp_resp failed")
+            return _TLSEXT_ERR_OK
+        out = ffi.new("unsigned char **")
+        size = lib.SSL_get_tlsext_status_ocsp_resp(ssl_ptr, out)
+        stapled = b"" if size < 0 or out[0] == ffi.NULL else ffi.unpack(ffi.cast("char *", out[0]), size)
+        return 1 if callback(conn, stapled, ctx._ocsp_data) else 0
+    except BaseException as exc:  # noqa: BLE001
+        stash(conn, exc)
+        return _TLSEXT_ERR_ALERT_FATAL if server else -1
 
 
 def _parse_protocol_list(data: bytes) -> list[bytes]:
@@ -170,7 +227,11 @@ def asyncssl_alpn_select_cb(ssl_ptr: CData, out: CData, outlen: CData, in_: CDat
             return _TLSEXT_ERR_NOACK
         if not isinstance(chosen, bytes):
             raise TypeError("ALPN select callback must return a bytestring or the special NO_OVERLAPPING_PROTOCOLS sentinel value.")
-        if not 0 < len(chosen) < 256:
+        if not chosen:
+            # As in pyOpenSSL: no protocol chosen fails the handshake with an SSL.Error (OpenSSL's
+            # no_application_protocol alert), not a Python exception.
+            return _TLSEXT_ERR_ALERT_FATAL
+        if len(chosen) > 255:
             raise ValueError(f"ALPN select callback returned a protocol of {len(chosen)} bytes; it must be 1 to 255 bytes long")
     except BaseException as exc:  # noqa: BLE001
         stash(conn, exc)
@@ -194,9 +255,10 @@ def asyncssl_passwd_cb(buf: CData, size: int, rwflag: int, userdata: CData) -> i
     try:
         result = owner._passphrase_callback(size, bool(rwflag), owner._passphrase_userdata)
         if not isinstance(result, bytes):
-            raise TypeError("passphrase callback must return a bytes object")
-        if len(result) > size:
-            raise ValueError(f"passphrase returned by callback is too long ({len(result)} > {size} bytes)")
+            # pyOpenSSL's error for this (a ValueError, not a TypeError)
+            raise ValueError(f"passphrase callback must return bytes, not {type(result).__name__}")
+        # As pyOpenSSL's set_passwd_cb: a passphrase longer than OpenSSL's buffer is truncated.
+        result = result[:size]
     except BaseException as exc:  # noqa: BLE001
         stash(owner, exc)
         return 0

@@ -3,15 +3,18 @@
 Accepted inputs, everywhere a certificate or key is taken:
 - a ``cryptography`` object (``x509.Certificate``, a private key);
 - PEM or DER ``bytes``;
-- a pyOpenSSL ``X509``/``PKey`` (converted through ``to_cryptography``), so code that
-  still builds them keeps working without this package reproducing ``OpenSSL.crypto``.
-Outputs are always ``cryptography`` objects. Every pointer made here is ``ffi.gc``'d on
+- a pyOpenSSL ``X509``/``PKey``, as DER made by pyOpenSSL's own lib (``pyopenssl_objects``:
+  never its pointer), so code that still builds them keeps working without this package
+  reproducing ``OpenSSL.crypto``.
+Outputs here are ``cryptography`` objects (``pyopenssl_objects`` makes pyOpenSSL's). Every pointer made here is ``ffi.gc``'d on
 the line that makes it.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from typing import Any
 
 from cryptography import x509
@@ -19,11 +22,38 @@ from cryptography.hazmat.primitives import serialization
 
 from . import CData, error_from_queue, ffi, lib
 from .errors import Error
+from .pyopenssl_objects import is_pyopenssl_pkey, is_pyopenssl_x509, pyopenssl_der
 
 __all__ = [
     "fspath_bytes", "load_x509", "load_private_key", "location_args", "x509_to_cryptography", "x509_stack_to_list",
-    "x509_name_to_cryptography", "load_x509_name",
+    "x509_name_to_cryptography", "load_x509_name", "text_to_bytes_and_warn", "warn_deprecated",
 ]
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside asyncssl, for a warning issued by the caller
+    of this function (the decorators around public methods make the depth vary)."""
+    level = 1
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("asyncssl."):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+def warn_deprecated(message: str) -> None:
+    """A DeprecationWarning pointing at the user's line."""
+    warnings.warn(message, DeprecationWarning, stacklevel=_user_stacklevel() + 1)
+
+
+def text_to_bytes_and_warn(label: str, obj: Any) -> Any:
+    """`obj` encoded as UTF-8 with a DeprecationWarning when it is a ``str`` (pyOpenSSL accepts
+    text where it wants bytes this way, e.g. ``send``, ``bio_write``, ``set_session_id``), else `obj`."""
+    if isinstance(obj, str):
+        warnings.warn(f"str for {label} is no longer accepted, use bytes", DeprecationWarning,
+                      stacklevel=_user_stacklevel() + 1)
+        return obj.encode("utf-8")
+    return obj
 
 
 def fspath_bytes(path: Any, what: str = "path") -> bytes:
@@ -52,11 +82,19 @@ def _mem_bio(data: bytes) -> CData:
     return ffi.gc(bio, lib.BIO_free)
 
 
-def load_x509(cert: Any) -> CData:
-    """An owned ``X509*`` from a cryptography certificate, PEM/DER bytes or a pyOpenSSL X509."""
-    if hasattr(cert, "to_cryptography") and not isinstance(cert, x509.Certificate):
-        cert = cert.to_cryptography()
-    if isinstance(cert, x509.Certificate):
+def load_x509(cert: Any, *, warn_pyopenssl: bool = True) -> CData:
+    """An owned ``X509*`` from a cryptography certificate, PEM/DER bytes or a pyOpenSSL X509.
+
+    A pyOpenSSL X509 gets pyOpenSSL's DeprecationWarning where pyOpenSSL gives one
+    (`warn_pyopenssl`: its X509Store.add_cert takes X509 without one)."""
+    if is_pyopenssl_x509(cert):
+        if warn_pyopenssl:
+                warn_deprecated("Passing pyOpenSSL X509 objects is deprecated. You should use a "
+                            "cryptography.x509.Certificate instead.")   # pyOpenSSL's own warning, for the same call
+        data = pyopenssl_der(cert)
+    elif hasattr(cert, "to_cryptography") and not isinstance(cert, x509.Certificate):
+        data = cert.to_cryptography().public_bytes(serialization.Encoding.DER)
+    elif isinstance(cert, x509.Certificate):
         data = cert.public_bytes(serialization.Encoding.DER)
     elif isinstance(cert, (bytes, bytearray, memoryview)):
         data = bytes(cert)
@@ -81,7 +119,11 @@ def load_private_key(key: Any, *, passwd_userdata: CData = ffi.NULL, libctx: CDa
     Encrypted PEM goes through the context's password callback (`passwd_userdata` is
     its registry key, see ``_callbacks.asyncssl_passwd_cb``).
     """
-    if hasattr(key, "to_cryptography_key"):
+    if is_pyopenssl_pkey(key):
+        warn_deprecated("Passing pyOpenSSL PKey objects is deprecated. You should use a cryptography private key "
+                        "instead.")   # pyOpenSSL's own warning, for the same call
+        key = pyopenssl_der(key)  # its DER, made by pyOpenSSL's lib (to_cryptography_key is ~100x slower)
+    elif hasattr(key, "to_cryptography_key"):
         key = key.to_cryptography_key()
     if isinstance(key, (bytes, bytearray, memoryview)):
         data = bytes(key)
@@ -157,6 +199,8 @@ def x509_name_to_cryptography(name_ptr: CData) -> x509.Name:
 def load_x509_name(name: Any) -> CData:
     """An owned ``X509_NAME*`` from a cryptography Name (or a pyOpenSSL X509Name)."""
     if hasattr(name, "der") and not isinstance(name, x509.Name):
+        warn_deprecated("X509Name support in pyOpenSSL is deprecated. You should use cryptography's x509.Name "
+                        "instead.")   # pyOpenSSL deprecates set_client_ca_list for its X509Name
         data = name.der()
     elif isinstance(name, x509.Name):
         data = name.public_bytes()

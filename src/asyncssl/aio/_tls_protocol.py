@@ -454,7 +454,7 @@ class TLSProtocol(asyncio.Protocol):
         if name == "sslcontext":
             return self._conn.get_context()
         if name == "peercert":
-            return self._conn.get_peer_certificate()
+            return self._conn.get_peer_certificate(as_cryptography=True)
         if name == "cipher":
             return (self._conn.get_cipher_name(), self._conn.get_protocol_version_name(), self._conn.get_cipher_bits())
         if name == "alpn_protocol":

@@ -140,7 +140,7 @@ async def resolve_listening(loop: asyncio.AbstractEventLoop, host: str | Iterabl
 
 
 class TLSServer(asyncio.AbstractServer):
-    """A TLS server over TCP whose connections are ``NativeTLSTransport``s (asyncio.Server's methods)."""
+    """A TLS server over TCP whose connections are ``NativeTLSTransport`` objects (asyncio.Server's methods)."""
 
     def __init__(
         self,

@@ -568,7 +568,7 @@ class NativeTLSTransport(asyncio.Transport):
         if name == "sslcontext":
             return conn.get_context()
         if name == "peercert":
-            return conn.get_peer_certificate()
+            return conn.get_peer_certificate(as_cryptography=True)
         if name == "cipher":
             return (conn.get_cipher_name(), conn.get_protocol_version_name(), conn.get_cipher_bits())
         if name == "alpn_protocol":

@@ -56,7 +56,8 @@ __all__ = [
 
 # Attributes holding Python TLS callbacks (invariant 2).
 _CONTEXT_CALLBACK_ATTRS = ("_verify_callback", "_info_callback", "_keylog_callback", "_tlsext_servername_callback",
-                           "_alpn_select_callback", "_cookie_generate_callback", "_cookie_verify_callback")
+                           "_alpn_select_callback", "_cookie_generate_callback", "_cookie_verify_callback",
+                           "_ocsp_server_callback", "_ocsp_client_callback")
 _CONNECTION_CALLBACK_ATTRS = ("_verify_callback", "_info_callback")
 
 

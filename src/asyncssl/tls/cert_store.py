@@ -30,7 +30,7 @@ class X509Store(Uncopyable):
     def add_cert(self, cert: Any) -> None:
         """Trust `cert` (a cryptography certificate, a pyOpenSSL ``X509`` or PEM/DER bytes).
         Corresponds to ``X509_STORE_add_cert``."""
-        x509 = load_x509(cert)
+        x509 = load_x509(cert, warn_pyopenssl=False)
         lib.ERR_clear_error()
         check(lib.X509_STORE_add_cert(self._store, x509), "X509_STORE_add_cert")
 

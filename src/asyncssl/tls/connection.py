@@ -58,10 +58,17 @@ from typing import Any
 from .._binding import CData, ReadableBuffer, WritableBuffer, error_from_queue, ffi, lib, not_supported
 from .._binding import callbacks as _callbacks
 from .._binding import guard as _guard
-from .._binding.certs import load_x509, x509_name_to_cryptography, x509_stack_to_list, x509_to_cryptography
+from .._binding.certs import (
+    load_x509,
+    text_to_bytes_and_warn,
+    x509_name_to_cryptography,
+    x509_stack_to_list,
+    x509_to_cryptography,
+)
 from .._binding.constants import MODE_ASYNC
 from .._binding.errors import Error, WantError
 from .._binding.guard import ACCESS, CLOSED_GUARD, DRIVE, guarded, new_guard, refusal
+from .._binding.pyopenssl_objects import to_pyopenssl_name, to_pyopenssl_x509
 from .._binding.ssl_io import buffer_error as _buffer_error
 from .._binding.ssl_io import check_size as _check_size
 from .._binding.ssl_io import raise_for_error_code, reraise_callback_exception
@@ -178,24 +185,23 @@ def _grown(buf: CData, length: int, bufsiz: Any) -> tuple[CData, int]:
     return (ffi.new("char[]", size), size) if size > length else (buf, length)
 
 
-def as_pyopenssl(cert: Any, as_cryptography: bool) -> Any:
-    """`cert` (a cryptography certificate or None), or for ``as_cryptography=False`` the same
-    certificate as a pyOpenSSL ``X509`` (``OpenSSL.crypto.X509.from_cryptography``), for code
-    written against pyOpenSSL's certificate API. Never silently the other kind."""
-    if as_cryptography or cert is None:
-        return cert
-    try:
-        from OpenSSL import crypto
-    except ImportError:
-        raise ValueError("as_cryptography=False asks for a pyOpenSSL X509, but pyOpenSSL is not installed: use the "
-                         "cryptography certificate (as_cryptography=True, the default) or pip install pyOpenSSL") from None
-    return crypto.X509.from_cryptography(cert)
+def as_pyopenssl(cert: Any, as_cryptography: bool, what: str) -> Any:
+    """`cert` (a cryptography certificate or None), or for ``as_cryptography=False`` (pyOpenSSL's
+    default) the same certificate as a pyOpenSSL ``X509``, so code written against pyOpenSSL's
+    certificate API runs unchanged. Without pyOpenSSL that is a ValueError saying to pass
+    ``as_cryptography=True``: never silently the other kind."""
+    return cert if as_cryptography else to_pyopenssl_x509(cert, what)
 
 
 def verify_result_text(result: int) -> str:
     """An ``X509_V_*`` verify result as text (``X509_verify_cert_error_string``)."""
     raw: bytes = ffi.string(lib.X509_verify_cert_error_string(result))
     return raw.decode("utf-8", "replace")
+
+
+def _send_too_large() -> ValueError:
+    # pyOpenSSL's message; sendall takes any size (it loops)
+    return ValueError(f"Cannot send more than 2**31-1 bytes at once: use sendall, or send at most {_INT_MAX} bytes")
 
 
 def _bio_too_large(size: int) -> ValueError:
@@ -662,11 +668,22 @@ class Connection(Uncopyable):
         self._info_callback = callback
         lib.SSL_set_info_callback(self._live_ssl(), lib.asyncssl_entry_info_cb)
 
+    @guarded(ACCESS)
+    def request_ocsp(self) -> None:
+        """Ask the server to staple an OCSP response (see ``Context.set_ocsp_client_callback``).
+        Corresponds to ``SSL_set_tlsext_status_type(TLSEXT_STATUSTYPE_ocsp)``."""
+        if not lib.SSL_set_tlsext_status_type(self._live_ssl(), lib.TLSEXT_STATUSTYPE_ocsp):
+            raise error_from_queue(Error, "SSL_set_tlsext_status_type failed")
+
     @guarded(DRIVE)
     def set_session(self, session: Session) -> None:
         """Resume `session` on the next handshake. Corresponds to ``SSL_set_session``."""
         if not isinstance(session, Session):
             raise TypeError("session must be a Session instance")
+        # OpenSSL requires a session to be resumed only with a compatible SSL_CTX but does not
+        # check it; as pyOpenSSL, refuse one from a Connection of another Context.
+        if session._context is not self._context:
+            raise ValueError("session must have been created by a Connection using the same Context as this one")
         if not lib.SSL_set_session(self._live_ssl(), session._session):
             raise error_from_queue(Error, "SSL_set_session failed")
 
@@ -674,7 +691,7 @@ class Connection(Uncopyable):
     def get_session(self) -> Session | None:
         """Corresponds to ``SSL_get1_session``."""
         ptr = lib.SSL_get1_session(self._live_ssl())
-        return None if ptr == ffi.NULL else Session._from_owned(ptr)
+        return None if ptr == ffi.NULL else Session._from_owned(ptr, self._context)
 
     def get_app_data(self) -> Any:
         return self._app_data
@@ -764,16 +781,25 @@ class Connection(Uncopyable):
         With partial writes on (the default) this may be less than ``len(buf)``; a
         ``WantWriteError``/``WantReadError`` means nothing was taken — retry with the
         same data (a different buffer object is fine). `flags` is ignored (pyOpenSSL).
+        More than 2**31-1 bytes at once is a ValueError, as in pyOpenSSL (``sendall`` takes any size).
         """
         if type(buf) is bytes:
+            if len(buf) > _INT_MAX:
+                raise _send_too_large()
             # cffi passes a bytes object to `const char *` without copying or from_buffer
-            n = _send(self._guard, buf, len(buf) if len(buf) <= _INT_MAX else _INT_MAX)
+            n = _send(self._guard, buf, len(buf))
+        elif isinstance(buf, str):
+            return self.send(text_to_bytes_and_warn("buf", buf), flags)  # pyOpenSSL's UTF-8, with a warning
         else:
             try:
                 data = _from_buffer(buf)
             except TypeError:
                 raise _buffer_error(buf, False) from None
-            n = _send(self._guard, data, len(data) if len(data) <= _INT_MAX else _INT_MAX)
+            # len(buf) too, as pyOpenSSL: what a bytes subclass says its size is
+            if len(data) > _INT_MAX or (isinstance(buf, bytes) and len(buf) > _INT_MAX):
+                _release(data)
+                raise _send_too_large()
+            n = _send(self._guard, data, len(data))
             if n < 0 and self._quic is not None:
                 n = self._quic.retry(self, -n, _send, data, len(data))
             _release(data)
@@ -795,6 +821,8 @@ class Connection(Uncopyable):
         has a ``bytes_sent`` attribute telling how many bytes of `buf` were sent before
         it — resume with ``buf[exc.bytes_sent:]``.
         """
+        if isinstance(buf, str):
+            buf = text_to_bytes_and_warn("buf", buf)  # pyOpenSSL's UTF-8, with a warning
         try:
             data = _from_buffer(buf)
         except TypeError:
@@ -905,6 +933,8 @@ class Connection(Uncopyable):
             if size > _INT_MAX:
                 raise _bio_too_large(size)
             n = _bio_put(self._guard, buf, size) if size else 0
+        elif isinstance(buf, str):
+            return self.bio_write(text_to_bytes_and_warn("buf", buf))  # pyOpenSSL's UTF-8, with a warning
         else:
             try:
                 data = _from_buffer(buf)
@@ -1507,50 +1537,59 @@ class Connection(Uncopyable):
             i += 1
 
     @guarded(ACCESS)
-    def get_client_ca_list(self, *, as_cryptography: bool = True) -> list[Any]:
-        """The CA names the server asked for, as cryptography ``x509.Name`` objects (every
-        attribute type kept). Corresponds to ``SSL_get_client_CA_list``. `as_cryptography`
-        is pyOpenSSL's keyword: only True is possible (pyOpenSSL's ``X509Name`` is not
-        reproduced; ``x509.Name.public_bytes()`` gives the DER for other libraries)."""
-        if not as_cryptography:
-            raise ValueError("get_client_ca_list(as_cryptography=False): asyncssl returns cryptography x509.Name "
-                             "objects only; use name.public_bytes() where DER is wanted")
+    def get_client_ca_list(self, *, as_cryptography: bool = False) -> list[Any]:
+        """The CA names the server asked for. Corresponds to ``SSL_get_client_CA_list``.
+
+        As in pyOpenSSL, pyOpenSSL ``X509Name`` objects by default (pyOpenSSL must be
+        installed); ``as_cryptography=True`` gives cryptography ``x509.Name`` objects (every
+        attribute type kept)."""
         names = lib.SSL_get_client_CA_list(self._live_ssl())
         if names == ffi.NULL:
             return []
-        return [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
+        found = [x509_name_to_cryptography(lib.sk_X509_NAME_value(names, i)) for i in range(lib.sk_X509_NAME_num(names))]
+        return found if as_cryptography else [to_pyopenssl_name(n, "get_client_ca_list()") for n in found]
 
     @guarded(ACCESS)
-    def get_certificate(self, *, as_cryptography: bool = True) -> Any:
+    def get_certificate(self, *, as_cryptography: bool = False) -> Any:
         """Our certificate, or None. Corresponds to ``SSL_get_certificate``.
 
-        A ``cryptography`` certificate; ``as_cryptography=False`` (pyOpenSSL's keyword) gives a
-        pyOpenSSL ``X509`` when pyOpenSSL is installed (see ``as_pyopenssl``).
+        As in pyOpenSSL, a pyOpenSSL ``X509`` by default; ``as_cryptography=True`` gives a
+        ``cryptography`` certificate (see ``as_pyopenssl``).
         """
-        return as_pyopenssl(x509_to_cryptography(lib.SSL_get_certificate(self._live_ssl())), as_cryptography)
+        cert = x509_to_cryptography(lib.SSL_get_certificate(self._live_ssl()))
+        return as_pyopenssl(cert, as_cryptography, "get_certificate()")
 
     @guarded(ACCESS)
-    def get_peer_certificate(self, *, as_cryptography: bool = True) -> Any:
-        """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``."""
+    def get_peer_certificate(self, *, as_cryptography: bool = False) -> Any:
+        """The peer's certificate, or None. Corresponds to ``SSL_get1_peer_certificate``.
+
+        As in pyOpenSSL, a pyOpenSSL ``X509`` by default; ``as_cryptography=True`` gives a
+        ``cryptography`` certificate."""
         ptr = lib.SSL_get1_peer_certificate(self._live_ssl())
         if ptr == ffi.NULL:
             return None
         try:
-            return as_pyopenssl(x509_to_cryptography(ptr), as_cryptography)
+            return as_pyopenssl(x509_to_cryptography(ptr), as_cryptography, "get_peer_certificate()")
         finally:
             lib.X509_free(ptr)
 
     @guarded(ACCESS)
-    def get_peer_cert_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
-        """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``."""
+    def get_peer_cert_chain(self, *, as_cryptography: bool = False) -> list[Any] | None:
+        """The chain the peer sent, or None. Corresponds to ``SSL_get_peer_cert_chain``.
+        pyOpenSSL ``X509`` objects by default, as in pyOpenSSL; cryptography's with ``as_cryptography=True``."""
         chain = x509_stack_to_list(lib.SSL_get_peer_cert_chain(self._live_ssl()))
-        return chain if chain is None or as_cryptography else [as_pyopenssl(c, False) for c in chain]
+        if chain is None or as_cryptography:
+            return chain
+        return [as_pyopenssl(c, False, "get_peer_cert_chain()") for c in chain]
 
     @guarded(ACCESS)
-    def get_verified_chain(self, *, as_cryptography: bool = True) -> list[Any] | None:
-        """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``."""
+    def get_verified_chain(self, *, as_cryptography: bool = False) -> list[Any] | None:
+        """The verified chain (peer to trust anchor), or None. Corresponds to ``SSL_get0_verified_chain``.
+        pyOpenSSL ``X509`` objects by default, as in pyOpenSSL; cryptography's with ``as_cryptography=True``."""
         chain = x509_stack_to_list(lib.SSL_get0_verified_chain(self._live_ssl()))
-        return chain if chain is None or as_cryptography else [as_pyopenssl(c, False) for c in chain]
+        if chain is None or as_cryptography:
+            return chain
+        return [as_pyopenssl(c, False, "get_verified_chain()") for c in chain]
 
     @guarded(ACCESS)
     def get_verify_result(self) -> int:
@@ -1673,6 +1712,10 @@ class Connection(Uncopyable):
     def get_group_name(self) -> str | None:
         """The key-exchange group, e.g. ``"X25519"``; None if none. Corresponds to ``SSL_get_negotiated_group``."""
         ssl = self._live_ssl()
+        # OpenSSL 3.0/3.1 read the session's group without checking that there is a session:
+        # before the handshake (no SSL_SESSION yet) that is a NULL dereference.
+        if lib.SSL_get_session(ssl) == ffi.NULL:
+            return None
         nid = lib.SSL_get_negotiated_group(ssl)
         if nid == 0:
             return None

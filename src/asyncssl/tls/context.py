@@ -15,7 +15,15 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from .._binding import CData, check, error_from_queue, ffi, has, lib, not_supported
 from .._binding import callbacks as _callbacks
-from .._binding.certs import fspath_bytes, load_private_key, load_x509, load_x509_name, location_args
+from .._binding.certs import (
+    fspath_bytes,
+    load_private_key,
+    load_x509,
+    load_x509_name,
+    location_args,
+    text_to_bytes_and_warn,
+    warn_deprecated,
+)
 from .._binding.constants import (
     _METHOD_KINDS,
     DTLS_CLIENT_METHOD,
@@ -190,6 +198,10 @@ class Context(Uncopyable):
         self._keylog_callback: Callable[..., Any] | None = None
         self._tlsext_servername_callback: Callable[..., Any] | None = None
         self._alpn_select_callback: Callable[..., Any] | None = None
+        # OCSP stapling: one OpenSSL callback, a server and a client meaning (_binding/callbacks.py)
+        self._ocsp_server_callback: Callable[..., Any] | None = None
+        self._ocsp_client_callback: Callable[..., Any] | None = None
+        self._ocsp_data: Any = None
         self._cookie_generate_callback: Callable[..., Any] | None = None
         self._cookie_verify_callback: Callable[..., Any] | None = None
         self._alpn_protos: list[bytes] | None = None  # recorded so QUIC can refuse a missing ALPN up front
@@ -324,9 +336,14 @@ class Context(Uncopyable):
 
     @_mutator
     def load_tmp_dh(self, dhfile: Any) -> None:
-        """Load PEM DH parameters from a file. Corresponds to ``SSL_CTX_set0_tmp_dh_pkey``."""
-        with open(fspath_bytes(dhfile, "dhfile"), "rb") as f:
-            data = f.read()
+        """Load PEM DH parameters from a file. Corresponds to ``SSL_CTX_set0_tmp_dh_pkey``.
+
+        A file that cannot be read is an ``SSL.Error`` (as in pyOpenSSL), its cause the ``OSError``."""
+        try:
+            with open(fspath_bytes(dhfile, "dhfile"), "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise Error(f"load_tmp_dh: cannot read {dhfile!r}: {exc.strerror or exc}") from exc
         bio = ffi.gc(lib.BIO_new_mem_buf(data, len(data)), lib.BIO_free)
         lib.ERR_clear_error()
         params = lib.PEM_read_bio_Parameters(bio, ffi.NULL)
@@ -338,12 +355,23 @@ class Context(Uncopyable):
 
     @_mutator
     def set_tmp_ecdh(self, curve: Any) -> None:
-        """Limit key exchange to one elliptic curve. Corresponds to ``SSL_CTX_set1_groups_list``."""
+        """Limit key exchange to one elliptic curve. Corresponds to ``SSL_CTX_set1_groups_list``.
+
+        `curve` is a cryptography curve (``ec.SECP384R1()``), or, deprecated as in pyOpenSSL, one
+        of ``OpenSSL.crypto.get_elliptic_curves()``. As in pyOpenSSL, a curve OpenSSL cannot use
+        for TLS key exchange (e.g. ``c2pnb163v1``) leaves the groups as they were.
+        """
+        if type(curve).__module__ == "OpenSSL.crypto" and type(curve).__name__ == "_EllipticCurve":
+            warn_deprecated("Passing pyOpenSSL elliptic curves to set_tmp_ecdh is deprecated. You should use "
+                            "cryptography's elliptic curve types instead.")
         name = getattr(curve, "name", None)
         if not isinstance(name, str):
             raise TypeError("curve must be a cryptography elliptic curve instance, e.g. ec.SECP256R1()")
+        # OpenSSL's group list knows the X9.62 names of these two (cryptography says secpNNNr1).
+        name = {"secp192r1": "prime192v1", "secp256r1": "prime256v1"}.get(name, name)
         lib.ERR_clear_error()
-        check(lib.SSL_CTX_set1_groups_list(self._ctx, name.encode("ascii")), f"SSL_CTX_set1_groups_list({name})")
+        if not lib.SSL_CTX_set1_groups_list(self._ctx, name.encode("ascii")):
+            lib.ERR_clear_error()  # not a TLS group: unchanged, as pyOpenSSL's SSL_CTX_set_tmp_ecdh
 
     # --- verification ----------------------------------------------------------------
 
@@ -408,7 +436,8 @@ class Context(Uncopyable):
         Corresponds to ``SSL_load_client_CA_file`` + ``SSL_CTX_set_client_CA_list``.
         """
         lib.ERR_clear_error()
-        names = lib.SSL_load_client_CA_file(fspath_bytes(cafile, "cafile"))
+        # pyOpenSSL takes bytes here and warns for str (other paths take either silently).
+        names = lib.SSL_load_client_CA_file(fspath_bytes(text_to_bytes_and_warn("cafile", cafile), "cafile"))
         if names == ffi.NULL:
             raise error_from_queue(Error, f"no certificates in {cafile!r}")
         lib.SSL_CTX_set_client_CA_list(self._ctx, names)
@@ -502,7 +531,8 @@ class Context(Uncopyable):
 
     @_mutator
     def set_session_id(self, buf: bytes) -> None:
-        """Corresponds to ``SSL_CTX_set_session_id_context``."""
+        """Corresponds to ``SSL_CTX_set_session_id_context`` (``str`` is encoded, with a DeprecationWarning, as in pyOpenSSL)."""
+        buf = text_to_bytes_and_warn("buf", buf)
         if not isinstance(buf, bytes):
             raise TypeError("buf must be bytes")
         check(lib.SSL_CTX_set_session_id_context(self._ctx, buf, len(buf)), "SSL_CTX_set_session_id_context")
@@ -572,6 +602,37 @@ class Context(Uncopyable):
         _require_callable(callback)
         self._alpn_select_callback = callback
         lib.SSL_CTX_set_alpn_select_cb(self._ctx, lib.asyncssl_entry_alpn_select_cb, ffi.NULL)
+
+    def _set_ocsp_callback(self, server: Callable[..., Any] | None, client: Callable[..., Any] | None,
+                           data: Any) -> None:
+        self._ocsp_server_callback, self._ocsp_client_callback, self._ocsp_data = server, client, data
+        check(lib.SSL_CTX_set_tlsext_status_cb(self._ctx, lib.asyncssl_entry_ocsp_cb), "SSL_CTX_set_tlsext_status_cb")
+
+    @refuses_callbacks_under_mode_async
+    @_mutator
+    def set_ocsp_server_callback(self, callback: Callable[..., Any], data: Any = None) -> None:
+        """Staple an OCSP response to the handshake (server side). Corresponds to
+        ``SSL_CTX_set_tlsext_status_cb`` + ``SSL_set_tlsext_status_ocsp_resp``.
+
+        `callback(conn, data) -> bytes` returns the DER OCSP response, or b"" for none; it is
+        called only when the client asked for one (``Connection.request_ocsp``).
+        """
+        _require_callable(callback)
+        self._set_ocsp_callback(callback, None, data)
+
+    @refuses_callbacks_under_mode_async
+    @_mutator
+    def set_ocsp_client_callback(self, callback: Callable[..., Any], data: Any = None) -> None:
+        """Judge the OCSP response the server stapled (client side). Corresponds to
+        ``SSL_CTX_set_tlsext_status_cb`` + ``SSL_get_tlsext_status_ocsp_resp``.
+
+        `callback(conn, ocsp: bytes, data) -> bool` gets the DER response (b"" when the server
+        sent none) and returns whether to go on; false fails the handshake. Called only on
+        connections that called ``request_ocsp()``. asyncssl does not parse or check the response:
+        that is the callback's job (e.g. with ``cryptography.x509.ocsp``).
+        """
+        _require_callable(callback)
+        self._set_ocsp_callback(None, callback, data)
 
     @refuses_callbacks_under_mode_async
     @_mutator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._binding import CData, ffi, lib
 from .._binding.uncopyable import Uncopyable
 
@@ -12,15 +14,17 @@ class Session(Uncopyable):
     Wraps an owned ``SSL_SESSION*`` (freed with ``SSL_SESSION_free``).
     """
 
-    __slots__ = ("_session", "__weakref__")
+    __slots__ = ("_session", "_context", "__weakref__")
 
     def __init__(self) -> None:
         self._session = ffi.NULL
+        self._context: Any = None  # the Context of the Connection it came from (set_session checks it)
 
     @classmethod
-    def _from_owned(cls, ptr: CData) -> Session:
+    def _from_owned(cls, ptr: CData, context: Any) -> Session:
         obj = cls.__new__(cls)
         obj._session = ffi.gc(ptr, lib.SSL_SESSION_free)
+        obj._context = context
         return obj
 
     def is_resumable(self) -> bool:
