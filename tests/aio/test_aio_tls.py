@@ -7,25 +7,14 @@ import hashlib
 import ssl
 
 import pytest
-from helpers.aio import run
+from helpers.aio import echo_tls_server, run
 
 from asyncssl import SSL, aio
 
 
-async def _echo_server(server_context):
-    async def echo(reader, writer):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        writer.close()
-
-    server = await aio.start_server(echo, "127.0.0.1", 0, context=server_context())
-    return server, server.sockets[0].getsockname()[1]
-
-
 def test_many_python_ssl_clients_are_served_concurrently(server_context, cert_files):
     async def scenario():
-        server, port = await _echo_server(server_context)
+        server, port = await echo_tls_server(server_context())
         client_ctx = ssl.create_default_context(cafile=str(cert_files["ca"]))
 
         async def client(i: int) -> bytes:
@@ -50,7 +39,7 @@ def test_bulk_transfer_both_ways_is_intact_with_flow_control(server_context, cli
     payload = hashlib.sha256(b"seed").digest() * (8 * 1024 * 1024 // 32)  # 8 MiB
 
     async def scenario():
-        server, port = await _echo_server(server_context)
+        server, port = await echo_tls_server(server_context())
         try:
             reader, writer = await aio.open_connection("127.0.0.1", port, context=client_context(),
                                                        server_hostname="localhost")
@@ -103,7 +92,7 @@ def test_asyncssl_client_talks_to_python_ssl_server(cert_files, client_context):
 
 def test_unknown_ca_and_wrong_hostname_are_rejected(server_context, client_context):
     async def attempt(context, hostname):
-        server, port = await _echo_server(server_context)
+        server, port = await echo_tls_server(server_context())
         try:
             await aio.open_connection("127.0.0.1", port, context=context, server_hostname=hostname)
         finally:
@@ -120,7 +109,7 @@ def test_unknown_ca_and_wrong_hostname_are_rejected(server_context, client_conte
 
 def test_a_failed_handshake_does_not_stop_the_server(server_context, cert_files):
     async def scenario():
-        server, port = await _echo_server(server_context)
+        server, port = await echo_tls_server(server_context())
         try:
             # garbage instead of a ClientHello
             reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -11,7 +11,7 @@ import ssl
 import threading
 
 import pytest
-from helpers.aio import run
+from helpers.aio import echo_tls_server, run
 from helpers.net import free_port, openssl_process
 from helpers.subproc import run_scenario
 
@@ -329,7 +329,7 @@ def test_runs_on_uvloop_too(server_context, client_context):
     uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed (the bench extra)")
 
     async def scenario():
-        server, port = await _echo(server_context)
+        server, port = await echo_tls_server(server_context())
         async with server:
             reader, writer = await aio.open_connection("127.0.0.1", port, context=client_context(),
                                                        server_hostname="localhost")
@@ -340,17 +340,6 @@ def test_runs_on_uvloop_too(server_context, client_context):
             return got
 
     assert uvloop.run(scenario()) == b"on uvloop"
-
-
-async def _echo(server_context):
-    async def echo(reader, writer):
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-        writer.close()
-
-    server = await aio.start_server(echo, "127.0.0.1", 0, context=server_context())
-    return server, server.sockets[0].getsockname()[1]
 
 
 def test_unsupported_socket_options_are_refused_by_name(client_context):
@@ -371,7 +360,7 @@ def test_a_protocol_callback_that_raises_ends_only_its_connection(server_context
             def data_received(self, data):
                 raise ValueError("bug in the application")
 
-        server, port = await _echo(server_context)
+        server, port = await echo_tls_server(server_context())
         async with server:
             transport, _ = await aio.create_connection(Broken, "127.0.0.1", port, context=client_context(),
                                                        server_hostname="localhost")
@@ -437,7 +426,7 @@ def test_mode_async_contexts_keep_the_memory_bio_transport(server_context, clien
     async def scenario():
         sctx = server_context()
         sctx.set_mode(SSL.MODE_ASYNC)
-        server, port = await _echo(lambda: sctx)
+        server, port = await echo_tls_server(sctx)
         async with server:
             cctx = client_context()
             cctx.set_mode(SSL.MODE_ASYNC)
@@ -458,7 +447,7 @@ def test_mode_async_contexts_keep_the_memory_bio_transport(server_context, clien
 
 def test_calls_from_another_thread_are_refused_or_handed_to_the_loop(server_context, client_context):
     async def scenario():
-        server, port = await _echo(server_context)
+        server, port = await echo_tls_server(server_context())
         async with server:
             reader, writer = await aio.open_connection("127.0.0.1", port, context=client_context(),
                                                        server_hostname="localhost")
