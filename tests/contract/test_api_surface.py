@@ -147,6 +147,23 @@ def test_aio_names():
         assert hasattr(aio.DtlsEndpoint, name), name
     for name in ("close", "wait_closed", "sockets"):
         assert hasattr(aio.DtlsServer, name), name
+    # this round's additions: asyncio protocols over the native TLS transport
+    assert _params(aio.create_connection)[:3] == ["protocol_factory", "host", "port"]
+    assert {"context", "server_hostname", "ssl_handshake_timeout", "ssl_shutdown_timeout"} <= \
+        set(_params(aio.create_connection))
+    assert _params(aio.create_server)[:3] == ["protocol_factory", "host", "port"]
+    assert {"context", "backlog", "reuse_port", "start_serving"} <= set(_params(aio.create_server))
+    for name in ("close", "wait_closed", "sockets", "serve_forever", "start_serving", "is_serving", "close_clients",
+                 "abort_clients", "get_loop", "__aenter__", "__aexit__"):
+        assert hasattr(aio.TLSServer, name), name
+
+
+def test_fused_and_socket_mode_bulk_calls():
+    for name in ("encrypt", "encrypt_into", "decrypt", "decrypt_into", "bio_read_into", "recv_available",
+                 "recv_available_into", "send_available", "set_read_ahead", "set_default_read_buffer_len",
+                 "get_verify_result_string"):
+        assert callable(getattr(SSL.Connection, name)), name
+    assert isinstance(SSL.Connection.failure_pending, property)
 
 
 def test_subpackages_are_attributes_after_import_asyncssl():
