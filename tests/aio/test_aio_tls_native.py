@@ -326,7 +326,7 @@ def test_server_against_openssl_s_client(server_context, cert_files):
 
 
 def test_runs_on_uvloop_too(server_context, client_context):
-    import uvloop   # in the test extra: this test must run, not skip
+    import uvloop  # in the test extra: this test must run, not skip
 
     async def scenario():
         server, port = await echo_tls_server(server_context())
