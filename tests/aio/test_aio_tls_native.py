@@ -461,3 +461,45 @@ def test_calls_from_another_thread_are_refused_or_handed_to_the_loop(server_cont
             return got
 
     assert run(scenario()) == b"the right way"
+
+
+def test_listening_options_sock_reuse_port_and_every_interface(server_context, client_context):
+    async def scenario():
+        async def hello(reader, writer):
+            writer.write(b"hi")
+            await writer.drain()
+            writer.close()
+
+        async def ask(port, host="127.0.0.1"):
+            reader, writer = await aio.open_connection(host, port, context=client_context(),
+                                                       server_hostname="localhost")
+            got = await reader.read()
+            writer.close()
+            return got
+
+        ctx = server_context()
+        # two servers on one port (SO_REUSEPORT): both accept
+        first = await aio.start_server(hello, "127.0.0.1", 0, context=ctx, reuse_port=True)
+        port = first.sockets[0].getsockname()[1]
+        second = await aio.start_server(hello, "127.0.0.1", port, context=ctx, reuse_port=True)
+        answers = [await ask(port) for _ in range(6)]
+        first.close()
+        second.close()
+        # a socket of the caller's
+        lsock = socket.create_server(("127.0.0.1", 0))
+        own = await aio.start_server(hello, sock=lsock, context=ctx)
+        from_own = await ask(lsock.getsockname()[1])
+        own.close()
+        # every interface (host None): at least IPv4 loopback reaches it
+        every = await aio.start_server(hello, None, 0, context=ctx)
+        families = {s.family for s in every.sockets}
+        v4 = [s.getsockname()[1] for s in every.sockets if s.family == socket.AF_INET]
+        from_every = await ask(v4[0]) if v4 else b"no IPv4 socket"
+        every.close()
+        for server in (first, second, own, every):
+            await server.wait_closed()
+        return answers, from_own, from_every, families
+
+    answers, from_own, from_every, families = run(scenario())
+    assert answers == [b"hi"] * 6 and from_own == b"hi" and from_every == b"hi"
+    assert socket.AF_INET in families
