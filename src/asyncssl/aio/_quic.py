@@ -36,6 +36,7 @@ from typing import Any, TypeAlias
 
 from .. import SSL, capabilities
 from ..quic.events import zero_timeout_pause
+from ..quic.poll import PollGroup
 from ..tls.context import create_default_context, is_ip_literal
 
 _HAS_SSL_POLL = capabilities()["ssl_poll"]   # 3.3+; a 3.2 client port is explicit or relies on re-runs
@@ -53,6 +54,9 @@ _CLOSE_FLUSH_LIMIT = 5.0  # seconds a closing connection may spend flushing stre
 _MAX_UNACCEPTED_STREAMS = 100
 _STREAM_REFUSED = 0x102  # the reset code of a stream refused because too many were waiting
 _HANDLER_FAILED = 0x101  # the stream reset code when its stream_handler raised or was cancelled
+# What can happen to an idle connection (handshake done, no stream): the peer opens a
+# stream, or the connection ends (closed by the peer, idle timeout).
+_IDLE_NEWS = SSL.POLL_EVENT_IS | SSL.POLL_EVENT_EC | SSL.POLL_EVENT_ECD if _HAS_SSL_POLL else 0
 
 
 #: ``stream_handler(reader, writer)``: a plain or coroutine function, run for each stream a peer opens.
@@ -349,6 +353,7 @@ class QuicConnection:
         if self._closing:
             return
         self._closing = True
+        self._port.mark_busy(self)
         self._port.loop.create_task(self._shutdown(app_error_code, reason))
 
     async def wait_closed(self) -> None:
@@ -393,6 +398,7 @@ class QuicConnection:
     def _adopt(self, stream: SSL.Stream) -> _StreamPump:
         pump = _StreamPump(self._port, self, stream, self._limit)
         self._streams.append(pump)
+        self._port.mark_busy(self)
         self._port.schedule()
         return pump
 
@@ -473,6 +479,10 @@ class QuicConnection:
             progress = True
         return progress
 
+    def _is_idle(self) -> bool:
+        """Handshake done, no stream, not closing: only the peer can bring news (a stream, a close)."""
+        return self._handshake.done() and not self._streams and not self._closing and not self._closed.done()
+
     def _refuse(self, stream: SSL.Stream) -> None:
         if not self._refused:
             log.warning("QUIC peer opened more than %d streams nobody accepted: refusing the extra ones "
@@ -512,6 +522,12 @@ class _Port:
         self.root = root  # SSL.Connection (client) or SSL.Listener (server)
         self.sock = sock
         self.connections: list[QuicConnection] = []
+        # The connections every pass services (handshaking, with streams, closing); the
+        # idle ones are in _idle instead, asked in one C call per pass whether the peer
+        # brought news (a stream, a close): a server holding thousands of idle connections
+        # costs each pass one SSL_poll over them, not a Python call per connection.
+        self._busy: dict[QuicConnection, None] = {}
+        self._idle: PollGroup | None = PollGroup(_IDLE_NEWS) if _HAS_SSL_POLL else None
         self.stats = PortStats()
         self._reading = False
         self._writing = False
@@ -574,9 +590,22 @@ class _Port:
         if failed and on_failure is not None:
             on_failure()
 
+    def add(self, conn: QuicConnection) -> None:
+        self.connections.append(conn)
+        self._busy[conn] = None
+
+    def mark_busy(self, conn: QuicConnection) -> None:
+        """`conn` has local work (a stream was opened, a close begun): service it every pass."""
+        if self._idle is not None and conn in self._idle:
+            self._idle.discard(conn)
+            self._busy[conn] = None
+
     def forget(self, conn: QuicConnection) -> None:
         if conn in self.connections:
             self.connections.remove(conn)
+        self._busy.pop(conn, None)
+        if self._idle is not None:
+            self._idle.discard(conn)
 
     def _on_readable(self) -> None:
         self.stats.wakeups += 1
@@ -617,12 +646,28 @@ class _Port:
         progress = from_tick
         if self.on_tick is not None:
             progress |= self.on_tick()
-        for conn in list(self.connections):
+        idle = self._idle
+        for conn in list(self._busy):
             progress |= conn._service()
+            if idle is not None and conn in self._busy and conn._is_idle():
+                del self._busy[conn]
+                idle.add(conn, conn._conn)
         if progress:
             self._rechecked = False
         elif not self.explicit and self._missed_news():
             progress = True
+        if idle is not None:
+            # Last, and without ticking the engine: what any call of this pass took in
+            # for an idle connection is seen here.
+            for conn in idle.ready():
+                idle.discard(conn)
+                self._busy[conn] = None
+                if conn._service():
+                    progress = True
+                    self._rechecked = False
+                if conn in self._busy and conn._is_idle():
+                    del self._busy[conn]
+                    idle.add(conn, conn._conn)
         if from_tick:
             waiters, self._waiters = self._waiters, []
             for waiter in waiters:
@@ -642,7 +687,7 @@ class _Port:
         if self._rechecked or not _HAS_SSL_POLL:
             return False
         items: list[tuple[Any, int]] = []
-        for qconn in self.connections:
+        for qconn in self._busy:
             if qconn._closed.done() or not qconn._handshake.done():
                 continue
             items.append((qconn._conn, SSL.POLL_EVENT_IS))
@@ -810,7 +855,7 @@ async def _quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL
     port_ = _Port(loop, conn, sock)
     port_.explicit = drive_explicitly(conn)
     qconn = QuicConnection(port_, conn, limit=limit)
-    port_.connections.append(qconn)
+    port_.add(qconn)
     def release(_closed: asyncio.Future[None]) -> None:
         port_.close()
         conn.close()
@@ -873,7 +918,7 @@ class QuicServer:
             if handler is None and self._connection_handler is None:
                 handler = _refuse_streams
             qconn = QuicConnection(self._port, conn, limit=self._limit, stream_handler=handler)
-            self._port.connections.append(qconn)
+            self._port.add(qconn)
             qconn._handshake.add_done_callback(functools.partial(self._on_handshake, qconn))
         return progress
 
@@ -923,7 +968,7 @@ def _select_alpn(alpn: tuple[bytes, ...], _conn: SSL.Connection, offered: list[b
 
 async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[bytes],
                      stream_handler: StreamHandler | None = None, connection_handler: ConnectionHandler | None = None,
-                     limit: int = 2**16) -> QuicServer:
+                     limit: int = 2**16, validate_address: bool = True) -> QuicServer:
     """Serve QUIC on `host`:`port`.
 
     `stream_handler(reader, writer)` runs for each stream a peer opens; `connection_handler(conn)`
@@ -947,7 +992,7 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
     try:
         sock.setblocking(False)
         sock.bind(address)
-        listener = SSL.Listener(context, sock)
+        listener = SSL.Listener(context, sock, validate_address=validate_address)
         listener.set_blocking_mode(False)
     except BaseException:
         sock.close()
