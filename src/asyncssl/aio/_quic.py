@@ -30,6 +30,7 @@ import functools
 import inspect
 import logging
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -126,6 +127,37 @@ class _QuicStreamTransport(asyncio.Transport):
         return self._owner.buffered
 
 
+class _ReadBuffer(threading.local):
+    """The buffer every stream of this thread reads into (``recv_into``), then copies out of.
+
+    One per thread, made at the first read, instead of 256 KiB per stream: an idle
+    connection holds none. It is lent to one ``_pull`` at a time: a pull copies each chunk
+    out (``tobytes``) before its next C call, and OpenSSL writes it only inside
+    ``recv_into``, on this thread's stack. Were a second pull ever to start while one is
+    on the stack (a QUIC call from inside a callback is refused, so it cannot today), it
+    gets a buffer of its own rather than the lent one.
+    """
+
+    def __init__(self) -> None:
+        self.view: memoryview | None = None
+        self.lent = False
+
+    def take(self) -> memoryview:
+        if self.lent:
+            return memoryview(bytearray(_READ_CHUNK))
+        self.lent = True
+        if self.view is None:
+            self.view = memoryview(bytearray(_READ_CHUNK))
+        return self.view
+
+    def give_back(self, view: memoryview) -> None:
+        if view is self.view:
+            self.lent = False
+
+
+_READ_BUFFER = _ReadBuffer()
+
+
 class _StreamPump:
     """Moves bytes between one ``SSL.Stream`` and its StreamReader / write buffer."""
 
@@ -153,8 +185,6 @@ class _StreamPump:
         self.reading_paused = False
         self.write_paused = False
         self.lost = False  # protocol.connection_lost() was called (once: it ends wait_closed())
-        self._buf = bytearray(_READ_CHUNK)
-        self._view = memoryview(self._buf)
 
     @property
     def finished(self) -> bool:
@@ -218,10 +248,18 @@ class _StreamPump:
         return progress
 
     def _pull(self) -> bool:
+        shared = _READ_BUFFER
+        view = shared.take()
+        try:
+            return self._pull_into(view)
+        finally:
+            shared.give_back(view)
+
+    def _pull_into(self, view: memoryview) -> bool:
         moved = False
         while not self.reading_paused:
             try:
-                n = self.stream.recv_into(self._buf)
+                n = self.stream.recv_into(view)
             except SSL.WantReadError:
                 return moved
             except SSL.ZeroReturnError:
@@ -230,7 +268,7 @@ class _StreamPump:
             except SSL.Error as exc:  # reset by the peer (StreamResetError) or connection gone
                 self._end_read(exc)
                 return True
-            self.reader.feed_data(self._view[:n].tobytes())
+            self.reader.feed_data(view[:n].tobytes())  # copied out before any other read
             moved = True
         return moved
 
@@ -300,7 +338,7 @@ class QuicConnection:
         self._limit = limit
         self._stream_handler = stream_handler
         self._streams: list[_StreamPump] = []
-        self._incoming: asyncio.Queue[_StreamPump | BaseException] = asyncio.Queue()
+        self._incoming_queue: asyncio.Queue[_StreamPump | BaseException] | None = None  # made when first needed
         self._handshake = port.loop.create_future()
         self._closed = port.loop.create_future()
         self._closing = False
@@ -368,6 +406,14 @@ class QuicConnection:
         await self.wait_closed()
 
     # --- internals ---------------------------------------------------------------------------
+
+    @property
+    def _incoming(self) -> asyncio.Queue[_StreamPump | BaseException]:
+        """Peer streams (and the final error) waiting for accept_stream(); made when first
+        needed: a connection whose streams go to a stream_handler never has one."""
+        if self._incoming_queue is None:
+            self._incoming_queue = asyncio.Queue()
+        return self._incoming_queue
 
     async def _ready(self) -> None:
         await asyncio.shield(self._handshake)
@@ -508,7 +554,8 @@ class QuicConnection:
             self._handshake.exception()
         for pump in self._streams:
             pump.connection_closed(failure)
-        self._incoming.put_nowait(failure)
+        if self._stream_handler is None:
+            self._incoming.put_nowait(failure)
         self._closed.set_result(None)
         self._port.forget(self)
 
@@ -728,8 +775,8 @@ class _Port:
             self._timer.cancel()
             self._timer = None
         self.stats.armed_timeouts.append(timeout)
-        if len(self.stats.armed_timeouts) > 4096:
-            del self.stats.armed_timeouts[:2048]
+        if len(self.stats.armed_timeouts) > 256:   # a recent window is enough (and small per connection)
+            del self.stats.armed_timeouts[:128]
         if timeout is not None:
             self._timer = self.loop.call_later(timeout, self._on_timer)
         if progress:

@@ -18,8 +18,12 @@ connection closed after its echo; the connect and echo times of every round.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
+import os
+import sys
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -41,13 +45,41 @@ async def _serve_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await asyncio.sleep(idle)
         answer = {"rss_before": state["rss_before"], "rss_all_open": rss_open,
-                  "idle_cpu": time.process_time() - cpu0, "idle_wall": time.perf_counter() - wall0}
+                  "idle_cpu": time.process_time() - cpu0, "idle_wall": time.perf_counter() - wall0,
+                  "malloc_before": state.get("malloc_before"), "malloc_all_open": malloc_in_use(),
+                  "python_blocks_before": state.get("python_blocks_before"),
+                  "python_blocks_all_open": sys.getallocatedblocks(), "tracemalloc": _tracemalloc_top(state)}
         writer.write(json.dumps(answer).encode())
         writer.write_eof()
         state["done"].set()
         return
     writer.write(data)
     writer.write_eof()
+
+
+def malloc_in_use() -> int | None:
+    """Bytes the C allocator has handed out and not got back (glibc ``mallinfo2``: arena
+    blocks in use + mmap'ed blocks): OpenSSL's memory and Python's large objects; Python's
+    small objects live in pymalloc arenas (``sys.getallocatedblocks``)."""
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                     "keepcost")]
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallinfo2.restype = MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return None
+    return int(info.uordblks + info.hblkhd)
+
+
+def _tracemalloc_top(state: dict[str, Any], lines: int = 12) -> list[str]:
+    """With ASYNCSSL_BENCH_TRACEMALLOC=1: where Python memory grew since the baseline, by line."""
+    if "snapshot" not in state:
+        return []
+    diff = tracemalloc.take_snapshot().compare_to(state["snapshot"], "lineno")
+    return [str(stat) for stat in diff[:lines]]
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -65,6 +97,11 @@ async def _server(contender: str, certfile: str, keyfile: str, ready: Ready) -> 
         await warmed.wait()   # the client's warm-up connection is gone: the baseline
         await asyncio.sleep(0.05)
         state["rss_before"] = rss_bytes()
+        state["malloc_before"] = malloc_in_use()
+        state["python_blocks_before"] = sys.getallocatedblocks()
+        if os.environ.get("ASYNCSSL_BENCH_TRACEMALLOC"):
+            tracemalloc.start(1)
+            state["snapshot"] = tracemalloc.take_snapshot()
         await state["done"].wait()
         await asyncio.sleep(0.2)  # let the answer go out before closing
     return {"contender": contender}
