@@ -175,6 +175,7 @@ class _StreamPump:
         self.can_read = stype in (SSL.STREAM_TYPE_READ, SSL.STREAM_TYPE_BIDI)
         self.can_write = stype in (SSL.STREAM_TYPE_WRITE, SSL.STREAM_TYPE_BIDI)
         self.read_done = not self.can_read
+        self.read_eof = self.read_done  # the reader got its EOF (not an error): a later failure must not replace it
         self.write_done = not self.can_write
         if self.read_done:
             self.reader.feed_eof()
@@ -234,6 +235,7 @@ class _StreamPump:
             return
         self.read_done = True
         if exc is None:
+            self.read_eof = True
             self.reader.feed_eof()
         else:
             self.reader.set_exception(exc)  # type: ignore[arg-type]  # any exception works: it is raised to the reader
@@ -285,7 +287,16 @@ class _StreamPump:
                 self.pending.clear()
                 self.buffered = 0
                 log.debug("QUIC stream write failed: %r", exc)
-                self.lose(exc)
+                if self.read_done:
+                    # A reader that already has its EOF keeps it: the failure is only the
+                    # sending side's (set_exception would hide the data it holds).
+                    self.lose(None if self.read_eof else exc)
+                elif self.write_paused:
+                    # The peer stopped our sending (STOP_SENDING) or the stream was reset,
+                    # but what it sends us is still to be read: the reader keeps its data
+                    # and EOF; only a drain() waiting for room is released.
+                    self.write_paused = False
+                    self.protocol.resume_writing()
                 return True
             moved = True
             self.buffered -= n
@@ -690,7 +701,7 @@ class _Port:
                 self.root.handle_events()
             except SSL.Error as exc:
                 log.debug("QUIC handle_events failed: %r", exc)
-        progress = from_tick
+        progress = False  # a tick alone is no progress: only what this pass moved asks for another
         if self.on_tick is not None:
             progress |= self.on_tick()
         idle = self._idle
