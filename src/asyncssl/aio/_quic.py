@@ -826,12 +826,35 @@ class _Port:
 # --- client ----------------------------------------------------------------------------------------
 
 
-async def _udp_socket_to(host: str, port: int) -> socket.socket:
+def _numeric_address(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]] | None:
+    """(family, address) when `host` is an IP literal: no resolver needed."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return family, ((host, port) if family == socket.AF_INET else (host, port, 0, 0))
+    return None
+
+
+async def _addrinfo(host: str, port: int, *, flags: int = 0) -> tuple[socket.AddressFamily, tuple[Any, ...]]:
+    """The first UDP address of `host`. An IP literal is taken as it is: loop.getaddrinfo()
+    runs in the default executor, and that thread hop was a measurable part of a loopback
+    connect (scheduling another thread and waking the loop back up)."""
+    numeric = _numeric_address(host, port)
+    if numeric is not None:
+        return numeric
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=flags)
     if not infos:
         raise OSError(f"cannot resolve {host!r}")
-    family, type_, proto, _name, address = infos[0]
+    family, _type, _proto, _name, address = infos[0]
+    return family, address
+
+
+async def _udp_socket_to(host: str, port: int) -> socket.socket:
+    family, address = await _addrinfo(host, port)
+    type_, proto = socket.SOCK_DGRAM, 0
     sock = socket.socket(family, type_, proto)
     sock.setblocking(False)
     sock.connect(address)
@@ -1044,9 +1067,8 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
         # one without a callback is never frozen here.)
         context.set_alpn_select_callback(functools.partial(_select_alpn, tuple(alpn)))
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
-    family, type_, proto, _name, address = infos[0]
-    sock = socket.socket(family, type_, proto)
+    family, address = await _addrinfo(host, port, flags=socket.AI_PASSIVE)
+    sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
         sock.setblocking(False)
         sock.bind(address)

@@ -37,10 +37,11 @@ def _entry(job: dict[str, Any]) -> tuple[Callable[..., Result], tuple[Any, ...]]
         from . import scale_peer
 
         if role == "scale-server":
-            return scale_peer.server, (contender, job["certfile"], job["keyfile"], _ready)
+            return scale_peer.server, (contender, job["certfile"], job["keyfile"], _ready, job.get("validate", True))
         if role == "scale-client":
             return scale_peer.client, (contender, job["port"], job["cafile"], job["connections"], job["idle"])
-        return scale_peer.latency, (contender, job["certfile"], job["keyfile"], job["cafile"], job["rounds"])
+        return scale_peer.latency, (contender, job["certfile"], job["keyfile"], job["cafile"], job["rounds"],
+                                    job.get("validate", True))
     module: _Peer
     if contender == "sync":
         from . import sync_peer
