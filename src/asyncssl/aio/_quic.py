@@ -54,6 +54,7 @@ _CLOSE_FLUSH_LIMIT = 5.0  # seconds a closing connection may spend flushing stre
 # would fill the connection's flow-control window and starve the streams being read.
 _MAX_UNACCEPTED_STREAMS = 100
 _STREAM_REFUSED = 0x102  # the reset code of a stream refused because too many were waiting
+_CONNECTION_REFUSED = 0x2  # CONNECTION_REFUSED (RFC 9000 20.1), sent as the application code: the server is full
 _HANDLER_FAILED = 0x101  # the stream reset code when its stream_handler raised or was cancelled
 # What can happen to an idle connection (handshake done, no stream): the peer opens a
 # stream, or the connection ends (closed by the peer, idle timeout).
@@ -956,52 +957,82 @@ async def _quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL
 
 
 class QuicServer:
-    """A QUIC server on one UDP socket (a ``SSL.Listener``) serving all its connections."""
+    """A QUIC server: one ``SSL.Listener`` per UDP socket (one, or `shards` sharing a port),
+    serving all their connections."""
 
-    def __init__(self, port: _Port, listener: SSL.Listener, alpn: list[bytes],
-                 stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None, limit: int) -> None:
-        self._port = port
-        self._listener = listener
+    def __init__(self, ports: list[_Port], listeners: list[SSL.Listener], alpn: list[bytes],
+                 stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None, limit: int,
+                 max_handshaking: int | None = None) -> None:
+        self._ports = ports
+        self._listeners = listeners
         self._alpn = list(alpn)
         self._stream_handler = stream_handler
         self._connection_handler = connection_handler
         self._limit = limit
-        self._closed = port.loop.create_future()
-        self._handshaking: list[QuicConnection] = []
-        port.on_tick = self._accept
+        self._max_handshaking = max_handshaking
+        self._closed = ports[0].loop.create_future()
+        self.refused_handshakes = 0  # connections refused because max_handshaking were under way
+        for port, listener in zip(ports, listeners, strict=True):
+            port.on_tick = functools.partial(self._accept, port, listener)
 
     @property
     def sockets(self) -> list[socket.socket]:
-        return [self._port.sock]
+        return [port.sock for port in self._ports]
 
     @property
     def listener(self) -> SSL.Listener:
-        return self._listener
+        """The (first) ``SSL.Listener``; see :attr:`listeners` for a sharded server."""
+        return self._listeners[0]
+
+    @property
+    def listeners(self) -> list[SSL.Listener]:
+        return list(self._listeners)
 
     @property
     def connections(self) -> list[QuicConnection]:
-        return list(self._port.connections)
+        return [conn for port in self._ports for conn in port.connections]
 
-    def _accept(self) -> bool:
+    def handshaking(self) -> int:
+        """Connections accepted whose handshake is still under way (half-open)."""
+        return sum(1 for port in self._ports for conn in port.connections if not conn._handshake.done())
+
+    def _accept(self, port: _Port, listener: SSL.Listener) -> bool:
         progress = False
         # SSL_accept_connection costs tens of microseconds even with nothing queued: ask
         # the (cheap) queue length first, on every pass.
-        while self._listener.get_accept_connection_queue_len():
+        while listener.get_accept_connection_queue_len():
             try:
-                conn = self._listener.accept_connection(block=False)
+                conn = listener.accept_connection(block=False)
             except SSL.Error as exc:
                 log.debug("QUIC accept failed: %r", exc)
                 return progress
             if conn is None:
                 break
             progress = True
+            if self._max_handshaking is not None and self.handshaking() >= self._max_handshaking:
+                self._refuse_handshake(conn)
+                continue
             handler = self._stream_handler
             if handler is None and self._connection_handler is None:
                 handler = _refuse_streams
-            qconn = QuicConnection(self._port, conn, limit=self._limit, stream_handler=handler)
-            self._port.add(qconn)
+            qconn = QuicConnection(port, conn, limit=self._limit, stream_handler=handler)
+            port.add(qconn)
             qconn._handshake.add_done_callback(functools.partial(self._on_handshake, qconn))
         return progress
+
+    def _refuse_handshake(self, conn: SSL.Connection) -> None:
+        """The bound on half-open connections is reached: close this one at once
+        (CONNECTION_CLOSE with CONNECTION_REFUSED, sent before the connection is freed)."""
+        if not self.refused_handshakes:
+            log.warning("QUIC server: %d handshakes under way (max_handshaking): refusing new connections "
+                        "until some complete", self._max_handshaking)
+        self.refused_handshakes += 1
+        try:
+            conn.shutdown_ex(app_error_code=_CONNECTION_REFUSED, reason=b"server busy", rapid=True, block=False)
+            conn.handle_events()
+        except SSL.Error:
+            pass
+        conn.close()
 
     def _on_handshake(self, qconn: QuicConnection, future: asyncio.Future[None]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -1010,19 +1041,20 @@ class QuicServer:
             qconn.close(0x0120, b"no application protocol")  # CRYPTO_ERROR(no_application_protocol)
             return
         if self._connection_handler is not None:
-            self._port.run_handler(self._connection_handler, qconn)
+            qconn._port.run_handler(self._connection_handler, qconn)
 
     def close(self) -> None:
         if self._closed.done():
             return
-        for qconn in list(self._port.connections):
+        for qconn in self.connections:
             qconn.close()
-        self._port.loop.call_later(0.2, self._close_now)
+        self._ports[0].loop.call_later(0.2, self._close_now)
 
     def _close_now(self) -> None:
-        self._port.close()
-        self._listener.close()
-        self._port.sock.close()
+        for port, listener in zip(self._ports, self._listeners, strict=True):
+            port.close()
+            listener.close()
+            port.sock.close()
         if not self._closed.done():
             self._closed.set_result(None)
 
@@ -1049,7 +1081,8 @@ def _select_alpn(alpn: tuple[bytes, ...], _conn: SSL.Connection, offered: list[b
 
 async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[bytes],
                      stream_handler: StreamHandler | None = None, connection_handler: ConnectionHandler | None = None,
-                     limit: int = 2**16, validate_address: bool = True) -> QuicServer:
+                     limit: int = 2**16, validate_address: bool = True, shards: int = 1,
+                     max_handshaking: int | None = 1000) -> QuicServer:
     """Serve QUIC on `host`:`port`.
 
     `stream_handler(reader, writer)` runs for each stream a peer opens; `connection_handler(conn)`
@@ -1057,27 +1090,63 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
     protocol outside `alpn` are closed. A context without an ALPN select callback gets one
     that picks the first protocol of `alpn` the client offers (the server's preference,
     RFC 7301); with one of its own, that callback decides.
+
+    Settings for many connections (README, "QUIC at scale"):
+
+    - `validate_address` (default on): a client's first Initial without a token gets a Retry
+      (``SSL_LISTENER_FLAG_NO_VALIDATE`` when off), so a spoofed source address cannot make
+      the server send more than the client did, nor hold state for it. It costs one round
+      trip per connection, and with OpenSSL 3.5's default key share (X25519MLKEM768, a
+      ClientHello of two datagrams) a wait on the client's retransmission timer too.
+    - `shards` (default 1): how many UDP sockets share the port (``SO_REUSEPORT``, Linux
+      and BSDs), each with its own listener; the kernel sends each client address to one
+      of them. OpenSSL visits every connection of a listener on each of its ticks, so a
+      server holding thousands of connections spends that many times less per datagram.
+      A client whose address changes mid-connection (NAT rebinding) may reach another
+      shard, which does not know it.
+    - `max_handshaking` (default 1000, None = unbounded): at most that many connections
+      in their handshake (half-open) at once; a new one beyond it is closed at once with
+      CONNECTION_REFUSED (``refused_handshakes`` counts them). With address validation on,
+      each of them has proved its address.
     """
     if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
         raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
     if not isinstance(context, SSL.Context) or context.method_kind != "quic_server":
         raise ValueError("quic_serve needs a QUIC server Context (SSL.QUIC_SERVER_METHOD)")
+    if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
+        raise ValueError("shards must be an int >= 1")
+    if shards > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise ValueError("shards > 1 needs SO_REUSEPORT, which this platform lacks")
+    if max_handshaking is not None and (not isinstance(max_handshaking, int) or max_handshaking < 1):
+        raise ValueError("max_handshaking must be None or an int >= 1")
     if context._alpn_select_callback is None:
         # (A server Context is frozen only by a Listener, which needs a select callback: so
         # one without a callback is never frozen here.)
         context.set_alpn_select_callback(functools.partial(_select_alpn, tuple(alpn)))
     loop = asyncio.get_running_loop()
     family, address = await _addrinfo(host, port, flags=socket.AI_PASSIVE)
-    sock = socket.socket(family, socket.SOCK_DGRAM)
+    socks: list[socket.socket] = []
+    listeners: list[SSL.Listener] = []
     try:
-        sock.setblocking(False)
-        sock.bind(address)
-        listener = SSL.Listener(context, sock, validate_address=validate_address)
-        listener.set_blocking_mode(False)
+        for _ in range(shards):
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            socks.append(sock)
+            sock.setblocking(False)
+            if shards > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            address = sock.getsockname()  # the port the first one got, for the others
+            listener = SSL.Listener(context, sock, validate_address=validate_address)
+            listeners.append(listener)
+            listener.set_blocking_mode(False)
     except BaseException:
-        sock.close()
+        for listener in listeners:
+            listener.close()
+        for sock in socks:
+            sock.close()
         raise
-    port_ = _Port(loop, listener, sock)
-    server = QuicServer(port_, listener, alpn, stream_handler, connection_handler, limit)
-    port_.start()
+    ports = [_Port(loop, listener, sock) for listener, sock in zip(listeners, socks, strict=True)]
+    server = QuicServer(ports, listeners, alpn, stream_handler, connection_handler, limit, max_handshaking)
+    for port_ in ports:
+        port_.start()
     return server

@@ -83,14 +83,14 @@ def _tracemalloc_top(state: dict[str, Any], lines: int = 12) -> list[str]:
 # --- servers -----------------------------------------------------------------------------------
 
 
-def server(contender: str, certfile: str, keyfile: str, ready: Ready, validate: bool = True) -> Result:
-    return asyncio.run(_server(contender, certfile, keyfile, ready, validate))
+def server(contender: str, certfile: str, keyfile: str, ready: Ready, validate: bool = True, shards: int = 1) -> Result:
+    return asyncio.run(_server(contender, certfile, keyfile, ready, validate, shards))
 
 
-async def _server(contender: str, certfile: str, keyfile: str, ready: Ready, validate: bool) -> Result:
+async def _server(contender: str, certfile: str, keyfile: str, ready: Ready, validate: bool, shards: int) -> Result:
     state: dict[str, Any] = {"rss_before": 0, "done": asyncio.Event()}
     async with AsyncExitStack() as stack:
-        port, warmed = await _start_server(contender, certfile, keyfile, state, stack, validate)
+        port, warmed = await _start_server(contender, certfile, keyfile, state, stack, validate, shards)
         ready(port)
         await warmed.wait()   # the client's warm-up connection is gone: the baseline
         await asyncio.sleep(0.05)
@@ -106,10 +106,10 @@ async def _server(contender: str, certfile: str, keyfile: str, ready: Ready, val
 
 
 async def _start_server(contender: str, certfile: str, keyfile: str, state: dict[str, Any],
-                        stack: AsyncExitStack, validate: bool = True) -> tuple[int, asyncio.Event]:
-    """Serve the echo protocol; `validate` (asyncssl only): quic_serve's address validation
-    (a Retry round trip per connection), on by default as in quic_serve; aioquic and qh3
-    serve with their own default (no Retry)."""
+                        stack: AsyncExitStack, validate: bool = True, shards: int = 1) -> tuple[int, asyncio.Event]:
+    """Serve the echo protocol; `validate` and `shards` (asyncssl only): quic_serve's address
+    validation (a Retry round trip per connection; on by default, as in quic_serve) and
+    sockets sharing the port; aioquic and qh3 serve with their own defaults (no Retry)."""
     warmed = asyncio.Event()
     first = [True]
 
@@ -125,7 +125,7 @@ async def _start_server(contender: str, certfile: str, keyfile: str, state: dict
 
         ctx = asyncssl_server_context(certfile, keyfile)
         srv = await aio.quic_serve(HOST, 0, context=ctx, alpn=[ALPN], stream_handler=handler,
-                                   validate_address=validate)
+                                   validate_address=validate, shards=shards)
         stack.push_async_callback(srv.wait_closed)
         stack.callback(srv.close)
         return srv.sockets[0].getsockname()[1], warmed
@@ -245,17 +245,19 @@ async def _scale_client(contender: str, port: int, cafile: str, connections: int
             "seconds": seconds, "client_cpu": cpu, "errors": errors, **stats}
 
 
-def latency(contender: str, certfile: str, keyfile: str, cafile: str, rounds: int, validate: bool = True) -> Result:
-    return asyncio.run(_latency(contender, certfile, keyfile, cafile, rounds, validate))
+def latency(contender: str, certfile: str, keyfile: str, cafile: str, rounds: int, validate: bool = True,
+            shards: int = 1) -> Result:
+    return asyncio.run(_latency(contender, certfile, keyfile, cafile, rounds, validate, shards))
 
 
-async def _latency(contender: str, certfile: str, keyfile: str, cafile: str, rounds: int, validate: bool) -> Result:
+async def _latency(contender: str, certfile: str, keyfile: str, cafile: str, rounds: int, validate: bool,
+                   shards: int) -> Result:
     state: dict[str, Any] = {"rss_before": 0, "done": asyncio.Event()}
     payload = bytes(range(ECHO_SIZE))
     connect_ms: list[float] = []
     echo_ms: list[float] = []
     async with AsyncExitStack() as stack:
-        port, _ = await _start_server(contender, certfile, keyfile, state, stack, validate)
+        port, _ = await _start_server(contender, certfile, keyfile, state, stack, validate, shards)
         peer = _Client(contender, port, cafile)
         for index in range(rounds + 1):
             t0 = time.perf_counter()
