@@ -237,3 +237,4 @@ def test_a_read_buffer_already_lent_is_never_lent_twice():
     assert shared.lent
     shared.give_back(first)
     assert not shared.lent and shared.take() is first
+
