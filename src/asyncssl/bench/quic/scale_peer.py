@@ -77,7 +77,8 @@ def _tracemalloc_top(state: dict[str, Any], lines: int = 12) -> list[str]:
     if "snapshot" not in state:
         return []
     diff = tracemalloc.take_snapshot().compare_to(state["snapshot"], "lineno")
-    return [str(stat) for stat in diff[:lines]]
+    total = sum(stat.size_diff for stat in diff)
+    return [f"total Python allocations grew by {total} bytes"] + [str(stat) for stat in diff[:lines]]
 
 
 # --- servers -----------------------------------------------------------------------------------
