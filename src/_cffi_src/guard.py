@@ -112,6 +112,7 @@ int asyncssl_guarded_do_handshake(asyncssl_guard *);
 int asyncssl_guarded_shutdown(asyncssl_guard *, int *);
 long asyncssl_guarded_send(asyncssl_guard *, const char *, size_t);
 long asyncssl_guarded_recv(asyncssl_guard *, char *, size_t);
+long asyncssl_poll_ready(asyncssl_guard **, size_t, uint64_t, size_t *);
 long asyncssl_guarded_peek(asyncssl_guard *, char *, size_t);
 long asyncssl_guarded_bio_put(asyncssl_guard *, const char *, size_t);
 long asyncssl_guarded_bio_get(asyncssl_guard *, char *, size_t);
@@ -652,5 +653,56 @@ int asyncssl_guard_parked(void)
     n = asyncssl_parked_n;
     pthread_mutex_unlock(&asyncssl_parked_lock);
     return n;
+}
+
+/* --- which of many QUIC objects have news (the aio port's idle connections) --------- */
+
+/* SSL_poll, zero timeout, no event handling, over the objects of `guards`, in batches
+   that fit the thread's stack of entered guards (each object is inside its guard while
+   SSL_poll looks at it, so no close() can free it meanwhile). Writes the indices of the
+   objects with any of `events` (or F) to ready[] and returns how many; an object whose
+   guard refuses (closed, or the stack is full) is reported too, so that its owner finds
+   out why with an ordinary call. -1 when the linked OpenSSL has no SSL_poll. */
+long asyncssl_poll_ready(asyncssl_guard **guards, size_t n, uint64_t events, size_t *ready)
+{
+#if ASYNCSSL_SSL_POLL_ENABLED
+    enum { BATCH = 16 };
+    SSL_POLL_ITEM items[BATCH];
+    size_t idx[BATCH];
+    long count = 0;
+    size_t i = 0, j, k, result;
+    struct timeval tv;
+
+    while (i < n) {
+        for (k = 0; i < n && k < BATCH; i++) {
+            if (guard_enter(guards[i], ASYNCSSL_ENTER_ACCESS, 0) != 0) {
+                ready[count++] = i;
+                continue;
+            }
+            asyncssl_poll_item_set(&items[k], guards[i]->ssl, events);
+            idx[k++] = i;
+        }
+        if (k == 0)
+            continue;
+        tv.tv_sec = 0;
+        tv.tv_usec = 0;
+        result = 0;
+        if (!SSL_poll(items, k, sizeof(items[0]), &tv, SSL_POLL_FLAG_NO_HANDLE_EVENTS, &result) && result == 0) {
+            ERR_clear_error();
+            for (j = 0; j < k; j++)
+                items[j].revents = SSL_POLL_EVENT_F;   /* a usage error: let the owners look */
+        }
+        for (j = 0; j < k; j++) {
+            if (items[j].revents & (events | SSL_POLL_EVENT_F))
+                ready[count++] = idx[j];
+            asyncssl_guard_leave(guards[idx[j]]);
+        }
+    }
+    ERR_clear_error();
+    return count;
+#else
+    (void)guards; (void)n; (void)events; (void)ready;
+    return -1;
+#endif
 }
 """

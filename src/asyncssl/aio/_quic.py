@@ -30,12 +30,14 @@ import functools
 import inspect
 import logging
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from .. import SSL, capabilities
 from ..quic.events import zero_timeout_pause
+from ..quic.poll import PollGroup
 from ..tls.context import create_default_context, is_ip_literal
 
 _HAS_SSL_POLL = capabilities()["ssl_poll"]   # 3.3+; a 3.2 client port is explicit or relies on re-runs
@@ -52,7 +54,11 @@ _CLOSE_FLUSH_LIMIT = 5.0  # seconds a closing connection may spend flushing stre
 # would fill the connection's flow-control window and starve the streams being read.
 _MAX_UNACCEPTED_STREAMS = 100
 _STREAM_REFUSED = 0x102  # the reset code of a stream refused because too many were waiting
+_CONNECTION_REFUSED = 0x2  # CONNECTION_REFUSED (RFC 9000 20.1), sent as the application code: the server is full
 _HANDLER_FAILED = 0x101  # the stream reset code when its stream_handler raised or was cancelled
+# What can happen to an idle connection (handshake done, no stream): the peer opens a
+# stream, or the connection ends (closed by the peer, idle timeout).
+_IDLE_NEWS = SSL.POLL_EVENT_IS | SSL.POLL_EVENT_EC | SSL.POLL_EVENT_ECD if _HAS_SSL_POLL else 0
 
 
 #: ``stream_handler(reader, writer)``: a plain or coroutine function, run for each stream a peer opens.
@@ -122,6 +128,37 @@ class _QuicStreamTransport(asyncio.Transport):
         return self._owner.buffered
 
 
+class _ReadBuffer(threading.local):
+    """The buffer every stream of this thread reads into (``recv_into``), then copies out of.
+
+    One per thread, made at the first read, instead of 256 KiB per stream: an idle
+    connection holds none. It is lent to one ``_pull`` at a time: a pull copies each chunk
+    out (``tobytes``) before its next C call, and OpenSSL writes it only inside
+    ``recv_into``, on this thread's stack. Were a second pull ever to start while one is
+    on the stack (a QUIC call from inside a callback is refused, so it cannot today), it
+    gets a buffer of its own rather than the lent one.
+    """
+
+    def __init__(self) -> None:
+        self.view: memoryview | None = None
+        self.lent = False
+
+    def take(self) -> memoryview:
+        if self.lent:
+            return memoryview(bytearray(_READ_CHUNK))
+        self.lent = True
+        if self.view is None:
+            self.view = memoryview(bytearray(_READ_CHUNK))
+        return self.view
+
+    def give_back(self, view: memoryview) -> None:
+        if view is self.view:
+            self.lent = False
+
+
+_READ_BUFFER = _ReadBuffer()
+
+
 class _StreamPump:
     """Moves bytes between one ``SSL.Stream`` and its StreamReader / write buffer."""
 
@@ -139,6 +176,7 @@ class _StreamPump:
         self.can_read = stype in (SSL.STREAM_TYPE_READ, SSL.STREAM_TYPE_BIDI)
         self.can_write = stype in (SSL.STREAM_TYPE_WRITE, SSL.STREAM_TYPE_BIDI)
         self.read_done = not self.can_read
+        self.read_eof = self.read_done  # the reader got its EOF (not an error): a later failure must not replace it
         self.write_done = not self.can_write
         if self.read_done:
             self.reader.feed_eof()
@@ -149,8 +187,6 @@ class _StreamPump:
         self.reading_paused = False
         self.write_paused = False
         self.lost = False  # protocol.connection_lost() was called (once: it ends wait_closed())
-        self._buf = bytearray(_READ_CHUNK)
-        self._view = memoryview(self._buf)
 
     @property
     def finished(self) -> bool:
@@ -200,6 +236,7 @@ class _StreamPump:
             return
         self.read_done = True
         if exc is None:
+            self.read_eof = True
             self.reader.feed_eof()
         else:
             self.reader.set_exception(exc)  # type: ignore[arg-type]  # any exception works: it is raised to the reader
@@ -214,10 +251,18 @@ class _StreamPump:
         return progress
 
     def _pull(self) -> bool:
+        shared = _READ_BUFFER
+        view = shared.take()
+        try:
+            return self._pull_into(view)
+        finally:
+            shared.give_back(view)
+
+    def _pull_into(self, view: memoryview) -> bool:
         moved = False
         while not self.reading_paused:
             try:
-                n = self.stream.recv_into(self._buf)
+                n = self.stream.recv_into(view)
             except SSL.WantReadError:
                 return moved
             except SSL.ZeroReturnError:
@@ -226,7 +271,7 @@ class _StreamPump:
             except SSL.Error as exc:  # reset by the peer (StreamResetError) or connection gone
                 self._end_read(exc)
                 return True
-            self.reader.feed_data(self._view[:n].tobytes())
+            self.reader.feed_data(view[:n].tobytes())  # copied out before any other read
             moved = True
         return moved
 
@@ -243,7 +288,16 @@ class _StreamPump:
                 self.pending.clear()
                 self.buffered = 0
                 log.debug("QUIC stream write failed: %r", exc)
-                self.lose(exc)
+                if self.read_done:
+                    # A reader that already has its EOF keeps it: the failure is only the
+                    # sending side's (set_exception would hide the data it holds).
+                    self.lose(None if self.read_eof else exc)
+                elif self.write_paused:
+                    # The peer stopped our sending (STOP_SENDING) or the stream was reset,
+                    # but what it sends us is still to be read: the reader keeps its data
+                    # and EOF; only a drain() waiting for room is released.
+                    self.write_paused = False
+                    self.protocol.resume_writing()
                 return True
             moved = True
             self.buffered -= n
@@ -296,7 +350,7 @@ class QuicConnection:
         self._limit = limit
         self._stream_handler = stream_handler
         self._streams: list[_StreamPump] = []
-        self._incoming: asyncio.Queue[_StreamPump | BaseException] = asyncio.Queue()
+        self._incoming_queue: asyncio.Queue[_StreamPump | BaseException] | None = None  # made when first needed
         self._handshake = port.loop.create_future()
         self._closed = port.loop.create_future()
         self._closing = False
@@ -349,6 +403,7 @@ class QuicConnection:
         if self._closing:
             return
         self._closing = True
+        self._port.mark_busy(self)
         self._port.loop.create_task(self._shutdown(app_error_code, reason))
 
     async def wait_closed(self) -> None:
@@ -363,6 +418,14 @@ class QuicConnection:
         await self.wait_closed()
 
     # --- internals ---------------------------------------------------------------------------
+
+    @property
+    def _incoming(self) -> asyncio.Queue[_StreamPump | BaseException]:
+        """Peer streams (and the final error) waiting for accept_stream(); made when first
+        needed: a connection whose streams go to a stream_handler never has one."""
+        if self._incoming_queue is None:
+            self._incoming_queue = asyncio.Queue()
+        return self._incoming_queue
 
     async def _ready(self) -> None:
         await asyncio.shield(self._handshake)
@@ -393,6 +456,7 @@ class QuicConnection:
     def _adopt(self, stream: SSL.Stream) -> _StreamPump:
         pump = _StreamPump(self._port, self, stream, self._limit)
         self._streams.append(pump)
+        self._port.mark_busy(self)
         self._port.schedule()
         return pump
 
@@ -473,6 +537,10 @@ class QuicConnection:
             progress = True
         return progress
 
+    def _is_idle(self) -> bool:
+        """Handshake done, no stream, not closing: only the peer can bring news (a stream, a close)."""
+        return self._handshake.done() and not self._streams and not self._closing and not self._closed.done()
+
     def _refuse(self, stream: SSL.Stream) -> None:
         if not self._refused:
             log.warning("QUIC peer opened more than %d streams nobody accepted: refusing the extra ones "
@@ -498,7 +566,8 @@ class QuicConnection:
             self._handshake.exception()
         for pump in self._streams:
             pump.connection_closed(failure)
-        self._incoming.put_nowait(failure)
+        if self._stream_handler is None:
+            self._incoming.put_nowait(failure)
         self._closed.set_result(None)
         self._port.forget(self)
 
@@ -512,6 +581,12 @@ class _Port:
         self.root = root  # SSL.Connection (client) or SSL.Listener (server)
         self.sock = sock
         self.connections: list[QuicConnection] = []
+        # The connections every pass services (handshaking, with streams, closing); the
+        # idle ones are in _idle instead, asked in one C call per pass whether the peer
+        # brought news (a stream, a close): a server holding thousands of idle connections
+        # costs each pass one SSL_poll over them, not a Python call per connection.
+        self._busy: dict[QuicConnection, None] = {}
+        self._idle: PollGroup | None = PollGroup(_IDLE_NEWS) if _HAS_SSL_POLL else None
         self.stats = PortStats()
         self._reading = False
         self._writing = False
@@ -574,9 +649,22 @@ class _Port:
         if failed and on_failure is not None:
             on_failure()
 
+    def add(self, conn: QuicConnection) -> None:
+        self.connections.append(conn)
+        self._busy[conn] = None
+
+    def mark_busy(self, conn: QuicConnection) -> None:
+        """`conn` has local work (a stream was opened, a close begun): service it every pass."""
+        if self._idle is not None and conn in self._idle:
+            self._idle.discard(conn)
+            self._busy[conn] = None
+
     def forget(self, conn: QuicConnection) -> None:
         if conn in self.connections:
             self.connections.remove(conn)
+        self._busy.pop(conn, None)
+        if self._idle is not None:
+            self._idle.discard(conn)
 
     def _on_readable(self) -> None:
         self.stats.wakeups += 1
@@ -614,15 +702,31 @@ class _Port:
                 self.root.handle_events()
             except SSL.Error as exc:
                 log.debug("QUIC handle_events failed: %r", exc)
-        progress = from_tick
+        progress = False  # a tick alone is no progress: only what this pass moved asks for another
         if self.on_tick is not None:
             progress |= self.on_tick()
-        for conn in list(self.connections):
+        idle = self._idle
+        for conn in list(self._busy):
             progress |= conn._service()
+            if idle is not None and conn in self._busy and conn._is_idle():
+                del self._busy[conn]
+                idle.add(conn, conn._conn)
         if progress:
             self._rechecked = False
         elif not self.explicit and self._missed_news():
             progress = True
+        if idle is not None:
+            # Last, and without ticking the engine: what any call of this pass took in
+            # for an idle connection is seen here.
+            for conn in idle.ready():
+                idle.discard(conn)
+                self._busy[conn] = None
+                if conn._service():
+                    progress = True
+                    self._rechecked = False
+                if conn in self._busy and conn._is_idle():
+                    del self._busy[conn]
+                    idle.add(conn, conn._conn)
         if from_tick:
             waiters, self._waiters = self._waiters, []
             for waiter in waiters:
@@ -642,7 +746,7 @@ class _Port:
         if self._rechecked or not _HAS_SSL_POLL:
             return False
         items: list[tuple[Any, int]] = []
-        for qconn in self.connections:
+        for qconn in self._busy:
             if qconn._closed.done() or not qconn._handshake.done():
                 continue
             items.append((qconn._conn, SSL.POLL_EVENT_IS))
@@ -683,8 +787,8 @@ class _Port:
             self._timer.cancel()
             self._timer = None
         self.stats.armed_timeouts.append(timeout)
-        if len(self.stats.armed_timeouts) > 4096:
-            del self.stats.armed_timeouts[:2048]
+        if len(self.stats.armed_timeouts) > 256:   # a recent window is enough (and small per connection)
+            del self.stats.armed_timeouts[:128]
         if timeout is not None:
             self._timer = self.loop.call_later(timeout, self._on_timer)
         if progress:
@@ -723,12 +827,35 @@ class _Port:
 # --- client ----------------------------------------------------------------------------------------
 
 
-async def _udp_socket_to(host: str, port: int) -> socket.socket:
+def _numeric_address(host: str, port: int) -> tuple[socket.AddressFamily, tuple[Any, ...]] | None:
+    """(family, address) when `host` is an IP literal: no resolver needed."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return family, ((host, port) if family == socket.AF_INET else (host, port, 0, 0))
+    return None
+
+
+async def _addrinfo(host: str, port: int, *, flags: int = 0) -> tuple[socket.AddressFamily, tuple[Any, ...]]:
+    """The first UDP address of `host`. An IP literal is taken as it is: loop.getaddrinfo()
+    runs in the default executor, and that thread hop was a measurable part of a loopback
+    connect (scheduling another thread and waking the loop back up)."""
+    numeric = _numeric_address(host, port)
+    if numeric is not None:
+        return numeric
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=flags)
     if not infos:
         raise OSError(f"cannot resolve {host!r}")
-    family, type_, proto, _name, address = infos[0]
+    family, _type, _proto, _name, address = infos[0]
+    return family, address
+
+
+async def _udp_socket_to(host: str, port: int) -> socket.socket:
+    family, address = await _addrinfo(host, port)
+    type_, proto = socket.SOCK_DGRAM, 0
     sock = socket.socket(family, type_, proto)
     sock.setblocking(False)
     sock.connect(address)
@@ -810,7 +937,7 @@ async def _quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL
     port_ = _Port(loop, conn, sock)
     port_.explicit = drive_explicitly(conn)
     qconn = QuicConnection(port_, conn, limit=limit)
-    port_.connections.append(qconn)
+    port_.add(qconn)
     def release(_closed: asyncio.Future[None]) -> None:
         port_.close()
         conn.close()
@@ -830,52 +957,82 @@ async def _quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL
 
 
 class QuicServer:
-    """A QUIC server on one UDP socket (a ``SSL.Listener``) serving all its connections."""
+    """A QUIC server: one ``SSL.Listener`` per UDP socket (one, or `shards` sharing a port),
+    serving all their connections."""
 
-    def __init__(self, port: _Port, listener: SSL.Listener, alpn: list[bytes],
-                 stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None, limit: int) -> None:
-        self._port = port
-        self._listener = listener
+    def __init__(self, ports: list[_Port], listeners: list[SSL.Listener], alpn: list[bytes],
+                 stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None, limit: int,
+                 max_handshaking: int | None = None) -> None:
+        self._ports = ports
+        self._listeners = listeners
         self._alpn = list(alpn)
         self._stream_handler = stream_handler
         self._connection_handler = connection_handler
         self._limit = limit
-        self._closed = port.loop.create_future()
-        self._handshaking: list[QuicConnection] = []
-        port.on_tick = self._accept
+        self._max_handshaking = max_handshaking
+        self._closed = ports[0].loop.create_future()
+        self.refused_handshakes = 0  # connections refused because max_handshaking were under way
+        for port, listener in zip(ports, listeners, strict=True):
+            port.on_tick = functools.partial(self._accept, port, listener)
 
     @property
     def sockets(self) -> list[socket.socket]:
-        return [self._port.sock]
+        return [port.sock for port in self._ports]
 
     @property
     def listener(self) -> SSL.Listener:
-        return self._listener
+        """The (first) ``SSL.Listener``; see :attr:`listeners` for a sharded server."""
+        return self._listeners[0]
+
+    @property
+    def listeners(self) -> list[SSL.Listener]:
+        return list(self._listeners)
 
     @property
     def connections(self) -> list[QuicConnection]:
-        return list(self._port.connections)
+        return [conn for port in self._ports for conn in port.connections]
 
-    def _accept(self) -> bool:
+    def handshaking(self) -> int:
+        """Connections accepted whose handshake is still under way (half-open)."""
+        return sum(1 for port in self._ports for conn in port.connections if not conn._handshake.done())
+
+    def _accept(self, port: _Port, listener: SSL.Listener) -> bool:
         progress = False
         # SSL_accept_connection costs tens of microseconds even with nothing queued: ask
         # the (cheap) queue length first, on every pass.
-        while self._listener.get_accept_connection_queue_len():
+        while listener.get_accept_connection_queue_len():
             try:
-                conn = self._listener.accept_connection(block=False)
+                conn = listener.accept_connection(block=False)
             except SSL.Error as exc:
                 log.debug("QUIC accept failed: %r", exc)
                 return progress
             if conn is None:
                 break
             progress = True
+            if self._max_handshaking is not None and self.handshaking() >= self._max_handshaking:
+                self._refuse_handshake(conn)
+                continue
             handler = self._stream_handler
             if handler is None and self._connection_handler is None:
                 handler = _refuse_streams
-            qconn = QuicConnection(self._port, conn, limit=self._limit, stream_handler=handler)
-            self._port.connections.append(qconn)
+            qconn = QuicConnection(port, conn, limit=self._limit, stream_handler=handler)
+            port.add(qconn)
             qconn._handshake.add_done_callback(functools.partial(self._on_handshake, qconn))
         return progress
+
+    def _refuse_handshake(self, conn: SSL.Connection) -> None:
+        """The bound on half-open connections is reached: close this one at once
+        (CONNECTION_CLOSE with CONNECTION_REFUSED, sent before the connection is freed)."""
+        if not self.refused_handshakes:
+            log.warning("QUIC server: %d handshakes under way (max_handshaking): refusing new connections "
+                        "until some complete", self._max_handshaking)
+        self.refused_handshakes += 1
+        try:
+            conn.shutdown_ex(app_error_code=_CONNECTION_REFUSED, reason=b"server busy", rapid=True, block=False)
+            conn.handle_events()
+        except SSL.Error:
+            pass
+        conn.close()
 
     def _on_handshake(self, qconn: QuicConnection, future: asyncio.Future[None]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -884,19 +1041,20 @@ class QuicServer:
             qconn.close(0x0120, b"no application protocol")  # CRYPTO_ERROR(no_application_protocol)
             return
         if self._connection_handler is not None:
-            self._port.run_handler(self._connection_handler, qconn)
+            qconn._port.run_handler(self._connection_handler, qconn)
 
     def close(self) -> None:
         if self._closed.done():
             return
-        for qconn in list(self._port.connections):
+        for qconn in self.connections:
             qconn.close()
-        self._port.loop.call_later(0.2, self._close_now)
+        self._ports[0].loop.call_later(0.2, self._close_now)
 
     def _close_now(self) -> None:
-        self._port.close()
-        self._listener.close()
-        self._port.sock.close()
+        for port, listener in zip(self._ports, self._listeners, strict=True):
+            port.close()
+            listener.close()
+            port.sock.close()
         if not self._closed.done():
             self._closed.set_result(None)
 
@@ -923,7 +1081,8 @@ def _select_alpn(alpn: tuple[bytes, ...], _conn: SSL.Connection, offered: list[b
 
 async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[bytes],
                      stream_handler: StreamHandler | None = None, connection_handler: ConnectionHandler | None = None,
-                     limit: int = 2**16) -> QuicServer:
+                     limit: int = 2**16, validate_address: bool = True, shards: int = 1,
+                     max_handshaking: int | None = 1000) -> QuicServer:
     """Serve QUIC on `host`:`port`.
 
     `stream_handler(reader, writer)` runs for each stream a peer opens; `connection_handler(conn)`
@@ -931,28 +1090,63 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
     protocol outside `alpn` are closed. A context without an ALPN select callback gets one
     that picks the first protocol of `alpn` the client offers (the server's preference,
     RFC 7301); with one of its own, that callback decides.
+
+    Settings for many connections (README, "QUIC at scale"):
+
+    - `validate_address` (default on): a client's first Initial without a token gets a Retry
+      (``SSL_LISTENER_FLAG_NO_VALIDATE`` when off), so a spoofed source address cannot make
+      the server send more than the client did, nor hold state for it. It costs one round
+      trip per connection, and with OpenSSL 3.5's default key share (X25519MLKEM768, a
+      ClientHello of two datagrams) a wait on the client's retransmission timer too.
+    - `shards` (default 1): how many UDP sockets share the port (``SO_REUSEPORT``, Linux
+      and BSDs), each with its own listener; the kernel sends each client address to one
+      of them. OpenSSL visits every connection of a listener on each of its ticks, so a
+      server holding thousands of connections spends that many times less per datagram.
+      A client whose address changes mid-connection (NAT rebinding) may reach another
+      shard, which does not know it.
+    - `max_handshaking` (default 1000, None = unbounded): at most that many connections
+      in their handshake (half-open) at once; a new one beyond it is closed at once with
+      CONNECTION_REFUSED (``refused_handshakes`` counts them). With address validation on,
+      each of them has proved its address.
     """
     if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
         raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
     if not isinstance(context, SSL.Context) or context.method_kind != "quic_server":
         raise ValueError("quic_serve needs a QUIC server Context (SSL.QUIC_SERVER_METHOD)")
+    if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
+        raise ValueError("shards must be an int >= 1")
+    if shards > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise ValueError("shards > 1 needs SO_REUSEPORT, which this platform lacks")
+    if max_handshaking is not None and (not isinstance(max_handshaking, int) or max_handshaking < 1):
+        raise ValueError("max_handshaking must be None or an int >= 1")
     if context._alpn_select_callback is None:
         # (A server Context is frozen only by a Listener, which needs a select callback: so
         # one without a callback is never frozen here.)
         context.set_alpn_select_callback(functools.partial(_select_alpn, tuple(alpn)))
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
-    family, type_, proto, _name, address = infos[0]
-    sock = socket.socket(family, type_, proto)
+    family, address = await _addrinfo(host, port, flags=socket.AI_PASSIVE)
+    socks: list[socket.socket] = []
+    listeners: list[SSL.Listener] = []
     try:
-        sock.setblocking(False)
-        sock.bind(address)
-        listener = SSL.Listener(context, sock)
-        listener.set_blocking_mode(False)
+        for _ in range(shards):
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            socks.append(sock)
+            sock.setblocking(False)
+            if shards > 1:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            address = sock.getsockname()  # the port the first one got, for the others
+            listener = SSL.Listener(context, sock, validate_address=validate_address)
+            listeners.append(listener)
+            listener.set_blocking_mode(False)
     except BaseException:
-        sock.close()
+        for listener in listeners:
+            listener.close()
+        for sock in socks:
+            sock.close()
         raise
-    port_ = _Port(loop, listener, sock)
-    server = QuicServer(port_, listener, alpn, stream_handler, connection_handler, limit)
-    port_.start()
+    ports = [_Port(loop, listener, sock) for listener, sock in zip(listeners, socks, strict=True)]
+    server = QuicServer(ports, listeners, alpn, stream_handler, connection_handler, limit, max_handshaking)
+    for port_ in ports:
+        port_.start()
     return server

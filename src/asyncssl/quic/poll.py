@@ -18,7 +18,7 @@ from .._binding.guard import ACCESS, refusal
 from .errors import quic_error_from_queue
 from .events import WAIT_SLICE, check_may_enter
 
-__all__ = ["poll"]
+__all__ = ["poll", "PollGroup"]
 
 
 def poll(items: Iterable[tuple[Any, int]], timeout: float | None = None) -> list[int]:
@@ -104,3 +104,57 @@ def _poll_in_slices(arr: CData, n: int, timeout: float | None) -> list[int]:
         lib.ERR_clear_error()
         if count[0] or (deadline is not None and time.monotonic() >= deadline):
             return [int(arr[i].revents) for i in range(n)]
+
+
+class PollGroup:
+    """Many QUIC objects asked at once which of them have news.
+
+    For an event loop that holds thousands of idle connections: instead of one Python
+    call per connection per pass, one C call (``asyncssl_poll_ready``: ``SSL_poll`` with a
+    zero timeout and ``SSL_POLL_FLAG_NO_HANDLE_EVENTS``, each object inside its guard while
+    it is looked at) returns those with any of `events`. Members are ``key -> obj`` (obj
+    a QUIC Connection, Stream or Listener; `key` what :meth:`ready` returns, e.g. the
+    application's wrapper). Events are level-triggered, so a member that was reported
+    and not handled is reported again. The C array is rebuilt only when the membership
+    changes, and the guards it points to are held alive by the group (a closed member's
+    guard refuses, and the member is then reported, so that its owner finds out with an
+    ordinary call).
+    """
+
+    def __init__(self, events: int) -> None:
+        self._events = events
+        self._members: dict[Any, Any] = {}
+        self._snapshot: tuple[list[Any], list[CData], CData, CData] | None = None
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._members
+
+    def add(self, key: Any, obj: Any) -> None:
+        if key not in self._members:
+            self._members[key] = obj
+            self._snapshot = None
+
+    def discard(self, key: Any) -> None:
+        if self._members.pop(key, None) is not None:
+            self._snapshot = None
+
+    def ready(self) -> list[Any]:
+        """The keys of the members that have any of the group's events now (all of them
+        where the linked OpenSSL has no SSL_poll)."""
+        if not self._members:
+            return []
+        if not lib.ASYNCSSL_HAS_SSL_POLL:
+            return list(self._members)
+        check_may_enter("PollGroup.ready()")
+        if self._snapshot is None:
+            keys = list(self._members)
+            guards = [obj._guard for obj in self._members.values()]
+            self._snapshot = (keys, guards, ffi.new("asyncssl_guard *[]", guards), ffi.new("size_t[]", len(keys)))
+        keys, _guards, arr, out = self._snapshot
+        count = lib.asyncssl_poll_ready(arr, len(keys), self._events, out)
+        if count < 0:
+            return keys[:]
+        return [keys[out[i]] for i in range(count)]

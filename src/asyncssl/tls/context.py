@@ -373,6 +373,19 @@ class Context(Uncopyable):
         if not lib.SSL_CTX_set1_groups_list(self._ctx, name.encode("ascii")):
             lib.ERR_clear_error()  # not a TLS group: unchanged, as pyOpenSSL's SSL_CTX_set_tmp_ecdh
 
+    @_mutator
+    def set1_groups_list(self, groups: str) -> None:
+        """Key exchange groups in preference order, e.g. ``"X25519:secp256r1"``.
+
+        Corresponds to ``SSL_CTX_set1_groups_list``. OpenSSL 3.5's default list starts with
+        the hybrid ``X25519MLKEM768``, whose key share makes a ClientHello span two QUIC
+        Initial datagrams; a list without it fits in one.
+        """
+        if not isinstance(groups, str) or not groups:
+            raise TypeError("groups must be a non-empty str such as 'X25519:secp256r1'")
+        lib.ERR_clear_error()
+        check(lib.SSL_CTX_set1_groups_list(self._ctx, groups.encode("ascii")), f"SSL_CTX_set1_groups_list({groups})")
+
     # --- verification ----------------------------------------------------------------
 
     @refuses_callbacks_under_mode_async

@@ -9,6 +9,9 @@
 (b) Many: 100 concurrent connections × 4 streams from one asyncssl asyncio client process
     against one aio.quic_serve process: completion time, errors, and the server's RSS
     growth per connection.
+(c-f) QUIC at scale (``scale.py``), asyncssl.aio against aioquic and qh3: connections/s
+    (sequential connects + one 64-byte echo each, all kept open), connect latency p50/p99
+    in one process, server RSS per idle connection, idle CPU of a server holding them.
 
 The steps are interleaved round-robin over the repetitions (``timing.py``); the report
 gives medians and paired ratios, with asyncssl's targets as PASS/MISS lines — a report,
@@ -26,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import report, timing
+from . import scale
 from .common import LABELS, NAMES
 from .run import StepFailed, run_pair
 from .setup import Measured, Run, Setup
 
-DESCRIPTION = "native QUIC on 127.0.0.1: 1-stream bulk MB/s + CPU vs C and aioquic; 100 conns x 4 streams"
+DESCRIPTION = ("native QUIC on 127.0.0.1: 1-stream bulk MB/s + CPU vs C and aioquic; 100 conns x 4 streams; "
+               "at scale: conn/s, connect latency, idle RSS and CPU vs aioquic and qh3")
 
 
 DEFAULT_REPEAT, QUICK_REPEAT = 3, 1
@@ -59,7 +64,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="instead of the benchmark, run one bulk step of this asyncssl contender with both "
                              "sides under cProfile and print the top entries of each")
     parser.add_argument("--profile-top", type=int, default=20, metavar="N", help="entries --profile prints")
+    scale.add_arguments(parser)
     args = parser.parse_args(argv)
+    scale.finish_arguments(args, parser)
     if args.repeat is None:
         args.repeat = QUICK_REPEAT if args.quick else DEFAULT_REPEAT
     if args.bytes is None:
@@ -100,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
 
     progress = report.Progress()
     with tempfile.TemporaryDirectory(prefix="asyncssl-bench-quic-") as tmp:
+        if args.scale_only and not args.profile:
+            return scale.run_alone(args, Path(tmp), progress)
         setup = Setup(args, Path(tmp), progress)
         if args.profile:
             return _profile(args, setup, progress, Path(tmp))
@@ -108,8 +117,12 @@ def run(args: argparse.Namespace) -> int:
             return 1
         load_before = report.load_average()
         measured = _measure(args, setup, progress)
+        scale_data = None if args.no_scale else scale.summarize(args, scale.measure(args, setup.certs, progress))
     data = quic_report.document(args, setup, measured)
     data["machine"]["load_average_1min"] = {"before": load_before, "after": report.load_average()}
+    data["scale"] = scale_data
+    if scale_data is not None:
+        scale.emit(scale_data)
     quic_report.emit(args, data, progress)
     return 0
 

@@ -33,6 +33,16 @@ def _ready(port: int) -> None:
 def _entry(job: dict[str, Any]) -> tuple[Callable[..., Result], tuple[Any, ...]]:
     """The function (and its arguments) that runs this side."""
     contender, role = job["contender"], job["role"]
+    if role in ("scale-server", "scale-client", "latency"):  # aio, aioquic or qh3: scale_peer.py
+        from . import scale_peer
+
+        if role == "scale-server":
+            return scale_peer.server, (contender, job["certfile"], job["keyfile"], _ready, job.get("validate", True),
+                                   job.get("shards", 1))
+        if role == "scale-client":
+            return scale_peer.client, (contender, job["port"], job["cafile"], job["connections"], job["idle"])
+        return scale_peer.latency, (contender, job["certfile"], job["keyfile"], job["cafile"], job["rounds"],
+                                    job.get("validate", True), job.get("shards", 1))
     module: _Peer
     if contender == "sync":
         from . import sync_peer

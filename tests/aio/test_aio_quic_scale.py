@@ -1,0 +1,240 @@
+"""aio.quic_serve with many connections: idle connections polled in one call, sockets
+sharing a port (shards), the bound on half-open connections, address validation (Retry)
+on by default, and the per-thread read buffer. Real sockets on 127.0.0.1, real OpenSSL,
+aioquic as a peer; no timing assertions (speed is measured by ``bench quic``)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import pytest
+from helpers.aio import run
+from helpers.udp_relay import UdpRelay
+
+from asyncssl import SSL, aio
+from asyncssl.aio import _quic as aio_quic
+
+ALPN = b"asyncssl-test"
+pytestmark = pytest.mark.requires("quic_server")
+
+
+@pytest.fixture
+def contexts(server_context, client_context):
+    def make():
+        sctx = server_context(SSL.QUIC_SERVER_METHOD)
+        return sctx, client_context(SSL.QUIC_CLIENT_METHOD)
+    return make
+
+
+async def _echo(reader, writer):
+    data = await reader.read()
+    writer.write(data)
+    writer.write_eof()
+
+
+def _connect(port, cctx):
+    return aio.quic_connect("127.0.0.1", port, alpn=[ALPN], context=cctx, server_hostname="localhost")
+
+
+async def _roundtrip(conn, payload=b"ping"):
+    reader, writer = await conn.open_stream()
+    writer.write(payload)
+    writer.write_eof()
+    return await asyncio.wait_for(reader.read(), 10)
+
+
+async def _until(predicate, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+def test_idle_connections_are_served_when_they_open_a_stream_or_close(contexts):
+    sctx, cctx = contexts()
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            conns = [await _connect(port, cctx) for _ in range(6)]
+            assert [await _roundtrip(c, b"%d" % i) for i, c in enumerate(conns)] == [b"%d" % i for i in range(6)]
+            server_port = server._ports[0]
+            await _until(lambda: len(server_port._idle) == 6)   # all idle: none is visited per pass
+            assert not server_port._busy
+            # An idle connection whose peer opens a stream is served again ...
+            assert await _roundtrip(conns[3], b"later") == b"later"
+            # ... and one whose peer closes is let go.
+            conns[4].close()
+            await conns[4].wait_closed()
+            await _until(lambda: len(server.connections) == 5)
+            for conn in conns[:4] + conns[5:]:
+                assert await _roundtrip(conn) == b"ping"
+                conn.close()
+                await conn.wait_closed()
+            await _until(lambda: not server.connections)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+
+
+def test_a_sharded_server_shares_one_port_and_serves_every_client(contexts):
+    sctx, cctx = contexts()
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo, shards=3)
+        try:
+            ports = {s.getsockname() for s in server.sockets}
+            assert len(server.sockets) == 3 and len(ports) == 1 and len(server.listeners) == 3
+            port = server.sockets[0].getsockname()[1]
+            conns = [await _connect(port, cctx) for _ in range(30)]
+            for i, conn in enumerate(conns):
+                assert await _roundtrip(conn, b"client %d" % i) == b"client %d" % i
+            per_shard = [len(p.connections) for p in server._ports]
+            assert sum(per_shard) == 30
+            assert sum(1 for n in per_shard if n) >= 2   # the kernel spread the 30 client addresses
+            for conn in conns:
+                conn.close()
+                await conn.wait_closed()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("shards", [0, -1, 1.5, True])
+def test_bad_shards_are_a_clear_error(contexts, shards):
+    sctx, _ = contexts()
+
+    async def scenario():
+        with pytest.raises(ValueError, match="shards must be an int >= 1"):
+            await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], shards=shards)
+
+    run(scenario())
+
+
+def test_bad_max_handshaking_is_a_clear_error(contexts):
+    sctx, _ = contexts()
+
+    async def scenario():
+        with pytest.raises(ValueError, match="max_handshaking"):
+            await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], max_handshaking=0)
+
+    run(scenario())
+
+
+def test_handshakes_beyond_max_handshaking_are_refused_and_the_server_keeps_serving(contexts):
+    sctx, cctx = contexts()
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo,
+                                      validate_address=False, max_handshaking=1)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            # Ten clients whose first flights reach the server together: one handshake
+            # at a time is allowed, so the others that arrive meanwhile are refused.
+            results = await asyncio.gather(*(asyncio.wait_for(_connect(port, cctx), 10) for _ in range(10)),
+                                           return_exceptions=True)
+            opened = [r for r in results if isinstance(r, aio.QuicConnection)]
+            failed = [r for r in results if not isinstance(r, aio.QuicConnection)]
+            assert opened and failed and server.refused_handshakes >= len(failed)
+            assert all(isinstance(f, (SSL.Error, ConnectionError)) for f in failed), failed
+            for conn in opened:
+                assert await _roundtrip(conn) == b"ping"
+            # The bound is on handshakes under way, not on connections: a later client is served.
+            async with _connect(port, cctx) as late:
+                assert await _roundtrip(late) == b"ping"
+            for conn in opened:
+                conn.close()
+                await conn.wait_closed()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("validate", [None, False])
+def test_address_validation_sends_a_retry_by_default(contexts, validate):
+    sctx, cctx = contexts()
+    kinds: list[int] = []
+
+    def record(direction: str, datagram: bytes) -> bool:
+        if direction == "down" and datagram and datagram[0] & 0x80:
+            kinds.append((datagram[0] >> 4) & 3)   # long header packet type; 3 = Retry
+        return False
+
+    async def scenario():
+        kwargs = {} if validate is None else {"validate_address": validate}
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo, **kwargs)
+        try:
+            with UdpRelay(server.sockets[0].getsockname(), drop_filter=record) as relay:
+                async with _connect(relay.address[1], cctx) as conn:
+                    assert await _roundtrip(conn) == b"ping"
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+    assert (3 in kinds) == (validate is None)
+
+
+def test_an_aioquic_client_passes_address_validation(contexts):
+    aioquic_client = pytest.importorskip("aioquic.asyncio.client")
+    from aioquic.quic.configuration import QuicConfiguration
+
+    sctx, _ = contexts()
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo)
+        port = server.sockets[0].getsockname()[1]
+        config = QuicConfiguration(is_client=True, alpn_protocols=[ALPN.decode()], verify_mode=0)
+        try:
+            async with aioquic_client.connect("127.0.0.1", port, configuration=config) as protocol:
+                reader, writer = await protocol.create_stream()
+                writer.write(b"from aioquic")
+                writer.write_eof()
+                return await asyncio.wait_for(reader.read(), 10)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    assert run(scenario()) == b"from aioquic"
+
+
+def test_streams_share_one_read_buffer_without_mixing_their_data(contexts):
+    sctx, cctx = contexts()
+    payloads = [bytes([i]) * (300_000 + i) for i in range(4)]   # each more than one read chunk
+
+    async def digest(reader, writer):
+        data = await reader.read()
+        writer.write(hashlib.sha256(data).digest())
+        writer.write_eof()
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=digest)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with _connect(port, cctx) as conn:
+                return await asyncio.gather(*(_roundtrip(conn, p) for p in payloads))
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    assert run(scenario()) == [hashlib.sha256(p).digest() for p in payloads]
+
+
+def test_a_read_buffer_already_lent_is_never_lent_twice():
+    shared = aio_quic._ReadBuffer()
+    first = shared.take()
+    second = shared.take()   # a pull while one is on the stack gets a buffer of its own
+    assert first is not second and first.obj is not second.obj
+    shared.give_back(second)
+    assert shared.lent
+    shared.give_back(first)
+    assert not shared.lent and shared.take() is first
+
