@@ -238,3 +238,59 @@ def test_a_read_buffer_already_lent_is_never_lent_twice():
     shared.give_back(first)
     assert not shared.lent and shared.take() is first
 
+
+
+def test_reuse_port_lets_another_process_serve_the_same_port(contexts, cert_files):
+    # Two processes: this one and a child, each quic_serve(reuse_port=True) on one port; the
+    # kernel spreads the clients' addresses over both, and every client is answered.
+    import subprocess
+    import sys
+
+    sctx, cctx = contexts()
+    child_code = f"""
+import asyncio, sys
+from asyncssl import SSL, aio
+async def main():
+    ctx = SSL.Context(SSL.QUIC_SERVER_METHOD)
+    ctx.use_certificate_chain_file({str(cert_files["server_chain"])!r})
+    ctx.use_privatekey_file({str(cert_files["server_key"])!r})
+    async def tag(reader, writer):
+        await reader.read()
+        writer.write(b"child")
+        writer.write_eof()
+    server = await aio.quic_serve("127.0.0.1", int(sys.argv[1]), context=ctx, alpn=[{ALPN!r}],
+                                  stream_handler=tag, reuse_port=True)
+    print("READY", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    server.close()
+    await server.wait_closed()
+asyncio.run(main())
+"""
+
+    async def tag(reader, writer):
+        await reader.read()
+        writer.write(b"parent")
+        writer.write_eof()
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=tag, reuse_port=True)
+        port = server.sockets[0].getsockname()[1]
+        child = await asyncio.create_subprocess_exec(sys.executable, "-c", child_code, str(port),
+                                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            assert (await asyncio.wait_for(child.stdout.readline(), 30)).strip() == b"READY"
+            answers = []
+            for _ in range(24):
+                conn = await _connect(port, cctx)
+                answers.append(await _roundtrip(conn))
+                conn.close()
+                await conn.wait_closed()
+            return answers
+        finally:
+            child.stdin.close()
+            await asyncio.wait_for(child.wait(), 30)
+            server.close()
+            await server.wait_closed()
+
+    answers = run(scenario(), 90)
+    assert len(answers) == 24 and set(answers) == {b"parent", b"child"}, answers

@@ -1082,7 +1082,7 @@ def _select_alpn(alpn: tuple[bytes, ...], _conn: SSL.Connection, offered: list[b
 async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[bytes],
                      stream_handler: StreamHandler | None = None, connection_handler: ConnectionHandler | None = None,
                      limit: int = 2**16, validate_address: bool = True, shards: int = 1,
-                     max_handshaking: int | None = 1000) -> QuicServer:
+                     max_handshaking: int | None = 1000, reuse_port: bool = False) -> QuicServer:
     """Serve QUIC on `host`:`port`.
 
     `stream_handler(reader, writer)` runs for each stream a peer opens; `connection_handler(conn)`
@@ -1104,6 +1104,9 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
       server holding thousands of connections spends that many times less per datagram.
       A client whose address changes mid-connection (NAT rebinding) may reach another
       shard, which does not know it.
+    - `reuse_port` (default off): ``SO_REUSEPORT`` on the socket(s), so that other processes
+      (each with ``reuse_port=True``) can serve the same port; the kernel keeps each client
+      address on one process (OpenSSL's QUIC has no connection migration to break that).
     - `max_handshaking` (default 1000, None = unbounded): at most that many connections
       in their handshake (half-open) at once; a new one beyond it is closed at once with
       CONNECTION_REFUSED (``refused_handshakes`` counts them). With address validation on,
@@ -1115,8 +1118,8 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
         raise ValueError("quic_serve needs a QUIC server Context (SSL.QUIC_SERVER_METHOD)")
     if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         raise ValueError("shards must be an int >= 1")
-    if shards > 1 and not hasattr(socket, "SO_REUSEPORT"):
-        raise ValueError("shards > 1 needs SO_REUSEPORT, which this platform lacks")
+    if (shards > 1 or reuse_port) and not hasattr(socket, "SO_REUSEPORT"):
+        raise ValueError("shards > 1 and reuse_port need SO_REUSEPORT, which this platform lacks")
     if max_handshaking is not None and (not isinstance(max_handshaking, int) or max_handshaking < 1):
         raise ValueError("max_handshaking must be None or an int >= 1")
     if context._alpn_select_callback is None:
@@ -1132,7 +1135,7 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
             sock = socket.socket(family, socket.SOCK_DGRAM)
             socks.append(sock)
             sock.setblocking(False)
-            if shards > 1:
+            if shards > 1 or reuse_port:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind(address)
             address = sock.getsockname()  # the port the first one got, for the others
