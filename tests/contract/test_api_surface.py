@@ -158,6 +158,14 @@ def test_aio_names():
         assert hasattr(aio.TLSServer, name), name
 
 
+def test_quic_at_scale_settings():
+    assert {"validate_address", "shards", "max_handshaking", "reuse_port"} <= set(_params(aio.quic_serve))
+    for name in ("listeners", "handshaking"):
+        assert hasattr(aio.QuicServer, name), name
+    assert "refused_handshakes" in aio.QuicServer.__annotations__
+    assert callable(SSL.Context.set1_groups_list)
+
+
 def test_fused_and_socket_mode_bulk_calls():
     for name in ("encrypt", "encrypt_into", "decrypt", "decrypt_into", "bio_read_into", "recv_available",
                  "recv_available_into", "send_available", "set_read_ahead", "set_default_read_buffer_len",

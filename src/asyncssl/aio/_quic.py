@@ -960,6 +960,8 @@ class QuicServer:
     """A QUIC server: one ``SSL.Listener`` per UDP socket (one, or `shards` sharing a port),
     serving all their connections."""
 
+    refused_handshakes: int   # connections refused because max_handshaking were under way
+
     def __init__(self, ports: list[_Port], listeners: list[SSL.Listener], alpn: list[bytes],
                  stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None, limit: int,
                  max_handshaking: int | None = None) -> None:
@@ -971,7 +973,7 @@ class QuicServer:
         self._limit = limit
         self._max_handshaking = max_handshaking
         self._closed = ports[0].loop.create_future()
-        self.refused_handshakes = 0  # connections refused because max_handshaking were under way
+        self.refused_handshakes = 0
         for port, listener in zip(ports, listeners, strict=True):
             port.on_tick = functools.partial(self._accept, port, listener)
 
