@@ -113,12 +113,15 @@ async def _start_server(contender: str, certfile: str, keyfile: str, state: dict
     sockets sharing the port; aioquic and qh3 serve with their own defaults (no Retry)."""
     warmed = asyncio.Event()
     first = [True]
+    on_echo = state.get("on_echo")   # bench quic --hold counts the echoes
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _serve_stream(reader, writer, state)
         if first[0]:
             first[0] = False
             warmed.set()
+        if on_echo is not None:
+            on_echo()
 
     if contender == "aio":
         from ... import aio
@@ -127,6 +130,7 @@ async def _start_server(contender: str, certfile: str, keyfile: str, state: dict
         ctx = asyncssl_server_context(certfile, keyfile)
         srv = await aio.quic_serve(HOST, 0, context=ctx, alpn=[ALPN], stream_handler=handler,
                                    validate_address=validate, shards=shards)
+        state["server"] = srv
         stack.push_async_callback(srv.wait_closed)
         stack.callback(srv.close)
         return srv.sockets[0].getsockname()[1], warmed
@@ -176,6 +180,7 @@ class _Client:
     def __init__(self, contender: str, port: int, cafile: str) -> None:
         self.contender = contender
         self.port = port
+        self.still_open: list[Callable[[], bool]] = []   # per connection made: whether it is open
         if contender == "aio":
             from .common import asyncssl_client_context
 
@@ -190,6 +195,7 @@ class _Client:
             from ... import aio
 
             conn = await aio.quic_connect(HOST, self.port, alpn=[ALPN], context=self.ctx, server_hostname=SERVER_NAME)
+            self.still_open.append(lambda: conn.get_conn_close_info() is None)
 
             async def echo(data: bytes) -> bytes:
                 reader, writer = await conn.open_stream()
@@ -203,6 +209,7 @@ class _Client:
             return echo, close
         manager = self.connect_fn(HOST, self.port, configuration=self.config)
         protocol = await manager.__aenter__()
+        self.still_open.append(lambda: protocol._quic._state.name not in ("CLOSING", "DRAINING", "TERMINATED"))
 
         async def echo_pure(data: bytes) -> bytes:
             reader, writer = await protocol.create_stream()

@@ -12,6 +12,8 @@
 (c-f) QUIC at scale (``scale.py``), asyncssl.aio against aioquic and qh3: connections/s
     (sequential connects + one 64-byte echo each, all kept open), connect latency p50/p99
     in one process, server RSS per idle connection, idle CPU of a server holding them.
+(g) ``--hold N`` (``hold.py``, runs alone): one server holding N idle connections opened by
+    several client processes; its CPU over windows long enough to include the keep-alives.
 
 The steps are interleaved round-robin over the repetitions (``timing.py``); the report
 gives medians and paired ratios, with asyncssl's targets as PASS/MISS lines — a report,
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import report, timing
-from . import scale
+from . import hold, scale
 from .common import LABELS, NAMES
 from .run import StepFailed, run_pair
 from .setup import Measured, Run, Setup
@@ -65,8 +67,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "sides under cProfile and print the top entries of each")
     parser.add_argument("--profile-top", type=int, default=20, metavar="N", help="entries --profile prints")
     scale.add_arguments(parser)
+    hold.add_arguments(parser)
     args = parser.parse_args(argv)
     scale.finish_arguments(args, parser)
+    hold.finish_arguments(args, parser)
     if args.repeat is None:
         args.repeat = QUICK_REPEAT if args.quick else DEFAULT_REPEAT
     if args.bytes is None:
@@ -107,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
     progress = report.Progress()
     with tempfile.TemporaryDirectory(prefix="asyncssl-bench-quic-") as tmp:
+        if args.hold:
+            return hold.run_alone(args, Path(tmp), progress)
         if args.scale_only and not args.profile:
             return scale.run_alone(args, Path(tmp), progress)
         setup = Setup(args, Path(tmp), progress)

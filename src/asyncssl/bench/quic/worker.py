@@ -43,6 +43,14 @@ def _entry(job: dict[str, Any]) -> tuple[Callable[..., Result], tuple[Any, ...]]
             return scale_peer.client, (contender, job["port"], job["cafile"], job["connections"], job["idle"])
         return scale_peer.latency, (contender, job["certfile"], job["keyfile"], job["cafile"], job["rounds"],
                                     job.get("validate", True), job.get("shards", 1))
+    if role in ("hold-server", "hold-client"):  # bench quic --hold: hold_peer.py
+        from . import hold_peer
+
+        if role == "hold-server":
+            return hold_peer.server, (contender, job["certfile"], job["keyfile"], _ready, job["expect"],
+                                      job["windows"], job["window_seconds"], job.get("validate", True),
+                                      job.get("shards", 1))
+        return hold_peer.client, (contender, job["port"], job["cafile"], job["connections"])
     module: _Peer
     if contender == "sync":
         from . import sync_peer
