@@ -69,3 +69,13 @@ def test_targets_are_reported_as_pass_or_miss_lines(scale_run):
 def test_scale_only_and_no_scale_exclude_each_other():
     result = run_bench("quic", "--scale-only", "--no-scale")
     assert result.returncode == 2 and "exclude each other" in result.stderr
+
+
+@pytest.mark.requires("quic_server")
+def test_the_server_processes_workload_runs_by_default(scale_run):
+    # no --scale-processes: N = 1,2, for the asyncssl configurations among the contenders
+    result, data = scale_run
+    procs = data["scale"]["processes"]
+    assert procs["settings"]["processes"] == [1, 2] and list(procs["configs"]) == ["aio"]
+    assert all(row["connections_per_second"]["median"] > 0 for row in procs["configs"]["aio"]["rows"])
+    assert "connections/s from 1 to 2 processes >= 1.7x (aio): " in result.stdout

@@ -9,6 +9,8 @@
     (the client idles too), as a share of one core; it must sleep.
 (f) connect latency: client and server in one process on one loop, sequential connects
     (each followed by one echo, then closed); p50 and p99 of the connect, p50 of the echo.
+(g) connections/s against N server processes sharing a port (``reuse_port=True``), the
+    clients being C programs in parallel (``procs.py``; ``--scale-processes``).
 
 Each implementation is client and server of its own runs, in the same order every
 repetition rotated (``timing.round_robin``). asyncssl runs ``aio.quic_serve`` with its
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import isolate, report, timing
+from . import procs
 from .run import Side, StepFailed, python_worker
 
 SCALE_NAMES = ("aio", "aio-tuned", "aioquic", "qh3")
@@ -60,6 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-scale", action="store_true", help="skip these workloads")
     group.add_argument("--scale-contenders", type=lambda t: report.parse_names(t, SCALE_NAMES, "scale contender"),
                        metavar="LIST", help=f"among {','.join(SCALE_NAMES)} (default: all)")
+    group.add_argument("--scale-processes", type=procs.parse_processes, metavar="LIST",
+                       default=list(procs.DEFAULT_PROCESSES),
+                       help="connections/s against N asyncssl server processes sharing a port (reuse_port=True), "
+                            "C clients in parallel sharing --scale-connections, for each N in LIST (default "
+                            f"{','.join(map(str, procs.DEFAULT_PROCESSES))}; 'none' skips it); for the aio and "
+                            "aio-tuned contenders selected")
+    group.add_argument("--scale-process-clients", type=int, default=procs.CLIENT_PROCESSES, metavar="N",
+                       help=f"C client processes of that workload, whatever N (default {procs.CLIENT_PROCESSES})")
+    group.add_argument("--scale-processes-only", action="store_true",
+                       help="run only the N-server-processes workload (implies --scale-only)")
 
 
 def finish_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -71,6 +84,14 @@ def finish_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         args.idle_seconds = QUICK_IDLE if args.quick else DEFAULT_IDLE
     if min(args.scale_connections, args.latency_rounds) < 1 or args.idle_seconds <= 0:
         parser.error("--scale-connections and --latency-rounds must be >= 1, --idle-seconds > 0")
+    if args.scale_process_clients < 1:
+        parser.error("--scale-process-clients must be >= 1")
+    if args.scale_processes_only:
+        if args.no_scale:
+            parser.error("--scale-processes-only and --no-scale exclude each other")
+        if not args.scale_processes:
+            parser.error("--scale-processes-only needs at least one process count")
+        args.scale_only = True
     if args.scale_only and args.no_scale:
         parser.error("--scale-only and --no-scale exclude each other")
 
@@ -90,11 +111,16 @@ def measure(args: argparse.Namespace, certs: Any, progress: report.Progress) -> 
     """Every repetition: for each contender, the connections/s step (two processes) and
     the latency step (one process)."""
     names = list(args.scale_contenders or SCALE_NAMES)
+    if args.scale_processes_only:
+        names = procs.configs_of(names)
     unavailable = _unavailable(names)
     names = [n for n in names if n not in unavailable]
     for name, why in unavailable.items():
         progress.note(f"{SCALE_LABELS[name]}: not measured — {why}")
     env = isolate.child_environment(None)
+    processes = procs.measure(args, certs, env, names, progress)
+    if args.scale_processes_only:
+        names = []
     runs: dict[str, list[dict[str, Any] | None]] = {n: [] for n in names}
     latency: dict[str, list[dict[str, Any] | None]] = {n: [] for n in names}
     failed: dict[str, str] = {}
@@ -136,7 +162,8 @@ def measure(args: argparse.Namespace, certs: Any, progress: report.Progress) -> 
                 progress.step(f"{label} connect p50 {statistics.median(result['connect_ms']):.2f} ms, "
                               f"p99 {_p99(result['connect_ms']):.2f} ms; echo p50 "
                               f"{statistics.median(result['echo_ms']):.2f} ms")
-    return {"names": names, "unavailable": unavailable, "runs": runs, "latency": latency, "failed": failed}
+    return {"names": names, "unavailable": unavailable, "runs": runs, "latency": latency, "failed": failed,
+            "processes": processes}
 
 
 def _client_argv(job: dict[str, Any], port: int) -> list[str]:
@@ -227,6 +254,7 @@ def summarize(args: argparse.Namespace, measured: dict[str, Any]) -> dict[str, A
         "load_average_1min": [r.get("load_average_1min") for n in names for r in runs[n] if r],
         "failed": measured["failed"],
         "targets": targets,
+        "processes": procs.summarize(args, measured["processes"]),
     }
 
 
@@ -238,6 +266,9 @@ def _summary(values: list[float]) -> dict[str, Any]:
 def emit(data: dict[str, Any]) -> None:
     s, results = data["settings"], data["results"]
     names = [n for n in SCALE_NAMES if data["contenders"].get(n, {}).get("available")]
+    if not names and data.get("processes") is not None:   # --scale-processes-only
+        procs.emit(data["processes"])
+        return
     print(f"\nQUIC at scale — {s['connections']} connections opened one after another, one {s['echo_bytes']}-byte "
           f"stream echo each, all kept open (two processes); connect latency over {s['latency_rounds']} sequential "
           f"connects in one process; {s['repeat']} repetition(s); medians\n")
@@ -274,6 +305,7 @@ def emit(data: dict[str, Any]) -> None:
                               [False, False, True, False, False]))
     for name, why in data["failed"].items():
         print(f"\n{name} FAILED: {why}")
+    procs.emit(data.get("processes"))
 
 
 def run_alone(args: argparse.Namespace, directory: Path, progress: report.Progress) -> int:

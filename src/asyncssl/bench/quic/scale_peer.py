@@ -13,6 +13,14 @@ closes first.
 ``latency``: client and server in one process, on one loop (as ``aio.quic_connect`` is
 measured in the issue): sequential connects, each followed by one 64-byte echo, each
 connection closed after its echo; the connect and echo times of every round.
+
+The multi-process server (``until_signal``, asyncssl only; ``procs.py`` runs N of them with
+``reuse_port`` on one port, the clients being ``quic_connect_bench``): it warms up on a
+private port of its own (one connect and echo, so that no client pays for first-use
+costs and no warm-up has to reach each process through the kernel's hashing), binds
+the shared port, prints ``READY <port>``, then serves the same echo. SIGUSR1 starts its
+CPU window (it answers ``MARK``); SIGTERM ends it: it closes and reports its CPU seconds
+and how many echoes it served.
 """
 
 from __future__ import annotations
@@ -84,8 +92,70 @@ def _tracemalloc_top(state: dict[str, Any], lines: int = 12) -> list[str]:
 # --- servers -----------------------------------------------------------------------------------
 
 
-def server(contender: str, certfile: str, keyfile: str, ready: Ready, validate: bool = True, shards: int = 1) -> Result:
+def server(contender: str, certfile: str, keyfile: str, ready: Ready, validate: bool = True, shards: int = 1,
+           reuse_port: bool = False, port: int = 0, until_signal: bool = False, cafile: str | None = None) -> Result:
+    if until_signal:
+        if contender != "aio" or cafile is None:
+            raise ValueError("the multi-process server is asyncssl's (contender 'aio') and needs a cafile")
+        return asyncio.run(_signalled_server(certfile, keyfile, cafile, ready, validate, shards, reuse_port, port))
+    if reuse_port or port:
+        raise ValueError("reuse_port and a fixed port are for the multi-process server (until_signal)")
     return asyncio.run(_server(contender, certfile, keyfile, ready, validate, shards))
+
+
+CLOSE_TIMEOUT = 5.0  # seconds a signalled server waits for its connections to close
+
+
+async def _signalled_server(certfile: str, keyfile: str, cafile: str, ready: Ready, validate: bool, shards: int,
+                            reuse_port: bool, port: int) -> Result:
+    import signal
+
+    from ... import aio
+    from .common import asyncssl_server_context
+
+    payload = bytes(range(ECHO_SIZE))
+    async with AsyncExitStack() as warm:  # first-use costs (both sides' code paths), on a port of our own
+        warm_port, _ = await _start_server("aio", certfile, keyfile, {"rss_before": 0, "done": asyncio.Event()},
+                                           warm, validate, 1)
+        echo, close = await _Client("aio", warm_port, cafile).connect()
+        if await echo(payload) != payload:
+            raise RuntimeError("wrong echo on the warm-up connection")
+        await close()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    window = {"cpu0": time.process_time(), "wall0": time.perf_counter(), "echoes0": 0}
+    echoes = [0]
+
+    def mark() -> None:
+        window.update(cpu0=time.process_time(), wall0=time.perf_counter(), echoes0=echoes[0])
+        print("MARK", flush=True)
+
+    loop.add_signal_handler(signal.SIGUSR1, mark)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        data = await reader.read(ECHO_SIZE)
+        writer.write(data)
+        writer.write_eof()
+        echoes[0] += 1
+
+    srv = await aio.quic_serve(HOST, port, context=asyncssl_server_context(certfile, keyfile), alpn=[ALPN],
+                               stream_handler=handler, validate_address=validate, shards=shards,
+                               reuse_port=reuse_port)
+    try:
+        ready(srv.sockets[0].getsockname()[1])
+        await stop.wait()
+        cpu, wall = time.process_time() - window["cpu0"], time.perf_counter() - window["wall0"]
+    finally:
+        srv.close()
+        try:
+            # the C clients exit without closing: their connections are only abandoned
+            await asyncio.wait_for(srv.wait_closed(), CLOSE_TIMEOUT)
+        except asyncio.TimeoutError:
+            pass
+    return {"contender": "aio", "version": version("aio"), "pid": os.getpid(), "cpu": cpu, "wall": wall,
+            "echoes": echoes[0] - int(window["echoes0"]), "validate": validate, "shards": shards,
+            "reuse_port": reuse_port}
 
 
 async def _server(contender: str, certfile: str, keyfile: str, ready: Ready, validate: bool, shards: int) -> Result:

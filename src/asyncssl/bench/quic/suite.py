@@ -11,7 +11,8 @@
     growth per connection.
 (c-f) QUIC at scale (``scale.py``), asyncssl.aio against aioquic and qh3: connections/s
     (sequential connects + one 64-byte echo each, all kept open), connect latency p50/p99
-    in one process, server RSS per idle connection, idle CPU of a server holding them.
+    in one process, server RSS per idle connection, idle CPU of a server holding them;
+    and connections/s against N server processes sharing a port (``procs.py``).
 (g) ``--hold N`` (``hold.py``, runs alone): one server holding N idle connections opened by
     several client processes; its CPU over windows long enough to include the keep-alives.
 

@@ -38,7 +38,8 @@ def _entry(job: dict[str, Any]) -> tuple[Callable[..., Result], tuple[Any, ...]]
 
         if role == "scale-server":
             return scale_peer.server, (contender, job["certfile"], job["keyfile"], _ready, job.get("validate", True),
-                                   job.get("shards", 1))
+                                       job.get("shards", 1), job.get("reuse_port", False), job.get("port", 0),
+                                       job.get("until_signal", False), job.get("cafile"))
         if role == "scale-client":
             return scale_peer.client, (contender, job["port"], job["cafile"], job["connections"], job["idle"])
         return scale_peer.latency, (contender, job["certfile"], job["keyfile"], job["cafile"], job["rounds"],
