@@ -294,3 +294,65 @@ asyncio.run(main())
 
     answers = run(scenario(), 90)
     assert len(answers) == 24 and set(answers) == {b"parent", b"child"}, answers
+
+
+def test_keepalives_hold_an_idle_connection_past_its_idle_timeout(contexts):
+    """The client asks for a 1.5 s idle timeout (the smaller request wins); OpenSSL then
+    PINGs every half of it, which needs the adapter's timers on both sides: after 4 s
+    without a byte of application data the connection is still open on both ends."""
+    sctx, cctx = contexts()
+    server_conns = []
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo,
+                                      connection_handler=server_conns.append)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            conn = await aio.quic_connect("127.0.0.1", port, alpn=[ALPN], context=cctx, server_hostname="localhost",
+                                          idle_timeout=1.5)
+            await _until(lambda: server_conns)
+            negotiated = SSL.VALUE_CLASS_FEATURE_NEGOTIATED
+            assert conn.connection.get_value_uint(SSL.VALUE_QUIC_IDLE_TIMEOUT, value_class=negotiated) == 1500
+            assert server_conns[0].connection.get_value_uint(SSL.VALUE_QUIC_IDLE_TIMEOUT,
+                                                             value_class=negotiated) == 1500
+            await asyncio.sleep(4.0)
+            assert conn.get_conn_close_info() is None and server_conns[0].get_conn_close_info() is None
+            assert await _roundtrip(conn, b"still here") == b"still here"
+            conn.close()
+            await conn.wait_closed()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+
+
+def test_a_server_connection_idle_timeout_cannot_be_set_and_the_error_says_why(contexts):
+    sctx, cctx = contexts()
+    errors = []
+
+    def on_connection(qconn):
+        try:
+            qconn.connection.set_value_uint(SSL.VALUE_QUIC_IDLE_TIMEOUT, 0)
+        except SSL.Error as exc:
+            errors.append(exc)
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], connection_handler=on_connection)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with _connect(port, cctx):
+                await _until(lambda: errors)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+    assert "fixed when the client's first packet arrives" in str(errors[0])
+
+
+@pytest.mark.parametrize("idle_timeout", [-1, float("nan"), float("inf"), True, "30"])
+def test_bad_idle_timeout_is_a_clear_error(contexts, idle_timeout):
+    _, cctx = contexts()
+    with pytest.raises(ValueError, match="idle_timeout"):
+        aio.quic_connect("127.0.0.1", 4433, alpn=[ALPN], context=cctx, idle_timeout=idle_timeout)

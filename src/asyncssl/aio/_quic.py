@@ -902,18 +902,28 @@ class _ClientConnect:
 
 
 def quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL.Context | None = None,
-                 server_hostname: str | None = None, limit: int = 2**16) -> _ClientConnect:
+                 server_hostname: str | None = None, limit: int = 2**16,
+                 idle_timeout: float | None = None) -> _ClientConnect:
     """Connect a QUIC client; ``await`` it (or ``async with``) for a :class:`QuicConnection`.
 
     `alpn` is required by QUIC. Without `context`, ``create_default_context("client",
     quic=True)`` is used: certificate and hostname verification on.
+
+    `idle_timeout` (seconds; default OpenSSL's 30): the idle timeout this client asks for
+    (``SSL_VALUE_QUIC_IDLE_TIMEOUT``). The connection uses the smaller of the two sides'
+    requests, so a client can shorten it but not lengthen it past the server's; 0 asks for
+    none. While a connection is idle OpenSSL sends a PING every half of it (at most 25 s),
+    so an open connection is kept open as long as the loop runs.
     """
-    return _ClientConnect(_quic_connect(host, port, alpn=alpn, context=context,
-                                        server_hostname=server_hostname, limit=limit))
+    if idle_timeout is not None and (isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float))
+                                     or not 0 <= idle_timeout < 2**52):
+        raise ValueError("idle_timeout must be None or a number of seconds >= 0")
+    return _ClientConnect(_quic_connect(host, port, alpn=alpn, context=context, server_hostname=server_hostname,
+                                        limit=limit, idle_timeout=idle_timeout))
 
 
 async def _quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL.Context | None,
-                       server_hostname: str | None, limit: int) -> QuicConnection:
+                       server_hostname: str | None, limit: int, idle_timeout: float | None) -> QuicConnection:
     if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
         raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
     loop = asyncio.get_running_loop()
@@ -930,6 +940,8 @@ async def _quic_connect(host: str, port: int, *, alpn: list[bytes], context: SSL
             if not is_ip_literal(name):
                 conn.set_tlsext_host_name(name.encode("idna"))
             conn.set1_host(name)
+        if idle_timeout is not None:
+            conn.set_value_uint(SSL.VALUE_QUIC_IDLE_TIMEOUT, round(idle_timeout * 1000))
         conn.set_connect_state()
     except BaseException:
         sock.close()

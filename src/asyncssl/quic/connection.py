@@ -102,6 +102,15 @@ __all__ = ["QuicPart", "ConnCloseInfo", "QuicConnectionClosedError", "Stream", "
 
 _T = TypeVar("_T")
 _UINT64_MAX = (1 << 64) - 1
+_VLINT_MAX = (1 << 62) - 1   # the largest QUIC variable-length integer: larger values are refused as invalid
+# A server connection exists in Python only once the client's first Initial made it, and
+# OpenSSL writes the server's transport parameters (its idle timeout among them) while
+# handling that Initial; the pending-connection callback runs under the engine lock, where
+# an SSL call on the connection would deadlock. So OpenSSL 3.5 leaves no moment to set it.
+_SERVER_IDLE_TIMEOUT_FIXED = ("a server connection's idle timeout is fixed when the client's first packet "
+                              "arrives, before the connection is accepted; OpenSSL 3.5 has no call to set it "
+                              "for a listener's connections (its default, 30 s, applies; the client may ask "
+                              "for less)")
 _WOULD_BLOCK = (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE)
 _SERVER_CONTEXT_MESSAGE = ("a QUIC server Context makes connections through a listener: "
                            "SSL.Listener(context, udp_socket).accept_connection(), not SSL.Connection(...)")
@@ -559,4 +568,9 @@ class QuicPart:
             raise ValueError("value must be an int between 0 and 2**64 - 1")
         clear_errors()
         if lib.SSL_set_value_uint(ptr, value_class, kind, value) != 1:
-            raise quic_error_from_queue(ptr, f"SSL_set_value_uint(class {value_class}, id {kind})")
+            why = None
+            if kind == lib.SSL_VALUE_QUIC_IDLE_TIMEOUT and value <= _VLINT_MAX:
+                # OpenSSL fixes the request once its transport parameters are made.
+                why = (_SERVER_IDLE_TIMEOUT_FIXED if conn._quic is not None and conn._quic.is_server
+                       else "the idle timeout can only be set before the connection starts (before connect)")
+            raise quic_error_from_queue(ptr, f"SSL_set_value_uint(class {value_class}, id {kind})", why)

@@ -6,7 +6,9 @@
 (d) server RSS per idle connection: the server's RSS with all of them open minus its RSS
     after one warm-up connection, over the number of connections.
 (e) idle CPU: the server's CPU time while it holds all of them idle for ``--idle-seconds``
-    (the client idles too), as a share of one core; it must sleep.
+    (the client idles too), as a share of one core; it must sleep. The default window
+    (16 s) covers one keep-alive round of every connection (OpenSSL PINGs an idle
+    connection every 15 s); ``bench quic --hold N`` (``hold.py``) measures longer.
 (f) connect latency: client and server in one process on one loop, sequential connects
     (each followed by one echo, then closed); p50 and p99 of the connect, p50 of the echo.
 (g) connections/s against N server processes sharing a port (``reuse_port=True``), the
@@ -37,7 +39,9 @@ SCALE_LABELS = {"aio": "asyncssl asyncio", "aio-tuned": "asyncssl asyncio, tuned
                 "qh3": "qh3"}
 DEFAULT_CONNECTIONS, QUICK_CONNECTIONS = 500, 20
 DEFAULT_ROUNDS, QUICK_ROUNDS = 200, 10
-DEFAULT_IDLE, QUICK_IDLE = 2.0, 0.3
+# 16 s: a window shorter than OpenSSL's keep-alive period (a PING every 15 s, half of its
+# 30 s idle timeout) can miss every keep-alive and measure a server that never wakes.
+DEFAULT_IDLE, QUICK_IDLE = 16.0, 0.3
 STEP_TIMEOUT = 300.0
 TUNED_SHARDS = 4  # aio-tuned: quic_serve(validate_address=False, shards=4)
 
