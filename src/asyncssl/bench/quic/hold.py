@@ -34,7 +34,6 @@ from .run import StepFailed, _await_ready, _result, _tail, python_worker
 HOLD_NAMES = ("aio", "aio-tuned", "aioquic", "qh3")
 HOLD_LABELS = {"aio": "asyncssl asyncio", "aio-tuned": "asyncssl asyncio, tuned", "aioquic": "aioquic", "qh3": "qh3"}
 DEFAULT_CLIENTS, DEFAULT_WINDOWS, DEFAULT_WINDOW_SECONDS = 4, 4, 10.0
-TUNED_SHARDS = 8   # aio-tuned here: quic_serve(validate_address=False, shards=8)
 IDLE_TARGET = 1.0  # the issue's target: % of one core while idle
 OPEN_TIMEOUT = 1800.0   # opening thousands of connections can take minutes on a loaded machine
 
@@ -62,7 +61,7 @@ def finish_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) 
 
 def measure_one(name: str, args: argparse.Namespace, certs: Any, env: dict[str, str]) -> dict[str, Any]:
     """One server and its clients; the server's result with the clients' added."""
-    contender, validate, shards = ("aio", False, TUNED_SHARDS) if name == "aio-tuned" else (name, True, 1)
+    contender, validate, shards = ("aio", False, args.tuned_shards) if name == "aio-tuned" else (name, True, 1)
     shares = [args.hold // args.hold_clients + (1 if i < args.hold % args.hold_clients else 0)
               for i in range(args.hold_clients)]
     job = {"contender": contender, "role": "hold-server", "certfile": str(certs.certfile),
@@ -146,6 +145,7 @@ def summarize(args: argparse.Namespace, runs: dict[str, dict[str, Any] | None]) 
         entry["status"] = "PASS" if entry["idle_cpu_percent"] <= IDLE_TARGET else "MISS"
         rows[name] = entry
     return {"settings": {"connections": args.hold, "clients": args.hold_clients, "windows": args.hold_windows,
+                         "tuned": f"quic_serve(validate_address=False, shards={args.tuned_shards})",
                          "window_seconds": args.hold_window_seconds,
                          "transport": "UDP over 127.0.0.1; one server process, client processes beside it"},
             "results": rows, "raw": runs}
@@ -167,6 +167,8 @@ def emit(data: dict[str, Any]) -> None:
     print(report.format_table(["contender", "open s", "conn/s", "KiB/conn", "idle CPU %", "per window %",
                                "still open", "wakeups/s", "one listener tick", "runs on"], rows,
                               [False, True, True, True, True, False, True, True, False, False]))
+    if "aio-tuned" in data["results"]:
+        print(f"tuned: {s['tuned']}")
     print(f"\nidle server CPU <= {IDLE_TARGET:g}% of a core (a report, not a test): "
           + ", ".join(f"{e['label']} {e['status']}" for e in data["results"].values()))
     for name, why in data.get("failed", {}).items():
