@@ -160,10 +160,12 @@ def test_aio_names():
 
 def test_quic_at_scale_settings():
     assert {"validate_address", "shards", "max_handshaking", "reuse_port"} <= set(_params(aio.quic_serve))
-    for name in ("listeners", "handshaking"):
+    for name in ("listeners", "handshaking", "refused_handshakes"):
         assert hasattr(aio.QuicServer, name), name
-    assert "refused_handshakes" in aio.QuicServer.__annotations__
     assert callable(SSL.Context.set1_groups_list)
+    assert "idle_timeout" in _params(aio.quic_connect)
+    assert {"validate_address", "max_handshaking"} <= set(_params(SSL.Listener.__init__))
+    assert "refused_handshakes" in SSL.Listener.__slots__
 
 
 def test_fused_and_socket_mode_bulk_calls():

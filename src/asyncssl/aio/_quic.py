@@ -54,7 +54,6 @@ _CLOSE_FLUSH_LIMIT = 5.0  # seconds a closing connection may spend flushing stre
 # would fill the connection's flow-control window and starve the streams being read.
 _MAX_UNACCEPTED_STREAMS = 100
 _STREAM_REFUSED = 0x102  # the reset code of a stream refused because too many were waiting
-_CONNECTION_REFUSED = 0x2  # CONNECTION_REFUSED (RFC 9000 20.1), sent as the application code: the server is full
 _HANDLER_FAILED = 0x101  # the stream reset code when its stream_handler raised or was cancelled
 # What can happen to an idle connection (handshake done, no stream): the peer opens a
 # stream, or the connection ends (closed by the peer, idle timeout).
@@ -972,20 +971,16 @@ class QuicServer:
     """A QUIC server: one ``SSL.Listener`` per UDP socket (one, or `shards` sharing a port),
     serving all their connections."""
 
-    refused_handshakes: int   # connections refused because max_handshaking were under way
-
     def __init__(self, ports: list[_Port], listeners: list[SSL.Listener], alpn: list[bytes],
-                 stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None, limit: int,
-                 max_handshaking: int | None = None) -> None:
+                 stream_handler: StreamHandler | None, connection_handler: ConnectionHandler | None,
+                 limit: int) -> None:
         self._ports = ports
         self._listeners = listeners
         self._alpn = list(alpn)
         self._stream_handler = stream_handler
         self._connection_handler = connection_handler
         self._limit = limit
-        self._max_handshaking = max_handshaking
         self._closed = ports[0].loop.create_future()
-        self.refused_handshakes = 0
         for port, listener in zip(ports, listeners, strict=True):
             port.on_tick = functools.partial(self._accept, port, listener)
 
@@ -1006,6 +1001,11 @@ class QuicServer:
     def connections(self) -> list[QuicConnection]:
         return [conn for port in self._ports for conn in port.connections]
 
+    @property
+    def refused_handshakes(self) -> int:
+        """Connections refused because max_handshaking were under way (the listeners' count)."""
+        return sum(listener.refused_handshakes for listener in self._listeners)
+
     def handshaking(self) -> int:
         """Connections accepted whose handshake is still under way (half-open)."""
         return sum(1 for port in self._ports for conn in port.connections if not conn._handshake.done())
@@ -1023,9 +1023,6 @@ class QuicServer:
             if conn is None:
                 break
             progress = True
-            if self._max_handshaking is not None and self.handshaking() >= self._max_handshaking:
-                self._refuse_handshake(conn)
-                continue
             handler = self._stream_handler
             if handler is None and self._connection_handler is None:
                 handler = _refuse_streams
@@ -1033,20 +1030,6 @@ class QuicServer:
             port.add(qconn)
             qconn._handshake.add_done_callback(functools.partial(self._on_handshake, qconn))
         return progress
-
-    def _refuse_handshake(self, conn: SSL.Connection) -> None:
-        """The bound on half-open connections is reached: close this one at once
-        (CONNECTION_CLOSE with CONNECTION_REFUSED, sent before the connection is freed)."""
-        if not self.refused_handshakes:
-            log.warning("QUIC server: %d handshakes under way (max_handshaking): refusing new connections "
-                        "until some complete", self._max_handshaking)
-        self.refused_handshakes += 1
-        try:
-            conn.shutdown_ex(app_error_code=_CONNECTION_REFUSED, reason=b"server busy", rapid=True, block=False)
-            conn.handle_events()
-        except SSL.Error:
-            pass
-        conn.close()
 
     def _on_handshake(self, qconn: QuicConnection, future: asyncio.Future[None]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -1122,9 +1105,10 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
       (each with ``reuse_port=True``) can serve the same port; the kernel keeps each client
       address on one process (OpenSSL's QUIC has no connection migration to break that).
     - `max_handshaking` (default 1000, None = unbounded): at most that many connections
-      in their handshake (half-open) at once; a new one beyond it is closed at once with
-      CONNECTION_REFUSED (``refused_handshakes`` counts them). With address validation on,
-      each of them has proved its address.
+      in their handshake (half-open) at once (shared evenly among the shards: each
+      listener enforces its share, ``SSL.Listener(max_handshaking=)``); a new one beyond it
+      is closed at once with CONNECTION_REFUSED (``refused_handshakes`` counts them). With
+      address validation on, each of them has proved its address.
     """
     if not alpn or not all(isinstance(p, bytes) and p for p in alpn):
         raise ValueError("QUIC requires ALPN: pass alpn=[b'protocol', ...] (a list of non-empty bytes)")
@@ -1140,6 +1124,8 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
         # (A server Context is frozen only by a Listener, which needs a select callback: so
         # one without a callback is never frozen here.)
         context.set_alpn_select_callback(functools.partial(_select_alpn, tuple(alpn)))
+    # Each shard's listener enforces its share of the bound at accept time.
+    per_shard_bound = None if max_handshaking is None else -(-max_handshaking // shards)
     loop = asyncio.get_running_loop()
     family, address = await _addrinfo(host, port, flags=socket.AI_PASSIVE)
     socks: list[socket.socket] = []
@@ -1153,7 +1139,8 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind(address)
             address = sock.getsockname()  # the port the first one got, for the others
-            listener = SSL.Listener(context, sock, validate_address=validate_address)
+            listener = SSL.Listener(context, sock, validate_address=validate_address,
+                                    max_handshaking=per_shard_bound)
             listeners.append(listener)
             listener.set_blocking_mode(False)
     except BaseException:
@@ -1163,7 +1150,7 @@ async def quic_serve(host: str, port: int, *, context: SSL.Context, alpn: list[b
             sock.close()
         raise
     ports = [_Port(loop, listener, sock) for listener, sock in zip(listeners, socks, strict=True)]
-    server = QuicServer(ports, listeners, alpn, stream_handler, connection_handler, limit, max_handshaking)
+    server = QuicServer(ports, listeners, alpn, stream_handler, connection_handler, limit)
     for port_ in ports:
         port_.start()
     return server

@@ -205,6 +205,14 @@ class QuicPart:
         lib.SSL_free(ptr)
         self.set_server_modes(conn)
 
+    @staticmethod
+    def still_handshaking(conn: Connection) -> bool:
+        """Whether `conn` is open and its handshake not finished (a half-open connection)."""
+        if conn.closed:
+            return False
+        ptr = conn._ssl
+        return lib.SSL_is_init_finished(ptr) != 1 and get_conn_close_info(ptr) is None
+
     def set_server_modes(self, conn: Connection) -> None:
         # The listener's connections do not inherit the SSL_CTX modes: give them the
         # Context's (pyOpenSSL's defaults: partial writes, moving write buffer). Not in

@@ -30,6 +30,7 @@ imports it, so there is no import cycle and no late import.
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 import time
 import weakref
@@ -49,6 +50,8 @@ from .udp_socket import attach_udp_socket, check_socket_open, check_udp_socket
 __all__ = ["Listener", "register_connection_factory"]
 
 _PENDING_MAX_AGE = 300.0   # a handshake never takes that long: older entries were discarded
+_CONNECTION_REFUSED = 0x2  # CONNECTION_REFUSED (RFC 9000 20.1), sent as the application code: the server is full
+log = logging.getLogger("asyncssl.quic")
 _contexts: weakref.WeakValueDictionary[int, object] = weakref.WeakValueDictionary()
 _context_keys = itertools.count(1)
 # The live listeners by the fd OpenSSL uses for them (their own duplicate, so unique while
@@ -102,12 +105,29 @@ class Listener(QuicEventMethods):
     Corresponds to ``SSL_new_listener`` + ``SSL_set_fd`` (on a duplicate fd) + ``SSL_listen``. Address
     validation (a Retry round trip for clients without a token) is on unless
     ``validate_address=False`` (``SSL_LISTENER_FLAG_NO_VALIDATE``).
+
+    `max_handshaking` (default 1000, None = unbounded) bounds the half-open connections
+    a non-blocking ``accept_connection`` hands out: while that many accepted connections
+    are still in their handshake, the next one is closed at once (CONNECTION_REFUSED as
+    the application code, which the client sees as APPLICATION_ERROR since the handshake
+    is not done, RFC 9000 10.2.3; ``refused_handshakes`` counts them) and the one after it
+    is returned. (It is done at
+    accept time: refusing from OpenSSL's pending-connection callback hangs OpenSSL 3.5,
+    which frees the connection there with its engine lock held.) A blocking accept
+    finishes each handshake itself, so it never has more than one.
     """
 
     __slots__ = ("_ssl", "_guard", "_context", "_socket", "_fd", "_connections", "_pending", "_closed",
-                 "__weakref__")
+                 "_max_handshaking", "_handshaking", "refused_handshakes", "__weakref__")
 
-    def __init__(self, context: Any, udp_socket: socket.socket, *, validate_address: bool = True) -> None:
+    def __init__(self, context: Any, udp_socket: socket.socket, *, validate_address: bool = True,
+                 max_handshaking: int | None = 1000) -> None:
+        if max_handshaking is not None and (isinstance(max_handshaking, bool) or not isinstance(max_handshaking, int)
+                                            or max_handshaking < 1):
+            raise ValueError("max_handshaking must be None or an int >= 1")
+        self._max_handshaking = max_handshaking
+        self._handshaking: weakref.WeakSet[Any] = weakref.WeakSet()   # accepted, handshake not finished
+        self.refused_handshakes = 0
         self._ssl: CData = None
         self._guard: CData = CLOSED_GUARD
         self._closed = True
@@ -233,13 +253,16 @@ class Listener(QuicEventMethods):
             clear_errors()
             cptr = lib.SSL_accept_connection(ptr, lib.SSL_ACCEPT_CONNECTION_NO_BLOCK)
             if cptr != ffi.NULL:
-                break
+                conn = self._adopt(cptr)
+                if want_block or not self._over_handshake_bound(conn):
+                    break
+                self._refuse_handshake(conn)
+                continue
             if lib.ERR_peek_error() != 0:
                 raise quic_error_from_queue(None, "SSL_accept_connection")
             if not want_block:
                 return None
             self._wait(None, streak)
-        conn = self._adopt(cptr)
         if want_block:
             try:
                 conn._quic_handshake(True)
@@ -247,6 +270,32 @@ class Listener(QuicEventMethods):
                 conn.close()
                 raise
         return conn
+
+    def _over_handshake_bound(self, conn: Any) -> bool:
+        """Whether `conn` (just accepted, non-blocking) would exceed max_handshaking; if not,
+        it is counted while its handshake runs."""
+        if self._max_handshaking is None or not conn._quic.still_handshaking(conn):
+            return False
+        for other in [c for c in self._handshaking if not c._quic.still_handshaking(c)]:
+            self._handshaking.discard(other)
+        if len(self._handshaking) >= self._max_handshaking:
+            return True
+        self._handshaking.add(conn)
+        return False
+
+    def _refuse_handshake(self, conn: Any) -> None:
+        """Close a connection beyond max_handshaking at once: CONNECTION_CLOSE with
+        CONNECTION_REFUSED, sent before the connection is freed."""
+        if not self.refused_handshakes:
+            log.warning("QUIC listener: %d handshakes under way (max_handshaking): refusing new connections "
+                        "until some complete", self._max_handshaking)
+        self.refused_handshakes += 1
+        try:
+            conn.shutdown_ex(app_error_code=_CONNECTION_REFUSED, reason=b"server busy", rapid=True, block=False)
+            conn.handle_events()
+        except Error:
+            pass
+        conn.close()
 
     def _adopt(self, cptr: CData) -> Any:
         """The Connection for `cptr`, just returned by ``SSL_accept_connection``."""
