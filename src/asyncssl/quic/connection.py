@@ -579,6 +579,6 @@ class QuicPart:
             why = None
             if kind == lib.SSL_VALUE_QUIC_IDLE_TIMEOUT and value <= _VLINT_MAX:
                 # OpenSSL fixes the request once its transport parameters are made.
-                why = (_SERVER_IDLE_TIMEOUT_FIXED if conn._quic is not None and conn._quic.is_server
+                why = (_SERVER_IDLE_TIMEOUT_FIXED if conn._require_quic().is_server
                        else "the idle timeout can only be set before the connection starts (before connect)")
             raise quic_error_from_queue(ptr, f"SSL_set_value_uint(class {value_class}, id {kind})", why)
