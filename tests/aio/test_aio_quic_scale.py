@@ -307,7 +307,7 @@ def test_keepalives_hold_an_idle_connection_past_its_idle_timeout(contexts):
         server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo,
                                       connection_handler=server_conns.append)
         port = server.sockets[0].getsockname()[1]
-        try:
+        async with server:
             conn = await aio.quic_connect("127.0.0.1", port, alpn=[ALPN], context=cctx, server_hostname="localhost",
                                           idle_timeout=1.5)
             await _until(lambda: server_conns)
@@ -320,9 +320,6 @@ def test_keepalives_hold_an_idle_connection_past_its_idle_timeout(contexts):
             assert await _roundtrip(conn, b"still here") == b"still here"
             conn.close()
             await conn.wait_closed()
-        finally:
-            server.close()
-            await server.wait_closed()
 
     run(scenario())
 
@@ -340,12 +337,8 @@ def test_a_server_connection_idle_timeout_cannot_be_set_and_the_error_says_why(c
     async def scenario():
         server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], connection_handler=on_connection)
         port = server.sockets[0].getsockname()[1]
-        try:
-            async with _connect(port, cctx):
-                await _until(lambda: errors)
-        finally:
-            server.close()
-            await server.wait_closed()
+        async with server, _connect(port, cctx):
+            await _until(lambda: errors)
 
     run(scenario())
     assert "fixed when the client's first packet arrives" in str(errors[0])
