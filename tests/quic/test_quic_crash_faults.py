@@ -220,6 +220,9 @@ def test_quic_ctrl_c_interrupts_blocking_calls(call):
     proc = run_scenario(f"""
         import os, signal, threading, crashkit
         from asyncssl import SSL
+        # A child started from a background job inherits SIGINT ignored (POSIX shells do
+        # that), and Python then installs no KeyboardInterrupt handler: install it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         lst, server, conn, socks = crashkit.connected_pair()
         s = conn.new_stream(); s.send(b"x")
         crashkit.pump([lst, conn], lambda: server.get_accept_stream_queue_len() > 0)
