@@ -14,6 +14,7 @@ from helpers.udp_relay import UdpRelay
 
 from asyncssl import SSL, aio
 from asyncssl.aio import _quic as aio_quic
+from asyncssl.quic.poll import PollGroup
 
 ALPN = b"asyncssl-test"
 pytestmark = pytest.mark.requires("quic_server")
@@ -74,6 +75,52 @@ def test_idle_connections_are_served_when_they_open_a_stream_or_close(contexts):
                 conn.close()
                 await conn.wait_closed()
             await _until(lambda: not server.connections)
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    run(scenario())
+
+
+def test_a_poll_group_reports_exactly_its_members_with_news_after_adds_and_discards(contexts):
+    # More members than the group's first capacity (64: the C array grows), discards at the
+    # front, in the middle and at the end (each moves the last member into the hole): the
+    # group must then report the members whose peer closed, and never a discarded one.
+    sctx, cctx = contexts()
+    count = 70
+
+    async def scenario():
+        server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            clients = []
+            for i in range(count):   # one after another: the server accepts them in this order
+                clients.append(await _connect(port, cctx))
+                assert await _roundtrip(clients[-1], b"%d" % i) == b"%d" % i
+            await _until(lambda: len(server.connections) == count)
+            group = PollGroup(SSL.POLL_EVENT_IS | SSL.POLL_EVENT_EC | SSL.POLL_EVENT_ECD)
+            for i, qconn in enumerate(server.connections):
+                group.add(i, qconn.connection)
+            group.add(5, server.connections[5].connection)   # already a member: no change
+            assert len(group) == count
+            for i in (0, 35, count - 1, 10):
+                group.discard(i)
+            group.discard(35)   # not a member any more: no change
+            assert len(group) == count - 4 and 35 not in group and 36 in group and count - 2 in group
+            assert group.ready() == []   # all idle: nobody has news
+            for i in (35, 20, 50, count - 2):
+                clients[i].close()
+                await clients[i].wait_closed()
+            await _until(lambda: set(group.ready()) == {20, 50, count - 2})
+            for i in (20, 50):
+                group.discard(i)
+            group.add(35, server.connections[0].connection)   # back in, as another member
+            assert len(group) == count - 5
+            still_open = [c for i, c in enumerate(clients) if i not in (35, 20, 50, count - 2)]
+            for conn in still_open:
+                assert await _roundtrip(conn) == b"ping"
+                conn.close()
+                await conn.wait_closed()
         finally:
             server.close()
             await server.wait_closed()

@@ -115,46 +115,72 @@ class PollGroup:
     it is looked at) returns those with any of `events`. Members are ``key -> obj`` (obj
     a QUIC Connection, Stream or Listener; `key` what :meth:`ready` returns, e.g. the
     application's wrapper). Events are level-triggered, so a member that was reported
-    and not handled is reported again. The C array is rebuilt only when the membership
-    changes, and the guards it points to are held alive by the group (a closed member's
-    guard refuses, and the member is then reported, so that its owner finds out with an
-    ordinary call).
+    and not handled is reported again.
+
+    The C array of guards is kept up to date in place: ``add`` appends, ``discard`` moves
+    the last member into the hole, both O(1). (Rebuilding it on every change made a
+    server that opens connections while it holds thousands pay for all of them each time
+    one came or went.) The guards it points to are held alive by the group (a closed
+    member's guard refuses, and the member is then reported, so that its owner finds out
+    with an ordinary call).
     """
+
+    _FIRST_CAPACITY = 64
 
     def __init__(self, events: int) -> None:
         self._events = events
-        self._members: dict[Any, Any] = {}
-        self._snapshot: tuple[list[Any], list[CData], CData, CData] | None = None
+        # Position i of each list is one member: its key, its guard (held alive), and
+        # _slots[i] the guard's pointer as the C call reads it. _index: key -> i.
+        self._keys: list[Any] = []
+        self._guards: list[CData] = []
+        self._index: dict[Any, int] = {}
+        self._slots: CData = ffi.new("asyncssl_guard *[]", self._FIRST_CAPACITY)
+        self._out: CData = ffi.new("size_t[]", self._FIRST_CAPACITY)
 
     def __len__(self) -> int:
-        return len(self._members)
+        return len(self._keys)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._members
+        return key in self._index
 
     def add(self, key: Any, obj: Any) -> None:
-        if key not in self._members:
-            self._members[key] = obj
-            self._snapshot = None
+        if key in self._index:
+            return
+        n = len(self._keys)
+        if n == len(self._slots):
+            slots = ffi.new("asyncssl_guard *[]", 2 * n)
+            ffi.memmove(slots, self._slots, n * ffi.sizeof("asyncssl_guard *"))
+            self._slots, self._out = slots, ffi.new("size_t[]", 2 * n)
+        guard = obj._guard
+        self._slots[n] = guard
+        self._keys.append(key)
+        self._guards.append(guard)
+        self._index[key] = n
 
     def discard(self, key: Any) -> None:
-        if self._members.pop(key, None) is not None:
-            self._snapshot = None
+        i = self._index.pop(key, None)
+        if i is None:
+            return
+        last = len(self._keys) - 1
+        if i != last:
+            moved = self._keys[last]
+            self._keys[i], self._guards[i], self._slots[i] = moved, self._guards[last], self._slots[last]
+            self._index[moved] = i
+        self._keys.pop()
+        self._guards.pop()
+        self._slots[last] = ffi.NULL
 
     def ready(self) -> list[Any]:
         """The keys of the members that have any of the group's events now (all of them
         where the linked OpenSSL has no SSL_poll)."""
-        if not self._members:
+        keys = self._keys
+        if not keys:
             return []
         if not lib.ASYNCSSL_HAS_SSL_POLL:
-            return list(self._members)
+            return keys[:]
         check_may_enter("PollGroup.ready()")
-        if self._snapshot is None:
-            keys = list(self._members)
-            guards = [obj._guard for obj in self._members.values()]
-            self._snapshot = (keys, guards, ffi.new("asyncssl_guard *[]", guards), ffi.new("size_t[]", len(keys)))
-        keys, _guards, arr, out = self._snapshot
-        count = lib.asyncssl_poll_ready(arr, len(keys), self._events, out)
+        out = self._out
+        count = lib.asyncssl_poll_ready(self._slots, len(keys), self._events, out)
         if count < 0:
             return keys[:]
         return [keys[out[i]] for i in range(count)]

@@ -5,8 +5,11 @@ each, one 64-byte echo each) and keep them open; the server then measures
 `--hold-windows` windows of `--hold-window-seconds` while nothing but the stacks' own
 keep-alive traffic moves (``hold_peer.py``). Reported per contender: the time to open
 them all, the server's RSS per connection, its CPU per window as a share of one core, how
-many connections were still open at the end, and for asyncssl the loop's wakeups per
-second and what one ``SSL_handle_events`` on a listener costs with that many connections.
+many connections were still open at the end, and for asyncssl and the C server the loop's wakeups per
+second, what one ``SSL_handle_events`` on a listener costs with that many connections and
+what one ``SSL_poll`` over them costs (how a pass finds which idle connection has news);
+``c`` is OpenSSL's own server on the same build (``csrc/quic_scale_server.c``: the same
+loop without Python), held by asyncssl clients.
 
 Why the windows are long: with OpenSSL's default idle timeout (30 s, which a QUIC server
 on 3.5 cannot change, see README "QUIC at scale") each side of an idle connection sends a
@@ -31,8 +34,10 @@ from typing import Any
 from .. import isolate, report
 from .run import StepFailed, _await_ready, _result, _tail, python_worker
 
-HOLD_NAMES = ("aio", "aio-tuned", "aioquic", "qh3")
-HOLD_LABELS = {"aio": "asyncssl asyncio", "aio-tuned": "asyncssl asyncio, tuned", "aioquic": "aioquic", "qh3": "qh3"}
+HOLD_NAMES = ("aio", "aio-tuned", "c", "aioquic", "qh3")
+HOLD_LABELS = {"aio": "asyncssl asyncio", "aio-tuned": "asyncssl asyncio, tuned", "c": "OpenSSL's C server",
+               "aioquic": "aioquic", "qh3": "qh3"}
+DEFAULT_CONTENDERS = ("aio", "aio-tuned", "c", "qh3")
 DEFAULT_CLIENTS, DEFAULT_WINDOWS, DEFAULT_WINDOW_SECONDS = 4, 4, 10.0
 IDLE_TARGET = 1.0  # the issue's target: % of one core while idle
 OPEN_TIMEOUT = 1800.0   # opening thousands of connections can take minutes on a loaded machine
@@ -49,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hold-window-seconds", type=float, default=DEFAULT_WINDOW_SECONDS, metavar="S",
                        help=f"length of each window (default {DEFAULT_WINDOW_SECONDS:g})")
     group.add_argument("--hold-contenders", type=lambda t: report.parse_names(t, HOLD_NAMES, "hold contender"),
-                       metavar="LIST", help=f"among {','.join(HOLD_NAMES)} (default aio,aio-tuned,qh3)")
+                       metavar="LIST", help=f"among {','.join(HOLD_NAMES)} (default {','.join(DEFAULT_CONTENDERS)}); c is "
+                            "OpenSSL's own server on the same build (csrc/quic_scale_server.c, the same loop "
+                            "without Python), held by asyncssl clients")
 
 
 def finish_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
@@ -59,15 +66,22 @@ def finish_arguments(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         parser.error("--hold must be at least --hold-clients (each client opens one or more)")
 
 
-def measure_one(name: str, args: argparse.Namespace, certs: Any, env: dict[str, str]) -> dict[str, Any]:
+def measure_one(name: str, args: argparse.Namespace, certs: Any, env: dict[str, str],
+                c_server: str | None = None) -> dict[str, Any]:
     """One server and its clients; the server's result with the clients' added."""
     contender, validate, shards = ("aio", False, args.tuned_shards) if name == "aio-tuned" else (name, True, 1)
     shares = [args.hold // args.hold_clients + (1 if i < args.hold % args.hold_clients else 0)
               for i in range(args.hold_clients)]
-    job = {"contender": contender, "role": "hold-server", "certfile": str(certs.certfile),
-           "keyfile": str(certs.keyfile), "expect": args.hold, "windows": args.hold_windows,
-           "window_seconds": args.hold_window_seconds, "validate": validate, "shards": shards}
-    server = subprocess.Popen(python_worker(job), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    if name == "c":
+        assert c_server is not None   # compiled by run_alone
+        argv = [c_server, str(certs.certfile), str(certs.keyfile), "--hold", str(args.hold),
+                str(args.hold_windows), str(args.hold_window_seconds)]
+        contender = "aio"   # its clients
+    else:
+        argv = python_worker({"contender": contender, "role": "hold-server", "certfile": str(certs.certfile),
+                              "keyfile": str(certs.keyfile), "expect": args.hold, "windows": args.hold_windows,
+                              "window_seconds": args.hold_window_seconds, "validate": validate, "shards": shards})
+    server = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env)
     clients: list[subprocess.Popen[str]] = []
     try:
@@ -142,6 +156,8 @@ def summarize(args: argparse.Namespace, runs: dict[str, dict[str, Any] | None]) 
             entry["tick_us_per_connection_per_listener"] = (
                 sorted(entry["tick_us"])[len(windows) // 2] / (r["connections"] / r["shards"]))
             entry["shards"] = r["shards"]
+        if "poll_us" in windows[0]:
+            entry["poll_us"] = [w["poll_us"] for w in windows]
         entry["status"] = "PASS" if entry["idle_cpu_percent"] <= IDLE_TARGET else "MISS"
         rows[name] = entry
     return {"settings": {"connections": args.hold, "clients": args.hold_clients, "windows": args.hold_windows,
@@ -161,12 +177,14 @@ def emit(data: dict[str, Any]) -> None:
         tick = (f"{sorted(entry['tick_us'])[len(entry['tick_us']) // 2]:.0f} µs "
                 f"({entry['tick_us_per_connection_per_listener'] * 1000:.0f} ns/conn)") if "tick_us" in entry else "—"
         wake = f"{entry['wakeups_per_second']:.0f}" if "wakeups_per_second" in entry else "—"
+        poll = f"{sorted(entry['poll_us'])[len(entry['poll_us']) // 2]:.0f} µs" if "poll_us" in entry else "—"
         rows.append([entry["label"], f"{entry['open_seconds']:.1f}", f"{entry['connections_per_second']:.0f}",
                      f"{entry['rss_per_connection_bytes'] / 1024:.1f}", f"{entry['idle_cpu_percent']:.2f}", windows,
-                     f"{entry['still_open']}/{entry['connections']}", wake, tick, entry["version"]])
+                     f"{entry['still_open']}/{entry['connections']}", wake, tick, poll, entry["version"]])
     print(report.format_table(["contender", "open s", "conn/s", "KiB/conn", "idle CPU %", "per window %",
-                               "still open", "wakeups/s", "one listener tick", "runs on"], rows,
-                              [False, True, True, True, True, False, True, True, False, False]))
+                               "still open", "wakeups/s", "one listener tick", "one SSL_poll over them",
+                               "runs on"], rows,
+                              [False, True, True, True, True, False, True, True, False, True, False]))
     if "aio-tuned" in data["results"]:
         print(f"tuned: {s['tuned']}")
     print(f"\nidle server CPU <= {IDLE_TARGET:g}% of a core (a report, not a test): "
@@ -181,8 +199,15 @@ def run_alone(args: argparse.Namespace, directory: Path, progress: report.Progre
     from .scale import _unavailable
 
     certs = write_certificates(directory)
-    names = list(args.hold_contenders or ("aio", "aio-tuned", "qh3"))
+    names = list(args.hold_contenders or DEFAULT_CONTENDERS)
     unavailable = _unavailable(names)
+    c_server = None
+    if "c" in names:
+        from .procs import compile_program
+
+        c_server, why = compile_program(progress, "quic_scale_server.c")
+        if c_server is None:
+            unavailable["c"] = why or "the C server could not be built"
     for name, why in unavailable.items():
         progress.note(f"{HOLD_LABELS[name]}: not measured — {why}")
     names = [n for n in names if n not in unavailable]
@@ -194,7 +219,7 @@ def run_alone(args: argparse.Namespace, directory: Path, progress: report.Progre
     for name in names:
         label = f"hold {args.hold} {HOLD_LABELS[name]:<24}"
         try:
-            runs[name] = measure_one(name, args, certs, env)
+            runs[name] = measure_one(name, args, certs, env, c_server)
         except StepFailed as exc:
             runs[name] = None
             failed[name] = str(exc)

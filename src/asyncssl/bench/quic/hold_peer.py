@@ -6,8 +6,8 @@ one after another, each with one echo, and keep them all open without sending an
 more. Once the server has seen every echo it measures, window by window, its CPU time
 while the connections are idle — nothing moves but what the QUIC stacks send by
 themselves (keep-alive PINGs and their ACKs) — and, for asyncssl, how often its loop woke
-up and what one ``SSL_handle_events`` on each listener costs with that many connections
-(one C call: OpenSSL's own time). Clients hold until the harness closes their stdin, then say how many of their
+up, what one ``SSL_handle_events`` on each listener costs with that many connections
+(one C call: OpenSSL's own time) and what one ``SSL_poll`` over the idle connections costs. Clients hold until the harness closes their stdin, then say how many of their
 connections were still open when the server had measured: a connection a stack let time out is not idle, it is gone.
 """
 
@@ -62,6 +62,7 @@ async def _server(contender: str, certfile: str, keyfile: str, ready: Ready, exp
                 sample["wakeups"] = _wakeups(srv) - wakeups0
                 sample["connections"] = len(srv.connections)
                 sample["tick_us"] = _tick_us(srv)   # after the window: not inside its CPU time
+                sample["poll_us"] = _poll_us(srv)
             samples.append(sample)
         # Keep serving while the clients count their open connections; the harness closes
         # our stdin when they have.
@@ -85,6 +86,21 @@ def _tick_us(srv: Any) -> float:
             listener.handle_events()
         per_listener.append((time.perf_counter() - t0) / TICK_SAMPLES * 1e6)
     return statistics.median(per_listener)
+
+
+def _poll_us(srv: Any) -> float:
+    """Microseconds of one pass's question to a port's idle connections (one ``SSL_poll``
+    without event handling over all of them, ``PollGroup.ready``): the median over the ports."""
+    per_port = []
+    for port in srv._ports:
+        if port._idle is None:
+            continue
+        port._idle.ready()   # a rebuilt snapshot is not what a pass pays
+        t0 = time.perf_counter()
+        for _ in range(TICK_SAMPLES):
+            port._idle.ready()
+        per_port.append((time.perf_counter() - t0) / TICK_SAMPLES * 1e6)
+    return statistics.median(per_port) if per_port else 0.0
 
 
 def client(contender: str, port: int, cafile: str, connections: int) -> Result:

@@ -30,7 +30,12 @@ is not busy most of the time was fed too slowly, and the ratio says little).
 
 Configurations: asyncssl's defaults (``aio``: Retry, one socket per process) and
 ``aio-tuned``'s ``validate_address=False`` (but one socket per process, ``shards=1``: the
-processes are what is compared), whichever of them ``--scale-contenders`` selects. Ratios
+processes are what is compared); and, as the reference, OpenSSL's own server on the same
+build (``c`` with Retry, ``c-tuned`` without: ``csrc/quic_scale_server.c``, the same
+event loop as aio.quic_serve's without Python), whichever of them ``--scale-contenders``
+selects. With ``--scale-processes 1 --scale-process-clients 1`` it is one C client opening
+connections one after another against one server: a connection's cost with no Python on
+the client side, and with none at all against ``c``. Ratios
 are paired per repetition; the PASS/MISS line is a report, never an assertion.
 """
 
@@ -60,8 +65,14 @@ DEFAULT_PROCESSES = (1, 2)
 CLIENT_PROCESSES = 8
 STEP_TIMEOUT = 300.0
 EXIT_TIMEOUT = 15.0  # seconds for a server to exit after SIGTERM
-CONFIGS = {"aio": {"validate": True, "label": "asyncssl defaults (validate_address=True: Retry)"},
-           "aio-tuned": {"validate": False, "label": "validate_address=False (no Retry)"}}
+CONFIGS = {"aio": {"validate": True, "server": "aio", "label": "asyncssl defaults (validate_address=True: Retry)"},
+           "aio-tuned": {"validate": False, "server": "aio", "label": "validate_address=False (no Retry)"},
+           # OpenSSL's own server (csrc/quic_scale_server.c, the same build, the same loop
+           # without Python): what the OpenSSL under asyncssl allows per connection.
+           "c": {"validate": True, "server": "c", "label": "OpenSSL's C server, address validation on (Retry)"},
+           "c-tuned": {"validate": False, "server": "c",
+                       "label": "OpenSSL's C server, SSL_LISTENER_FLAG_NO_VALIDATE (no Retry)"}}
+C_CONFIGS = tuple(name for name, config in CONFIGS.items() if config["server"] == "c")
 TARGET = 1.7  # connections/s from 1 to 2 server processes
 
 
@@ -83,15 +94,28 @@ def configs_of(names: list[str]) -> list[str]:
     return [n for n in CONFIGS if n in names]
 
 
-def compile_client(progress: report.Progress) -> tuple[str | None, str | None]:
-    """(the quic_connect_bench binary, None) or (None, why it cannot be built)."""
+def compile_program(progress: report.Progress, source: str) -> tuple[str | None, str | None]:
+    """(the binary of csrc/`source`, None) or (None, why it cannot be built)."""
     from ..ccompile import CCompileError, c_source, compile_c, linked_prefix
 
-    progress.note("compiling asyncssl/bench/csrc/quic_connect_bench.c against the linked OpenSSL")
+    progress.note(f"compiling asyncssl/bench/csrc/{source} against the linked OpenSSL")
     try:
-        return str(compile_c(c_source("quic_connect_bench.c"), linked_prefix())), None
+        return str(compile_c(c_source(source), linked_prefix())), None
     except CCompileError as exc:
         return None, str(exc)
+
+
+def server_argv(config: str, certs: Any, port: int, c_server: str | None) -> list[str]:
+    """How to start one server process of `config` on `port` (0: any), sharing it with others."""
+    validate = bool(CONFIGS[config]["validate"])
+    if CONFIGS[config]["server"] == "c":
+        assert c_server is not None   # compiled before any C configuration runs
+        return [c_server, str(certs.certfile), str(certs.keyfile), "--reuse-port", "--port", str(port),
+                *([] if validate else ["--no-validate"])]
+    job = {"contender": "aio", "role": "scale-server", "certfile": str(certs.certfile),
+           "keyfile": str(certs.keyfile), "cafile": str(certs.cafile), "validate": validate, "shards": 1,
+           "reuse_port": True, "port": port, "until_signal": True}
+    return python_worker(job)
 
 
 def per_client(connections: int, clients: int) -> int:
@@ -117,7 +141,7 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 def step(binary: str, certs: Any, env: dict[str, str], processes: int, clients_n: int, connections_each: int,
-         validate: bool, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
+         config: str, c_server: str | None = None, timeout: float = STEP_TIMEOUT) -> dict[str, Any]:
     """One step: N server processes on one port, `clients_n` C clients; every process this
     starts is gone when it returns (killed by its handle if need be)."""
     servers: list[subprocess.Popen[str]] = []
@@ -125,11 +149,8 @@ def step(binary: str, certs: Any, env: dict[str, str], processes: int, clients_n
     try:
         port = 0
         for _ in range(processes):
-            job = {"contender": "aio", "role": "scale-server", "certfile": str(certs.certfile),
-                   "keyfile": str(certs.keyfile), "cafile": str(certs.cafile), "validate": validate, "shards": 1,
-                   "reuse_port": True, "port": port, "until_signal": True}
-            proc = subprocess.Popen(python_worker(job), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    env=env)
+            proc = subprocess.Popen(server_argv(config, certs, port, c_server), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env=env)
             servers.append(proc)
             got = _await_ready(proc)
             if port and got != port:
@@ -196,7 +217,7 @@ def step(binary: str, certs: Any, env: dict[str, str], processes: int, clients_n
     echoes = sum(int(r["echoes"]) for r in server_results)
     if echoes != connections:
         raise StepFailed(f"the servers served {echoes} echoes for {connections} connections")
-    return {"processes": processes, "validate": validate, "port": port, "client_processes": clients_n,
+    return {"processes": processes, "config": config, "validate": CONFIGS[config]["validate"], "port": port, "client_processes": clients_n,
             "connections": connections, "seconds": wall, "server_cpu": sum(float(r["cpu"]) for r in server_results),
             "client_cpu": client_cpu, "servers": server_results,
             "clients": [{k: v for k, v in r.items() if k != "connect_ms"} | {"connect_ms_max": max(r["connect_ms"])}
@@ -211,7 +232,12 @@ def measure(args: argparse.Namespace, certs: Any, env: dict[str, str], names: li
     if not configs or not args.scale_processes:
         return None
     processes = list(args.scale_processes)
-    binary, why = compile_client(progress)
+    binary, why = compile_program(progress, "quic_connect_bench.c")
+    c_server = None
+    if binary is not None and any(c in configs for c in C_CONFIGS):
+        c_server, why = compile_program(progress, "quic_scale_server.c")
+        if c_server is None:
+            binary = None
     runs: dict[str, dict[int, list[dict[str, Any] | None]]] = {c: {n: [] for n in processes} for c in configs}
     failed: dict[str, str] = {}
     measured: dict[str, Any] = {"processes": processes, "configs": configs, "runs": runs, "failed": failed,
@@ -229,7 +255,7 @@ def measure(args: argparse.Namespace, certs: Any, env: dict[str, str], names: li
                 load = report.load_average()
                 try:
                     result = step(binary, certs, env, n, measured["clients"], measured["connections_per_client"],
-                                  bool(CONFIGS[config]["validate"]))
+                                  config, c_server)
                 except StepFailed as exc:
                     failed[f"{config} N={n} (rep {rep + 1})"] = str(exc)
                     runs[config][n].append(None)
@@ -276,7 +302,8 @@ def summarize(args: argparse.Namespace, measured: dict[str, Any] | None) -> dict
                      "connections_per_client": measured["connections_per_client"],
                      "connections": measured["clients"] * measured["connections_per_client"], "repeat": args.repeat,
                      "echo_bytes": 64, "cpus": cpus, "client": "csrc/quic_connect_bench.c (C, the linked OpenSSL)",
-                     "server": "aio.quic_serve(reuse_port=True, shards=1), one per process, one shared port",
+                     "server": "aio.quic_serve(reuse_port=True, shards=1) (aio, aio-tuned) or "
+                               "csrc/quic_scale_server.c (c, c-tuned), one per process, one shared port",
                      "rate": "connections / wall time from the first client's start to the last client's exit",
                      "server_cpu": "each server's time.process_time() from SIGUSR1 (before the first client) to "
                                    "SIGTERM (after the last)",
@@ -327,8 +354,8 @@ def emit(data: dict[str, Any] | None) -> None:
     if data is None:
         return
     s = data["settings"]
-    print(f"\nconnections/s against N server processes — aio.quic_serve(reuse_port=True) in N processes on one "
-          f"port; {s['client_processes']} C clients (quic_connect_bench) in parallel, {s['connections_per_client']} "
+    print(f"\nconnections/s against N server processes — aio.quic_serve(reuse_port=True), or OpenSSL's C server "
+          f"(c, c-tuned), in N processes on one port; {s['client_processes']} C clients (quic_connect_bench) in parallel, {s['connections_per_client']} "
           f"sequential connections each (one {s['echo_bytes']}-byte echo, kept open); {s['cpus']} CPUs; "
           f"{s['repeat']} repetition(s); medians, ratios paired per repetition. Each configuration has one socket "
           "per process (shards=1), so that the number of processes is what changes; asyncssl's defaults (aio, with "

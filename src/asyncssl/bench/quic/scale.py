@@ -34,9 +34,9 @@ from .. import isolate, report, timing
 from . import procs
 from .run import Side, StepFailed, python_worker
 
-SCALE_NAMES = ("aio", "aio-tuned", "aioquic", "qh3")
+SCALE_NAMES = ("aio", "aio-tuned", "aioquic", "qh3", *procs.C_CONFIGS)
 SCALE_LABELS = {"aio": "asyncssl asyncio", "aio-tuned": "asyncssl asyncio, tuned", "aioquic": "aioquic",
-                "qh3": "qh3"}
+                "qh3": "qh3", "c": "OpenSSL's C server", "c-tuned": "OpenSSL's C server, no Retry"}
 DEFAULT_CONNECTIONS, QUICK_CONNECTIONS = 500, 20
 DEFAULT_ROUNDS, QUICK_ROUNDS = 200, 10
 # 16 s: a window shorter than OpenSSL's keep-alive period (a PING every 15 s, half of its
@@ -76,8 +76,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        default=list(procs.DEFAULT_PROCESSES),
                        help="connections/s against N asyncssl server processes sharing a port (reuse_port=True), "
                             "C clients in parallel sharing --scale-connections, for each N in LIST (default "
-                            f"{','.join(map(str, procs.DEFAULT_PROCESSES))}; 'none' skips it); for the aio and "
-                            "aio-tuned contenders selected")
+                            f"{','.join(map(str, procs.DEFAULT_PROCESSES))}; 'none' skips it); for the aio, "
+                            "aio-tuned, c and c-tuned (OpenSSL's C server) contenders selected")
     group.add_argument("--scale-process-clients", type=int, default=procs.CLIENT_PROCESSES, metavar="N",
                        help=f"C client processes of that workload, whatever N (default {procs.CLIENT_PROCESSES})")
     group.add_argument("--scale-processes-only", action="store_true",
@@ -130,8 +130,9 @@ def measure(args: argparse.Namespace, certs: Any, progress: report.Progress) -> 
         progress.note(f"{SCALE_LABELS[name]}: not measured — {why}")
     env = isolate.child_environment(None)
     processes = procs.measure(args, certs, env, names, progress)
-    if args.scale_processes_only:
-        names = []
+    # OpenSSL's C server is a reference of the N-processes workload only (it has no client
+    # of the other workloads' STATS protocol).
+    names = [] if args.scale_processes_only else [n for n in names if n not in procs.C_CONFIGS]
     runs: dict[str, list[dict[str, Any] | None]] = {n: [] for n in names}
     latency: dict[str, list[dict[str, Any] | None]] = {n: [] for n in names}
     failed: dict[str, str] = {}
