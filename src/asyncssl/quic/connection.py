@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
@@ -112,6 +113,11 @@ _SERVER_IDLE_TIMEOUT_FIXED = ("a server connection's idle timeout is fixed when 
                               "for a listener's connections (its default, 30 s, applies; the client may ask "
                               "for less)")
 _WOULD_BLOCK = (lib.SSL_ERROR_WANT_READ, lib.SSL_ERROR_WANT_WRITE)
+# Held while any connection's set of live streams is made, changed or dropped: a stream
+# may be closed on another thread than the one opening the next, and the set is made
+# and dropped on demand (QuicPart.streams). One lock for all: streams are opened and
+# closed far less often than they are used, and a lock per connection would cost memory.
+_STREAMS_LOCK = threading.Lock()
 _SERVER_CONTEXT_MESSAGE = ("a QUIC server Context makes connections through a listener: "
                            "SSL.Listener(context, udp_socket).accept_connection(), not SSL.Connection(...)")
 
@@ -141,7 +147,9 @@ class QuicPart:
     Connection's own ``_state``):
 
     - ``socket``: the UDP socket, kept alive (OpenSSL holds only a duplicate of its fd);
-    - ``streams``: the live ``Stream`` objects, closed first by ``close`` (weak);
+    - ``streams``: the live ``Stream`` objects, closed first by ``close`` (weak); None while
+      there are none: a WeakSet costs about 900 bytes, which a server holding thousands
+      of idle connections would pay for each of them;
     - ``listener``: the ``Listener`` of a server connection (strong: it outlives its
       connections), None for a client;
     - ``is_server``;
@@ -157,7 +165,7 @@ class QuicPart:
 
     def __init__(self, udp_socket: socket.socket, listener: Listener | None, is_server: bool) -> None:
         self.socket = udp_socket
-        self.streams: weakref.WeakSet[Stream] = weakref.WeakSet()
+        self.streams: weakref.WeakSet[Stream] | None = None
         self.listener = listener
         self.is_server = is_server
         self.closed_why = ""
@@ -248,7 +256,11 @@ class QuicPart:
         return f"this QUIC connection is closed{self.closed_why}"
 
     def forget_stream(self, stream: Stream) -> None:
-        self.streams.discard(stream)
+        with _STREAMS_LOCK:
+            if self.streams is not None:
+                self.streams.discard(stream)
+                if not self.streams:
+                    self.streams = None
 
     def close(self, conn: Connection, why: str) -> None:
         """Close the streams, tell the peer (best effort), leave the listener.
@@ -257,7 +269,9 @@ class QuicPart:
         ``SSL*`` afterwards (a close() re-entered from here frees it meanwhile).
         """
         self.closed_why = why
-        for stream in list(self.streams):
+        with _STREAMS_LOCK:
+            streams = list(self.streams or ())
+        for stream in streams:
             stream._close(" (its connection was closed)")
         # still CLOSING (not closed by a close() re-entered from a stream's close)?
         if not conn.closed and lib.asyncssl_guard_enter(conn._guard, ACCESS) == 0:
@@ -443,7 +457,10 @@ class QuicPart:
         lib.SSL_set_mode(ptr, lib.SSL_get_mode(conn._ssl) | lib.SSL_MODE_ENABLE_PARTIAL_WRITE
                          | lib.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
         stream = Stream(conn, ptr)
-        self.streams.add(stream)
+        with _STREAMS_LOCK:
+            if self.streams is None:
+                self.streams = weakref.WeakSet()
+            self.streams.add(stream)
         return stream
 
     def new_stream(self, conn: Connection, uni: bool, block: bool | None) -> Stream:

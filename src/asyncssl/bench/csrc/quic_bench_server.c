@@ -30,34 +30,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#define ALPN "asyncssl-bench"
 #define CIPHERSUITE "TLS_AES_128_GCM_SHA256"
 #define READ_SIZE 65536
 
 #define BENCH_NAME "quic_bench_server"
 #include "quic_bench_common.h"
-
-/* QUIC refuses to run without ALPN: select ours or fail the handshake. */
-static int select_alpn(SSL *s, const unsigned char **out, unsigned char *outlen,
-                       const unsigned char *in, unsigned int inlen, void *arg)
-{
-    unsigned int i = 0, len;
-
-    (void)s;
-    (void)arg;
-    while (i < inlen) {
-        len = in[i];
-        if (i + 1 + len > inlen)
-            break;
-        if (len == sizeof(ALPN) - 1 && memcmp(in + i + 1, ALPN, len) == 0) {
-            *out = in + i + 1;
-            *outlen = (unsigned char)len;
-            return SSL_TLSEXT_ERR_OK;
-        }
-        i += 1 + len;
-    }
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
-}
+#include "quic_bench_alpn.h"
 
 int main(int argc, char **argv)
 {

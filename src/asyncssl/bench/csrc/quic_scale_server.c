@@ -42,8 +42,8 @@
 
 #define BENCH_NAME "quic_scale_server"
 #include "quic_bench_common.h"
+#include "quic_bench_alpn.h"
 
-#define ALPN "asyncssl-bench"
 #define ECHO_SIZE 64
 #define TICK_SAMPLES 10
 #define MAX_WINDOWS 64
@@ -74,27 +74,6 @@ static void on_signal(int sig)
         got_mark = 1;
     else
         got_term = 1;
-}
-
-static int select_alpn(SSL *s, const unsigned char **out, unsigned char *outlen,
-                       const unsigned char *in, unsigned int inlen, void *arg)
-{
-    unsigned int i = 0, len;
-
-    (void)s;
-    (void)arg;
-    while (i < inlen) {
-        len = in[i];
-        if (i + 1 + len > inlen)
-            break;
-        if (len == sizeof(ALPN) - 1 && memcmp(in + i + 1, ALPN, len) == 0) {
-            *out = in + i + 1;
-            *outlen = (unsigned char)len;
-            return SSL_TLSEXT_ERR_OK;
-        }
-        i += 1 + len;
-    }
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
 static long rss_bytes(void)

@@ -220,7 +220,8 @@ def step(binary: str, certs: Any, env: dict[str, str], processes: int, clients_n
     return {"processes": processes, "config": config, "validate": CONFIGS[config]["validate"], "port": port, "client_processes": clients_n,
             "connections": connections, "seconds": wall, "server_cpu": sum(float(r["cpu"]) for r in server_results),
             "client_cpu": client_cpu, "servers": server_results,
-            "clients": [{k: v for k, v in r.items() if k != "connect_ms"} | {"connect_ms_max": max(r["connect_ms"])}
+            "clients": [{k: v for k, v in r.items() if k != "connect_ms"}
+                        | {"connect_ms_max": max(r["connect_ms"]), "connect_ms_p50": timing.median(r["connect_ms"])}
                         for r in results]}
 
 
@@ -325,7 +326,9 @@ def summarize(args: argparse.Namespace, measured: dict[str, Any] | None) -> dict
             rows.append({"processes": n, "connections_per_second": _summary(rates), "ratio_to_1": ratio,
                          "server_cpu_ms_per_connection": timing.median([_server_ms(r) for r in done]) if done else None,
                          "client_cpu_ms_per_connection": timing.median([_client_ms(r) for r in done]) if done else None,
-                         "server_busy_percent_of_a_core": timing.median([_busy(r) for r in done]) if done else None})
+                         "server_busy_percent_of_a_core": timing.median([_busy(r) for r in done]) if done else None,
+                         "client_connect_p50_ms": timing.median([c["connect_ms_p50"] for r in done
+                                                                 for c in r["clients"]]) if done else None})
         entry: dict[str, Any] = {"label": CONFIGS[config]["label"], "validate_address": CONFIGS[config]["validate"],
                                  "rows": rows}
         two = next((r for r in rows if r["processes"] == 2), None)
@@ -374,10 +377,10 @@ def emit(data: dict[str, Any] | None) -> None:
                          "—" if r["ratio_to_1"] is None else f"{r['ratio_to_1']:.2f}x",
                          _ms(r["server_cpu_ms_per_connection"]), _ms(r["client_cpu_ms_per_connection"]),
                          "—" if r["server_busy_percent_of_a_core"] is None
-                         else f"{r['server_busy_percent_of_a_core']:.0f}"])
+                         else f"{r['server_busy_percent_of_a_core']:.0f}", _ms(r["client_connect_p50_ms"])])
         print(report.format_table(["server processes", "conn/s", "ratio to N=1", "server CPU ms/conn",
-                                   "client CPU ms/conn", "server busy % of a core"], rows,
-                                  [True, True, True, True, True, True]))
+                                   "client CPU ms/conn", "server busy % of a core", "C client connect p50 ms"], rows,
+                                  [True, True, True, True, True, True, True]))
         two = next((r for r in entry["rows"] if r["processes"] == 2), None)
         if entry["cap_1_to_2"] is not None and two:
             print(f"CPU per connection (N=2): server {two['server_cpu_ms_per_connection']:.2f} ms, clients "
