@@ -342,6 +342,10 @@ class _StreamPump:
 class QuicConnection:
     """An asyncio QUIC connection: open and accept streams as (StreamReader, StreamWriter)."""
 
+    # A server holds thousands of these: no per-instance dict (about 100 bytes each).
+    __slots__ = ("_port", "_conn", "_limit", "_stream_handler", "_streams", "_incoming_queue", "_handshake",
+                 "_closed", "_closing", "_close_info", "_refused", "__weakref__")
+
     def __init__(self, port: _Port, conn: SSL.Connection, *, limit: int = 2**16,
                  stream_handler: StreamHandler | None = None) -> None:
         self._port = port
