@@ -30,7 +30,9 @@ OPENSSL_LIB = re.compile(r"lib(ssl|crypto)[.-]")
 SIMACCEL_SOURCES = [f"asyncssl/testing/simaccel/{name}" for name in ("simaccel.h", "simaccel_int.h", "simaccel_module.c",
                                                                      "simaccel_prov.c", "simaccel_device.c")]
 BENCH_C_SOURCES = [f"asyncssl/bench/csrc/{name}" for name in ("tls_bench.c", "quic_bench_client.c",
-                                                             "quic_bench_server.c", "quic_bench_common.h")]
+                                                             "quic_bench_server.c", "quic_bench_common.h",
+                                                             "quic_bench_alpn.h", "quic_connect_bench.c",
+                                                             "quic_scale_server.c")]
 
 
 def needed(elf_bytes: bytes) -> list[str]:
