@@ -4,6 +4,7 @@ gets a clear Python exception, none crashes."""
 from __future__ import annotations
 
 import gc
+import queue
 import socket
 import threading
 import time
@@ -27,6 +28,31 @@ def test_stream_after_connection_close_raises_clearly(asyncssl_server, connect_c
         conn.accept_stream()
     s.close()   # idempotent, no crash
     conn.close()
+
+
+def test_connection_close_closes_the_streams_opened_after_others_were_closed(asyncssl_server, connect_client):
+    # A connection keeps its set of live streams only while it has some: the set is dropped
+    # when the last one closes (on any thread) and made again for the next.
+    srv = asyncssl_server()
+    conn = connect_client(srv.port)
+    handed: queue.Queue[SSL.Stream | None] = queue.Queue()
+
+    def closer():
+        while (stream := handed.get()) is not None:
+            stream.close()
+
+    worker = threading.Thread(target=closer)
+    worker.start()
+    try:
+        for _ in range(200):
+            handed.put(conn.new_stream())   # closed on the worker while the next one opens
+    finally:
+        handed.put(None)
+        worker.join()
+    last = conn.new_stream()
+    conn.close()
+    with pytest.raises(SSL.Error, match="stream is closed.*connection was closed"):
+        last.send(b"x")
 
 
 def test_objects_collected_in_any_order(asyncssl_server, connect_client):
