@@ -13,9 +13,12 @@ MiB = 1 << 20
 
 
 def test_four_mebibytes_survive_loss_and_reordering(asyncssl_server, connect_client):
-    srv = asyncssl_server()
+    # The server and the relay outlive the test's own timeouts (40 s + 40 s): on a loaded
+    # machine a slow transfer must end in one of those, not in an idle timeout because a
+    # helper had stopped (seen once in CI while a benchmark ran beside it).
+    srv = asyncssl_server(lifetime=120)
     with UdpRelay(("127.0.0.1", srv.port), drop_rate=0.05, reorder_rate=0.05, reorder_delay=0.005,
-                  seed=1234, lifetime=60) as relay:
+                  seed=1234, lifetime=120) as relay:
         conn = connect_client(relay.port)
         data = pattern(4 * MiB, seed=9)
         s = conn.new_stream()
