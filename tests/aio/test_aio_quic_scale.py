@@ -45,6 +45,12 @@ async def _roundtrip(conn, payload=b"ping"):
     return await asyncio.wait_for(reader.read(), 10)
 
 
+async def _close_all(conns):
+    for conn in conns:
+        conn.close()
+        await conn.wait_closed()
+
+
 async def _until(predicate, timeout=10.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
@@ -92,7 +98,7 @@ def test_a_poll_group_reports_exactly_its_members_with_news_after_adds_and_disca
     async def scenario():
         server = await aio.quic_serve("127.0.0.1", 0, context=sctx, alpn=[ALPN], stream_handler=_echo)
         port = server.sockets[0].getsockname()[1]
-        try:
+        async with server:
             clients = []
             for i in range(count):   # one after another: the server accepts them in this order
                 clients.append(await _connect(port, cctx))
@@ -119,11 +125,7 @@ def test_a_poll_group_reports_exactly_its_members_with_news_after_adds_and_disca
             still_open = [c for i, c in enumerate(clients) if i not in (35, 20, 50, count - 2)]
             for conn in still_open:
                 assert await _roundtrip(conn) == b"ping"
-                conn.close()
-                await conn.wait_closed()
-        finally:
-            server.close()
-            await server.wait_closed()
+            await _close_all(still_open)
 
     run(scenario())
 
@@ -143,9 +145,7 @@ def test_a_sharded_server_shares_one_port_and_serves_every_client(contexts):
             per_shard = [len(p.connections) for p in server._ports]
             assert sum(per_shard) == 30
             assert sum(1 for n in per_shard if n) >= 2   # the kernel spread the 30 client addresses
-            for conn in conns:
-                conn.close()
-                await conn.wait_closed()
+            await _close_all(conns)
         finally:
             server.close()
             await server.wait_closed()
@@ -195,9 +195,7 @@ def test_handshakes_beyond_max_handshaking_are_refused_and_the_server_keeps_serv
             # The bound is on handshakes under way, not on connections: a later client is served.
             async with _connect(port, cctx) as late:
                 assert await _roundtrip(late) == b"ping"
-            for conn in opened:
-                conn.close()
-                await conn.wait_closed()
+            await _close_all(opened)
         finally:
             server.close()
             await server.wait_closed()

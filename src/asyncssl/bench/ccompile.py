@@ -97,3 +97,12 @@ def compile_c(source: Path, prefix: str, *, extra_cflags: list[str] | None = Non
         raise CCompileError(f"compiling {source.name} failed ({hint}):\n$ {shlex.join(command)}\n{result.stderr}")
     os.replace(tmp, output)  # atomic: two concurrent runs never see a half-written binary
     return output
+
+
+def compile_linked(name: str) -> tuple[str | None, str | None]:
+    """``(binary, None)`` for ``csrc/<name>`` compiled against the linked OpenSSL, or
+    ``(None, why it cannot be built)``: for a contender that is then "not measured"."""
+    try:
+        return str(compile_c(c_source(name), linked_prefix())), None
+    except CCompileError as exc:
+        return None, str(exc)

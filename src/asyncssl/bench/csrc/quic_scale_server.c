@@ -25,7 +25,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -210,35 +209,18 @@ static void accept_connections(SSL *listener)
     ERR_clear_error();
 }
 
-/* Wait for the socket, the timer, a signal or (stdin_fd >= 0) the end of stdin; then tick. */
-static int wait_and_tick(SSL *listener, int fd, int stdin_fd, double until)
+/* Wait for the socket, the timer, a signal, `until` (> 0) or (stdin_fd >= 0) the end of
+ * stdin; tick the listener, accept, serve. Returns whether stdin ended. */
+static int wait_and_tick(SSL *listener, int stdin_fd, double until)
 {
-    struct timeval tv;
-    int infinite = 1, timeout_ms = -1, stdin_ended = 0;
-    struct pollfd pfd[2] = { { .fd = fd, .events = 0 }, { .fd = stdin_fd, .events = POLLIN } };
+    int stdin_ended = 0;
 
-    if (SSL_get_event_timeout(listener, &tv, &infinite) && !infinite)
-        timeout_ms = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
-    if (until > 0) {
-        int left = (int)((until - clock_of(CLOCK_MONOTONIC)) * 1000) + 1;
-
-        if (timeout_ms < 0 || left < timeout_ms)
-            timeout_ms = left < 0 ? 0 : left;
-    }
-    if (SSL_net_read_desired(listener))
-        pfd[0].events |= POLLIN;
-    if (SSL_net_write_desired(listener))
-        pfd[0].events |= POLLOUT;
-    if (poll(pfd, stdin_fd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
-        die("poll");
-    if (stdin_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+    if (wait_for_network_or(listener, stdin_fd, until)) {
         char sink[256];
 
         stdin_ended = read(stdin_fd, sink, sizeof(sink)) <= 0;
     }
     wakeups++;
-    SSL_handle_events(listener);
-    ERR_clear_error();
     accept_connections(listener);
     poll_and_service(1);
     return stdin_ended;
@@ -313,7 +295,7 @@ int main(int argc, char **argv)
         while (echoes < hold && !got_term) {
             long before = echoes;
 
-            wait_and_tick(listener, fd, -1, 0);
+            wait_and_tick(listener, -1, 0);
             if (before == 0 && echoes > 0)
                 first_echo = clock_of(CLOCK_MONOTONIC);
         }
@@ -325,7 +307,7 @@ int main(int argc, char **argv)
             int k;
 
             while (clock_of(CLOCK_MONOTONIC) < wall0 + hold_seconds && !got_term)
-                wait_and_tick(listener, fd, -1, wall0 + hold_seconds);
+                wait_and_tick(listener, -1, wall0 + hold_seconds);
             windows[i].cpu = clock_of(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
             windows[i].wall = clock_of(CLOCK_MONOTONIC) - wall0;
             windows[i].since_open = clock_of(CLOCK_MONOTONIC) - opened_at;
@@ -341,7 +323,7 @@ int main(int argc, char **argv)
         }
         printf("MEASURED\n");
         fflush(stdout);
-        while (!got_term && !wait_and_tick(listener, fd, STDIN_FILENO, 0))
+        while (!got_term && !wait_and_tick(listener, STDIN_FILENO, 0))
             ;
         printf("RESULT {\"contender\": \"c\", \"version\": \"%s\", \"connections\": %ld, "
                "\"open_seconds\": %.6f, \"rss_before\": %ld, \"rss_all_open\": %ld, \"shards\": 1, "
@@ -362,7 +344,7 @@ int main(int argc, char **argv)
                 printf("MARK\n");
                 fflush(stdout);
             }
-            wait_and_tick(listener, fd, -1, 0);
+            wait_and_tick(listener, -1, 0);
         }
         printf("RESULT {\"contender\": \"c\", \"version\": \"%s\", \"pid\": %ld, \"cpu\": %.6f, "
                "\"echoes\": %ld, \"connections\": %zu, \"validate\": %s}\n", OpenSSL_version(OPENSSL_VERSION),

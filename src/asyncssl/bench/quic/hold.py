@@ -70,13 +70,13 @@ def measure_one(name: str, args: argparse.Namespace, certs: Any, env: dict[str, 
                 c_server: str | None = None) -> dict[str, Any]:
     """One server and its clients; the server's result with the clients' added."""
     contender, validate, shards = ("aio", False, args.tuned_shards) if name == "aio-tuned" else (name, True, 1)
+    client_contender = "aio" if name == "c" else contender   # OpenSSL's C server is held by asyncssl clients
     shares = [args.hold // args.hold_clients + (1 if i < args.hold % args.hold_clients else 0)
               for i in range(args.hold_clients)]
     if name == "c":
         assert c_server is not None   # compiled by run_alone
         argv = [c_server, str(certs.certfile), str(certs.keyfile), "--hold", str(args.hold),
                 str(args.hold_windows), str(args.hold_window_seconds)]
-        contender = "aio"   # its clients
     else:
         argv = python_worker({"contender": contender, "role": "hold-server", "certfile": str(certs.certfile),
                               "keyfile": str(certs.keyfile), "expect": args.hold, "windows": args.hold_windows,
@@ -87,7 +87,7 @@ def measure_one(name: str, args: argparse.Namespace, certs: Any, env: dict[str, 
     try:
         port = _await_ready(server)
         for share in shares:
-            client_job = {"contender": contender, "role": "hold-client", "port": port, "cafile": str(certs.cafile),
+            client_job = {"contender": client_contender, "role": "hold-client", "port": port, "cafile": str(certs.cafile),
                           "connections": share}
             clients.append(subprocess.Popen(python_worker(client_job), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True, env=env))
@@ -203,9 +203,10 @@ def run_alone(args: argparse.Namespace, directory: Path, progress: report.Progre
     unavailable = _unavailable(names)
     c_server = None
     if "c" in names:
-        from .procs import compile_program
+        from ..ccompile import compile_linked
 
-        c_server, why = compile_program(progress, "quic_scale_server.c")
+        progress.note("compiling asyncssl/bench/csrc/quic_scale_server.c against the linked OpenSSL")
+        c_server, why = compile_linked("quic_scale_server.c")
         if c_server is None:
             unavailable["c"] = why or "the C server could not be built"
     for name, why in unavailable.items():

@@ -95,7 +95,6 @@ def _poll_us(srv: Any) -> float:
     for port in srv._ports:
         if port._idle is None:
             continue
-        port._idle.ready()   # a rebuilt snapshot is not what a pass pays
         t0 = time.perf_counter()
         for _ in range(TICK_SAMPLES):
             port._idle.ready()
